@@ -1,0 +1,72 @@
+# mod_blinkauth — build, test and run.  `make` builds .libs/mod_blinkauth.so with apxs;
+# `make test` runs every suite; `make run` starts a local sandbox.  See README.md.
+
+APXS     ?= apxs
+VERSION  := 0.1.0
+CORE_SRC := $(sort $(wildcard modules/*.c))
+CORE_HDR := $(wildcard modules/*.h)
+LIBS     := -ljansson -lcurl -lcrypto
+WARN     := -Wall -Wextra -Wno-unused-parameter -std=gnu11
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+EXTRA_CFLAGS ?=
+
+INCLUDEDIR := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+APR_CFLAGS := $(shell apr-1-config --cppflags --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null)
+APR_LIBS   := $(shell apr-1-config --link-ld 2>/dev/null) $(shell apu-1-config --link-ld 2>/dev/null)
+
+MODULE := .libs/mod_blinkauth.so
+
+.PHONY: all deps install test test-unit test-apache test-config run clean
+
+all: $(MODULE)
+
+$(MODULE): mod_blinkauth.c $(CORE_SRC) $(CORE_HDR) Makefile
+	$(APXS) -c -Wc,"$(WARN) $(EXTRA_CFLAGS) -DBLINKAUTH_VERSION=\\\"$(VERSION)\\\"" \
+	    $(if $(EXTRA_LDFLAGS),-Wl$(comma)$(EXTRA_LDFLAGS)) \
+	    -o mod_blinkauth.la mod_blinkauth.c $(CORE_SRC) $(LIBS)
+
+comma := ,
+
+deps:
+	@scripts/deps.sh
+
+install: $(MODULE)
+	$(APXS) -i -n blinkauth mod_blinkauth.la
+	install -m 644 conf/blinkauth.load $(DESTDIR)/etc/apache2/mods-available/blinkauth.load
+	install -m 644 conf/blinkauth.conf $(DESTDIR)/etc/apache2/mods-available/blinkauth.conf
+
+# --- C unit tests (Check): every tests/unit/check_*.c is its own binary, linked with the core.
+UNIT_SRC  := $(sort $(wildcard tests/unit/check_*.c))
+UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
+UNIT_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_CFLAGS := $(WARN) $(EXTRA_CFLAGS) -g -O1 -I. -Imodules -Itests/unit -I$(INCLUDEDIR) $(APR_CFLAGS) \
+               -DBLINKAUTH_VERSION=\"$(VERSION)\"
+
+build/unit/%: tests/unit/%.c $(CORE_SRC) $(CORE_HDR) $(UNIT_HELP) $(wildcard tests/unit/*.h)
+	@mkdir -p build/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_HELP) $(CORE_SRC) $(LIBS) $(APR_LIBS) $(shell pkg-config --libs check) -lpthread
+
+test-unit: $(UNIT_BIN)
+	@tests/unit/run.sh $(UNIT_BIN)
+
+test-config: $(MODULE)
+	@tests/config/run.sh
+
+test-apache: $(MODULE)
+	@tests/run-apache-tests.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-all.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-sandbox.sh
+
+clean:
+	rm -rf .libs build modules/.libs *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o \
+	       tests/t/logs tests/t/conf/extra.conf tests/t/conf/apache_test_config.pm tests/t/TEST \
+	       tests/t/conf/httpd.conf tests/t/htdocs/index.html
