@@ -5,6 +5,8 @@ APXS     ?= apxs
 VERSION  := 0.1.0
 CORE_SRC := $(sort $(wildcard modules/*.c))
 CORE_HDR := $(wildcard modules/*.h)
+GLUE_SRC := $(sort $(wildcard glue/*.c routes/*.c))
+GLUE_HDR := $(wildcard glue/*.h)
 LIBS     := -ljansson -lcurl -lcrypto
 WARN     := -Wall -Wextra -Wno-unused-parameter -std=gnu11
 ifeq ($(WERROR),1)
@@ -23,10 +25,14 @@ MODULE := .libs/mod_blinkauth.so
 
 all: $(MODULE)
 
-$(MODULE): mod_blinkauth.c $(CORE_SRC) $(CORE_HDR) Makefile
-	$(APXS) -c -Wc,"$(WARN) $(EXTRA_CFLAGS) -DBLINKAUTH_VERSION=\\\"$(VERSION)\\\"" \
+$(MODULE): mod_blinkauth.c $(CORE_SRC) $(CORE_HDR) $(GLUE_SRC) $(GLUE_HDR) Makefile
+	@mkdir -p build
+	@echo "  APXS  mod_blinkauth.so"
+	@$(APXS) -c -Imodules -Iglue -Wc,"$(WARN) $(EXTRA_CFLAGS) -DBLINKAUTH_VERSION=\\\"$(VERSION)\\\"" \
 	    $(if $(EXTRA_LDFLAGS),-Wl$(comma)$(EXTRA_LDFLAGS)) \
-	    -o mod_blinkauth.la mod_blinkauth.c $(CORE_SRC) $(LIBS)
+	    -o mod_blinkauth.la mod_blinkauth.c $(GLUE_SRC) $(CORE_SRC) $(LIBS) >build/apxs.log 2>&1 \
+	    || { cat build/apxs.log; exit 1; }
+	@grep -E "warning:|error:" build/apxs.log || true
 
 comma := ,
 
@@ -67,6 +73,7 @@ run: deps
 	@scripts/run-sandbox.sh
 
 clean:
-	rm -rf .libs build modules/.libs *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o \
+	rm -rf .libs build modules/.libs *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o glue/*.lo glue/*.slo glue/*.o \
+	       routes/*.lo routes/*.slo routes/*.o modules/.libs glue/.libs routes/.libs \
 	       tests/t/logs tests/t/conf/extra.conf tests/t/conf/apache_test_config.pm tests/t/TEST \
 	       tests/t/conf/httpd.conf tests/t/htdocs/index.html

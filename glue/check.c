@@ -1,0 +1,85 @@
+/* Start-up validation: every app's <Location> must be complete, or httpd refuses to start. */
+#include "glue.h"
+
+#include "http_core.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+
+/* 1 when section path outer contains inner, as nested <Location>s do. */
+static int path_contains(const char *outer, const char *inner)
+{
+    apr_size_t n;
+
+    if (outer == NULL || inner == NULL)
+        return 0;
+    n = strlen(outer);
+    while (n > 0 && outer[n - 1] == '/')
+        n--;
+    return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* The configuration section i of sections sees: the server's, then every enclosing section, then its own. */
+static blinkauth_config_t *section_effective(apr_pool_t *p, server_rec *s, apr_array_header_t *sections, int i)
+{
+    ap_conf_vector_t **secs = (ap_conf_vector_t **)sections->elts;
+    const blinkauth_config_t *own = ap_get_module_config(secs[i], &blinkauth_module);
+    blinkauth_config_t *eff = ap_get_module_config(s->lookup_defaults, &blinkauth_module);
+    int j;
+
+    /* Sections read before LoadModule blinkauth_module have no configuration of ours. */
+    if (eff == NULL)
+        eff = blinkauth_config_create(p, NULL);
+    for (j = 0; j <= i; j++) {
+        const blinkauth_config_t *c = ap_get_module_config(secs[j], &blinkauth_module);
+        if (c && (j == i || path_contains(c->location, own->location)))
+            eff = blinkauth_config_merge(p, eff, c);
+    }
+    return eff;
+}
+
+/* 1 when a later section nested in section i sets BlinkAuth directives: then i only holds shared values. */
+static int section_has_nested_app(apr_array_header_t *sections, int i)
+{
+    ap_conf_vector_t **secs = (ap_conf_vector_t **)sections->elts;
+    const blinkauth_config_t *own = ap_get_module_config(secs[i], &blinkauth_module);
+    int j;
+
+    for (j = i + 1; j < sections->nelts; j++) {
+        const blinkauth_config_t *c = ap_get_module_config(secs[j], &blinkauth_module);
+        if (c && blinkauth_config_is_used(c) && path_contains(own->location, c->location))
+            return 1;
+    }
+    return 0;
+}
+
+/* Refuses httpd's start when an app's <Location> lacks a required directive. */
+int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+
+    for (; s; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(s->module_config);
+        apr_array_header_t *sections = core->sec_url;
+        int i;
+
+        for (i = 0; sections && i < sections->nelts; i++) {
+            ap_conf_vector_t *sec = ((ap_conf_vector_t **)sections->elts)[i];
+            const blinkauth_config_t *own = ap_get_module_config(sec, &blinkauth_module);
+            const char *missing;
+
+            if (own == NULL || apr_hash_get(seen, &own, sizeof(own)) || !blinkauth_config_is_used(own) ||
+                section_has_nested_app(sections, i))
+                continue;
+            apr_hash_set(seen, apr_pmemdup(ptemp, &own, sizeof(own)), sizeof(own), own);
+            missing = blinkauth_config_missing(section_effective(ptemp, s, sections, i));
+            if (missing) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                             "BLA00005: BlinkAuth: <Location %s> (BlinkAuth directives at %s) lacks %s, "
+                             "which every Blink app needs",
+                             own->location ? own->location : "?", own->defined_at, missing);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+    return OK;
+}

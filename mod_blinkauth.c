@@ -1,0 +1,113 @@
+/* mod_blinkauth: a Blink Authenticated App backend by configuration alone — the httpd glue. */
+#define BLINKAUTH_MODULE_MAIN
+#include "glue.h"
+#include "http.h"
+
+#include "apr_strings.h"
+
+/* Creates a section's configuration, remembering its path: the routes live under it. */
+static void *create_dir_config(apr_pool_t *p, char *path)
+{
+    return blinkauth_config_create(p, path);
+}
+
+/* Merges an inner section over an outer one. */
+static void *merge_dir_config(apr_pool_t *p, void *outer, void *inner)
+{
+    return blinkauth_config_merge(p, outer, inner);
+}
+
+/* Readies libcurl and the flow store once the configuration is read. */
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    if (blinkauth_http_global_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "BLA00006: cannot initialise libcurl");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "BLA00007: mod_blinkauth/%s ready", BLINKAUTH_VERSION);
+    return blinkauth_cache_post_config(pconf, plog, ptemp, s);
+}
+
+/* Attaches what a new child needs: the flow store's mutex, a fresh pool of HTTP handles. */
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    blinkauth_cache_child_init(pchild, s);
+    if (blinkauth_http_child_init(pchild) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "BLA00008: cannot prepare the HTTP client in this child");
+}
+
+/* The request path below the app's <Location>, without its leading '/'; NULL when outside it. */
+static const char *route_path(request_rec *r, const blinkauth_config_t *cfg)
+{
+    apr_size_t n;
+
+    if (cfg->location == NULL)
+        return NULL;
+    n = strlen(cfg->location);
+    while (n > 0 && cfg->location[n - 1] == '/')
+        n--;
+    if (strncmp(r->uri, cfg->location, n) != 0 || (r->uri[n] != '/' && r->uri[n] != '\0'))
+        return NULL;
+    return r->uri[n] == '/' ? r->uri + n + 1 : r->uri + n;
+}
+
+/* The single path segment after prefix in path, or NULL when path is not prefix + one segment. */
+static const char *route_param(const char *path, const char *prefix)
+{
+    apr_size_t n = strlen(prefix);
+
+    if (strncmp(path, prefix, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL)
+        return NULL;
+    return path + n;
+}
+
+/* Dispatches a request of SetHandler blinkauth to its route. */
+static int handler(request_rec *r)
+{
+    const blinkauth_config_t *cfg;
+    const char *path, *param, *missing;
+
+    if (r->handler == NULL || strcmp(r->handler, "blinkauth") != 0)
+        return DECLINED;
+    cfg = blinkauth_request_config(r);
+    if ((missing = blinkauth_config_missing(cfg)) != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00009: %s has SetHandler blinkauth but no %s", r->uri, missing);
+        return blinkauth_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "CONFIG_ERROR",
+                                     "This app is not fully configured; see the server's error log.");
+    }
+    if ((path = route_path(r, cfg)) != NULL) {
+        if (strcmp(path, "callback") == 0)
+            return blinkauth_route_callback(r, cfg);
+        if ((param = route_param(path, "auth/")) != NULL)
+            return blinkauth_route_connect(r, cfg, param);
+        if ((param = route_param(path, "linked-accounts/")) != NULL)
+            return blinkauth_route_disconnect(r, cfg, param);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00010: %s %s: no such route", r->method, r->uri);
+    return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "There is no such route in this app.");
+}
+
+/* Registers the hooks. */
+static void register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(blinkauth_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(blinkauth_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(blinkauth) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_config,
+    merge_dir_config,
+    NULL,
+    NULL,
+    blinkauth_cmds,
+    register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};

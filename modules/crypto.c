@@ -1,0 +1,111 @@
+/* Randomness, hashing and comparison primitives: state, PKCE and secret checks. */
+#include "crypto.h"
+
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_general.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url (RFC 4648 section 5) without padding, allocated in p. */
+const char *blinkauth_crypto_b64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1);
+    char *o = out;
+    apr_size_t i;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned long v = ((unsigned long)data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+        *o++ = b64url_alphabet[(v >> 18) & 63];
+        *o++ = b64url_alphabet[(v >> 12) & 63];
+        *o++ = b64url_alphabet[(v >> 6) & 63];
+        *o++ = b64url_alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned long v = (unsigned long)data[i] << 16;
+        *o++ = b64url_alphabet[(v >> 18) & 63];
+        *o++ = b64url_alphabet[(v >> 12) & 63];
+    }
+    else if (len - i == 2) {
+        unsigned long v = ((unsigned long)data[i] << 16) | (data[i + 1] << 8);
+        *o++ = b64url_alphabet[(v >> 18) & 63];
+        *o++ = b64url_alphabet[(v >> 12) & 63];
+        *o++ = b64url_alphabet[(v >> 6) & 63];
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The 6-bit value of one base64url character, or -1. */
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+/* Decodes base64url without padding into a pool buffer; NULL when the text is not base64url. */
+unsigned char *blinkauth_crypto_b64url_decode(apr_pool_t *p, const char *text, apr_size_t *len)
+{
+    apr_size_t n = strlen(text), i, o = 0;
+    unsigned char *out;
+    unsigned long acc = 0;
+    int bits = 0;
+
+    if (n % 4 == 1)
+        return NULL;
+    out = apr_palloc(p, n * 3 / 4 + 1);
+    for (i = 0; i < n; i++) {
+        int v = b64url_value((unsigned char)text[i]);
+        if (v < 0)
+            return NULL;
+        acc = (acc << 6) | (unsigned long)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    *len = o;
+    return out;
+}
+
+/* Fresh random bytes from the system CSPRNG, base64url-encoded; NULL if randomness failed. */
+const char *blinkauth_crypto_random_token(apr_pool_t *p)
+{
+    unsigned char buf[BLINKAUTH_RANDOM_BYTES];
+
+    if (apr_generate_random_bytes(buf, sizeof(buf)) != APR_SUCCESS)
+        return NULL;
+    return blinkauth_crypto_b64url_encode(p, buf, sizeof(buf));
+}
+
+/* The RFC 7636 S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
+const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+
+    SHA256((const unsigned char *)verifier, strlen(verifier), digest);
+    return blinkauth_crypto_b64url_encode(p, digest, sizeof(digest));
+}
+
+/* 1 when both secrets are equal, compared in time independent of their contents and lengths. */
+int blinkauth_crypto_secret_equal(const char *given, const char *expected)
+{
+    unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+
+    /* Hashing first makes the comparison length-independent; CRYPTO_memcmp is constant-time. */
+    if (given == NULL || expected == NULL || *expected == '\0')
+        return 0;
+    SHA256((const unsigned char *)given, strlen(given), a);
+    SHA256((const unsigned char *)expected, strlen(expected), b);
+    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}

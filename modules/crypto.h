@@ -1,0 +1,26 @@
+/* Randomness, hashing and comparison primitives: state, PKCE and secret checks. */
+#ifndef BLINKAUTH_CRYPTO_H
+#define BLINKAUTH_CRYPTO_H
+
+#include <apr_pools.h>
+
+/* Random bytes behind a state and a PKCE verifier: 32 bytes = 256 bits, 43 base64url chars. */
+#define BLINKAUTH_RANDOM_BYTES 32
+#define BLINKAUTH_RANDOM_B64_LEN 43
+
+/* base64url (RFC 4648 section 5) without padding, allocated in p. */
+const char *blinkauth_crypto_b64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len);
+
+/* Decodes base64url without padding into a pool buffer; NULL when the text is not base64url. */
+unsigned char *blinkauth_crypto_b64url_decode(apr_pool_t *p, const char *text, apr_size_t *len);
+
+/* Fresh random bytes from the system CSPRNG, base64url-encoded; NULL if randomness failed. */
+const char *blinkauth_crypto_random_token(apr_pool_t *p);
+
+/* The RFC 7636 S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
+const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier);
+
+/* 1 when both secrets are equal, compared in time independent of their contents and lengths. */
+int blinkauth_crypto_secret_equal(const char *given, const char *expected);
+
+#endif

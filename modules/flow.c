@@ -1,0 +1,120 @@
+/* Flow records: what a Connect leaves for its callback, kept in an httpd socache under a state. */
+#include "flow.h"
+#include "crypto.h"
+#include "json.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+#define KEY_PREFIX "blinkauth:"
+
+/* The cache key of a state. */
+static const char *flow_key(apr_pool_t *p, const char *state)
+{
+    return apr_pstrcat(p, KEY_PREFIX, state, NULL);
+}
+
+/* The flow record as text (JSON). */
+const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
+{
+    json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I}", "v", 1, "user", flow->user_id, "auth", flow->auth_id,
+                          "verifier", flow->verifier, "redirect", flow->redirect_uri, "created",
+                          (json_int_t)flow->created);
+    return j ? blinkauth_json_dump(p, blinkauth_json_bind(p, j)) : NULL;
+}
+
+/* The flow record read back from text; NULL when it is not one (with *why). */
+blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_size_t len, const char **why)
+{
+    blinkauth_flow_t *flow = apr_pcalloc(p, sizeof(*flow));
+    json_t *j = blinkauth_json_parse(p, text, len, why);
+    json_error_t err;
+    json_int_t version = 0, created = 0;
+
+    if (j == NULL)
+        return NULL;
+    if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s:I}", "v", &version, "user",
+                       &flow->user_id, "auth", &flow->auth_id, "verifier", &flow->verifier, "redirect",
+                       &flow->redirect_uri, "created", &created) != 0 ||
+        version != 1) {
+        *why = apr_psprintf(p, "not a flow record (%s)", version != 1 && err.text[0] == '\0' ? "version" : err.text);
+        return NULL;
+    }
+    /* The strings belong to j, which lives as long as p. */
+    flow->created = (apr_time_t)created;
+    return flow;
+}
+
+/* Takes the store's lock when it has one. */
+static apr_status_t store_lock(const blinkauth_flow_store_t *store)
+{
+    return store->mutex ? apr_global_mutex_lock(store->mutex) : APR_SUCCESS;
+}
+
+/* Releases the store's lock when it has one. */
+static void store_unlock(const blinkauth_flow_store_t *store)
+{
+    if (store->mutex)
+        apr_global_mutex_unlock(store->mutex);
+}
+
+/* Stores flow under a fresh random state, expiring after ttl; sets *state. */
+apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
+                                apr_interval_time_t ttl, const char **state)
+{
+    const char *fresh = blinkauth_crypto_random_token(p);
+    const char *text = blinkauth_flow_encode(p, flow);
+    const char *key;
+    apr_status_t rv;
+
+    if (fresh == NULL || text == NULL || strlen(text) > BLINKAUTH_FLOW_MAX)
+        return APR_EGENERAL;
+    key = flow_key(p, fresh);
+    if ((rv = store_lock(store)) != APR_SUCCESS)
+        return rv;
+    rv = store->provider->store(store->instance, store->server, (const unsigned char *)key,
+                                (unsigned int)strlen(key), flow->created + ttl, (unsigned char *)text,
+                                (unsigned int)strlen(text), p);
+    store_unlock(store);
+    if (rv == APR_SUCCESS)
+        *state = fresh;
+    return rv;
+}
+
+/* Reads and deletes the flow record of state, so it can be used once.
+ * APR_NOTFOUND when there is none, APR_TIMEUP when it is older than ttl, another error when the
+ * store failed (with *why). */
+apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                 apr_interval_time_t ttl, blinkauth_flow_t **flow, const char **why)
+{
+    const char *key = flow_key(p, state);
+    unsigned char *buf = apr_palloc(p, BLINKAUTH_FLOW_MAX + 1);
+    unsigned int len = BLINKAUTH_FLOW_MAX;
+    apr_status_t rv;
+
+    *why = NULL;
+    if ((rv = store_lock(store)) != APR_SUCCESS) {
+        *why = "cannot take the flow store's lock";
+        return rv;
+    }
+    rv = store->provider->retrieve(store->instance, store->server, (const unsigned char *)key,
+                                   (unsigned int)strlen(key), buf, &len, p);
+    if (rv == APR_SUCCESS) {
+        /* Whoever deletes the record owns it: with a shared store, another server may race us. */
+        rv = store->provider->remove(store->instance, store->server, (const unsigned char *)key,
+                                     (unsigned int)strlen(key), p);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+            *why = "the flow store failed to delete the record";
+    }
+    else if (rv != APR_NOTFOUND) {
+        *why = "the flow store failed to read";
+    }
+    store_unlock(store);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if ((*flow = blinkauth_flow_decode(p, (const char *)buf, len, why)) == NULL)
+        return APR_EGENERAL;
+    if (apr_time_now() - (*flow)->created > ttl)
+        return APR_TIMEUP;
+    return APR_SUCCESS;
+}

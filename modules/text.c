@@ -1,0 +1,162 @@
+/* Handling of text from outside: validation, percent-encoding, HTML escaping, query parsing. */
+#include "text.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+/* 1 when s is non-empty, at most max bytes, and free of control characters (< 0x20, 0x7f). */
+int blinkauth_text_is_clean(const char *s, apr_size_t max)
+{
+    apr_size_t n = 0;
+
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= max || c < 0x20 || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when s is non-empty, at most max bytes, and only of the base64url alphabet. */
+int blinkauth_text_is_b64url(const char *s, apr_size_t max)
+{
+    apr_size_t n = 0;
+
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                 c == '_';
+        if (n >= max || !ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 for the RFC 3986 unreserved characters. */
+static int unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+/* Percent-encodes every byte but RFC 3986 unreserved ones; safe in a path segment and a query. */
+const char *blinkauth_text_pct_encode(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (unreserved(c)) {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The value of one hex digit, or -1. */
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes %XX escapes (and '+' as space when form is set); NULL on a malformed escape or NUL. */
+char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form)
+{
+    char *out = apr_palloc(p, strlen(s) + 1), *o = out;
+
+    for (; *s; s++) {
+        if (*s == '%') {
+            int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            *o++ = (char)(hi * 16 + lo);
+            s += 2;
+        }
+        else {
+            *o++ = (form && *s == '+') ? ' ' : *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Escapes & < > " ' for HTML text and attribute values. */
+const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) * 6 + 1), *o = out;
+
+    for (; *s; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        }
+        if (rep) {
+            apr_size_t n = strlen(rep);
+            memcpy(o, rep, n);
+            o += n;
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Parses an application/x-www-form-urlencoded string into a table; NULL when malformed.
+ * A name given twice is kept twice, so callers can refuse repeated parameters. */
+apr_table_t *blinkauth_text_form_parse(apr_pool_t *p, const char *s)
+{
+    apr_table_t *form = apr_table_make(p, 8);
+    char *copy = apr_pstrdup(p, s ? s : ""), *last = NULL, *pair;
+
+    for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '=');
+        char *name, *value;
+        if (eq)
+            *eq = '\0';
+        name = blinkauth_text_pct_decode(p, pair, 1);
+        value = blinkauth_text_pct_decode(p, eq ? eq + 1 : "", 1);
+        if (name == NULL || value == NULL)
+            return NULL;
+        apr_table_addn(form, name, value);
+    }
+    return form;
+}
+
+/* Collects the values of one name, so repeats can be counted. */
+static int count_value(void *rec, const char *key, const char *value)
+{
+    const char **found = rec;
+    found[found[0] ? 1 : 0] = value;
+    return found[1] == NULL;
+}
+
+/* The one value of name in a parsed form; NULL when absent or repeated. */
+const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int *repeated)
+{
+    const char *found[2] = {NULL, NULL};
+
+    apr_table_do(count_value, found, form, name, NULL);
+    if (repeated)
+        *repeated = found[1] != NULL;
+    return found[1] ? NULL : found[0];
+}

@@ -1,0 +1,33 @@
+/* Handling of text from outside: validation, percent-encoding, HTML escaping, query parsing. */
+#ifndef BLINKAUTH_TEXT_H
+#define BLINKAUTH_TEXT_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+/* Longest Blink user id, auth id or linked-account id accepted. */
+#define BLINKAUTH_ID_MAX 256
+
+/* 1 when s is non-empty, at most max bytes, and free of control characters (< 0x20, 0x7f). */
+int blinkauth_text_is_clean(const char *s, apr_size_t max);
+
+/* 1 when s is non-empty, at most max bytes, and only of the base64url alphabet. */
+int blinkauth_text_is_b64url(const char *s, apr_size_t max);
+
+/* Percent-encodes every byte but RFC 3986 unreserved ones; safe in a path segment and a query. */
+const char *blinkauth_text_pct_encode(apr_pool_t *p, const char *s);
+
+/* Decodes %XX escapes (and '+' as space when form is set); NULL on a malformed escape or NUL. */
+char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form);
+
+/* Escapes & < > " ' for HTML text and attribute values. */
+const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s);
+
+/* Parses an application/x-www-form-urlencoded string into a table; NULL when malformed.
+ * A name given twice is kept twice, so callers can refuse repeated parameters. */
+apr_table_t *blinkauth_text_form_parse(apr_pool_t *p, const char *s);
+
+/* The one value of name in a parsed form; NULL when absent or repeated. */
+const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int *repeated);
+
+#endif

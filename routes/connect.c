@@ -1,0 +1,80 @@
+/* POST <location>/auth/<auth_id>: Blink's Connect click, answered with an authorization URL. */
+#include "glue.h"
+#include "crypto.h"
+#include "json.h"
+#include "provider.h"
+#include "respond.h"
+
+#include "apr_strings.h"
+
+/* Largest request body accepted (and dropped): the route needs none. */
+#define CONNECT_BODY_MAX (64 * 1024)
+
+/* The redirect URI: BlinkAuthRedirectURI, else <scheme>://<host>[:port]<location>/callback. */
+static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg)
+{
+    apr_size_t n;
+
+    if (cfg->redirect_uri)
+        return cfg->redirect_uri;
+    n = strlen(cfg->location);
+    while (n > 0 && cfg->location[n - 1] == '/')
+        n--;
+    return ap_construct_url(r->pool, apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, cfg->location, n), "/callback", NULL),
+                            r);
+}
+
+/* Answers 503 when the flow record could not be stored. */
+static int store_failed(request_rec *r, apr_status_t rv, const char *what)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "BLA00201: connect: %s; answering 503", what);
+    return blinkauth_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
+                                 "The connect could not be started because the flow store is unavailable; "
+                                 "try again shortly.");
+}
+
+/* POST <location>/auth/<auth_id>: Blink's Connect click, answered with an authorization URL. */
+int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const char *auth_id)
+{
+    const blinkauth_flow_store_t *store = blinkauth_cache_store();
+    blinkauth_flow_t flow = {0};
+    blinkauth_provider_authz_t authz = {0};
+    const char *state = NULL, *url;
+    json_t *data;
+    apr_status_t rv;
+
+    if (r->method_number != M_POST)
+        return blinkauth_reply_not_allowed(r, M_POST);
+    if (!blinkauth_guard_secret(r, cfg))
+        return OK;
+    if (strcmp(auth_id, cfg->auth_id) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00202: connect: Auth ID in the path is not BlinkAuthID %s",
+                      cfg->auth_id);
+        return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "No app with this Auth ID is served here.");
+    }
+    if (!blinkauth_guard_user_id(r, &flow.user_id) || !blinkauth_guard_body(r, CONNECT_BODY_MAX))
+        return OK;
+
+    flow.auth_id = cfg->auth_id;
+    flow.verifier = blinkauth_crypto_random_token(r->pool);
+    flow.redirect_uri = redirect_uri(r, cfg);
+    flow.created = apr_time_now();
+    if (store == NULL || flow.verifier == NULL)
+        return store_failed(r, APR_EGENERAL, store ? "no randomness for the PKCE verifier" : "no flow store");
+    rv = blinkauth_flow_put(store, r->pool, &flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &state);
+    if (rv != APR_SUCCESS)
+        return store_failed(r, rv, apr_psprintf(r->pool, "the %s flow store refused the flow record",
+                                                store->provider->name));
+
+    authz.authorize_url = cfg->authorize_url;
+    authz.client_id = cfg->client_id;
+    authz.redirect_uri = flow.redirect_uri;
+    authz.scope = cfg->scope;
+    authz.state = state;
+    authz.code_challenge = blinkauth_crypto_pkce_challenge(r->pool, flow.verifier);
+    url = blinkauth_provider_authorize_url(r->pool, &authz);
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BLA00203: connect: flow started for Auth ID %s", cfg->auth_id);
+    data = blinkauth_json_bind(r->pool, json_pack("{s:s}", "authorization_url", url));
+    return blinkauth_reply_json(r, HTTP_OK, blinkauth_respond_json_ok(r->pool, data));
+}

@@ -1,0 +1,42 @@
+# Sourced by the test runners: starts the fake Blink API and fake provider on loopback,
+# exports their ports, and stops them when the calling script exits.
+# Usage: . tests/lib/fakes.sh; fakes_start OUTDIR
+
+FAKES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes" && pwd)
+FAKE_PIDS=()
+
+# Waits until a fake has written its port file; prints the port.
+fakes_wait_port() {
+    local file=$1 i
+    for i in $(seq 1 100); do
+        [ -s "$file" ] && { cat "$file"; return 0; }
+        sleep 0.1
+    done
+    echo "fake did not start (no $file)" >&2
+    return 1
+}
+
+# Stops every fake this script started.
+fakes_stop() {
+    local pid
+    for pid in "${FAKE_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${FAKE_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    FAKE_PIDS=()
+}
+
+# Starts both fakes with the credentials the test configuration uses.
+fakes_start() {
+    local out=$1
+    mkdir -p "$out"
+    rm -f "$out"/blink.port "$out"/provider.port
+    python3 "$FAKES_DIR/fake_blink.py" --port 0 --port-file "$out/blink.port" --token api-token-123 \
+        --log "$out/fake_blink.log" &
+    FAKE_PIDS+=($!)
+    python3 "$FAKES_DIR/fake_provider.py" --port 0 --port-file "$out/provider.port" \
+        --log "$out/fake_provider.log" --client-id "test client&1" --client-secret client-secret &
+    FAKE_PIDS+=($!)
+    trap fakes_stop EXIT
+    BLINK_FAKE_BLINK_PORT=$(fakes_wait_port "$out/blink.port") || return 1
+    BLINK_FAKE_PROVIDER_PORT=$(fakes_wait_port "$out/provider.port") || return 1
+    export BLINK_FAKE_BLINK_PORT BLINK_FAKE_PROVIDER_PORT
+}

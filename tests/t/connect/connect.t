@@ -1,0 +1,108 @@
+# POST <location>/auth/<auth_id>: Blink's Connect call.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil;
+use Apache::TestRequest ();
+use lib 't/lib';
+use BlinkTest;
+
+plan tests => 80, need_lwp;
+
+my $hostport = Apache::TestRequest::hostport();
+my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
+
+# Asserts an error answer: status, JSON envelope with code, JSON content type, no redirect.
+sub is_error {
+    my ($res, $status, $code, $what) = @_;
+    ok t_cmp($res->code, $status, "$what: status");
+    my $j = json_of($res);
+    ok t_cmp($j && $j->{code}, $code, "$what: code $code");
+    ok t_cmp($res->header('Content-Type'), 'application/json; charset=utf-8', "$what: JSON");
+}
+
+# --- the proxy secret
+is_error(blink_call(POST => '/blink/auth/a-1234', headers => { 'blink-auth-userid' => USER }),
+         401, 'UNAUTHORIZED', 'no secret');
+is_error(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => 'wrong', 'blink-auth-userid' => USER }),
+         401, 'UNAUTHORIZED', 'wrong secret');
+is_error(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => 'S3CRET-PROXY', 'blink-auth-userid' => USER }),
+         401, 'UNAUTHORIZED', 'secret differing in case');
+is_error(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => SECRET . 'x', 'blink-auth-userid' => USER }),
+         401, 'UNAUTHORIZED', 'secret one byte longer');
+is_error(blink_call(POST => '/blink/auth/b-5678', headers => { 'blink-auth-userid' => USER }),
+         401, 'UNAUTHORIZED', 'secret checked before the auth id');
+
+# --- the auth id and the user id
+is_error(blink_call(POST => '/blink/auth/b-5678'), 404, 'NOT_FOUND', 'other app\'s auth id');
+is_error(blink_call(POST => '/blink/auth/a-12345'), 404, 'NOT_FOUND', 'auth id with a suffix');
+is_error(blink_call(POST => '/blink/auth/a-1234', headers => { 'blink-auth-proxysecret' => SECRET }),
+         400, 'BAD_REQUEST', 'no user id');
+is_error(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => 'x' x 257 }),
+         400, 'BAD_REQUEST', 'user id of 257 bytes');
+is_error(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => "a\tb" }),
+         400, 'BAD_REQUEST', 'user id with a control character');
+ok t_cmp(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => 'y' x 256 })->code,
+         200, 'user id of 256 bytes is accepted');
+
+# --- bodies, methods, unknown routes
+is_error(blink_call(POST => '/blink/auth/a-1234', body => 'x' x (64 * 1024 + 1)),
+         413, 'PAYLOAD_TOO_LARGE', 'body over 64 KiB');
+ok t_cmp(blink_call(POST => '/blink/auth/a-1234', body => '{"any":"thing"}')->code, 200, 'small body accepted');
+for my $m (qw(GET PUT DELETE)) {
+    my $res = blink_call($m => '/blink/auth/a-1234');
+    is_error($res, 405, 'METHOD_NOT_ALLOWED', "$m on the connect route");
+    ok t_cmp($res->header('Allow'), qr/^POST/, "$m: Allow names POST");
+}
+is_error(blink_call(POST => '/blink/nope'), 404, 'NOT_FOUND', 'unknown route');
+is_error(blink_call(POST => '/blink/auth/a-1234/more'), 404, 'NOT_FOUND', 'extra path segment');
+
+# --- success
+my $res = blink_call(POST => '/blink/auth/a-1234');
+ok t_cmp($res->code, 200, 'connect succeeds');
+ok t_cmp($res->header('Content-Type'), 'application/json; charset=utf-8', 'JSON content type');
+ok t_cmp($res->header('Cache-Control'), 'no-store', 'not cached');
+my $j = json_of($res);
+ok t_cmp("$j->{code}/$j->{message}", 'OK/OK', 'envelope');
+my $url = $j->{data}{authorization_url};
+ok t_cmp($url, qr{^\Q$provider\E/authorize\?response_type=code&}, 'authorization URL at the provider');
+ok t_cmp($url, qr{client_id=test%20client%261&}, 'client id percent-encoded');
+my $q = query_of($url);
+ok t_cmp($q->{client_id}, 'test client&1', 'client id');
+ok t_cmp($q->{redirect_uri}, "http://$hostport/blink/callback", 'redirect URI derived from the location');
+ok t_cmp($q->{scope}, 'openid email offline_access', 'scope');
+ok t_cmp($q->{state}, qr/^[A-Za-z0-9_-]{43}$/, 'state: 256 random bits, base64url');
+ok t_cmp($q->{code_challenge}, qr/^[A-Za-z0-9_-]{43}$/, 'S256 challenge');
+ok t_cmp($q->{code_challenge_method}, 'S256', 'challenge method');
+ok t_cmp(exists $q->{code_verifier} ? 'present' : 'absent', 'absent', 'the verifier never leaves the server');
+my $q2 = query_of(json_of(blink_call(POST => '/blink/auth/a-1234'))->{data}{authorization_url});
+ok t_cmp($q2->{state} ne $q->{state} && $q2->{code_challenge} ne $q->{code_challenge} ? 'fresh' : 'reused',
+         'fresh', 'fresh state and verifier each time');
+
+# --- a nested location inherits everything but what it sets
+is_error(blink_call(POST => '/blink/inner/auth/a-1234'), 401, 'UNAUTHORIZED', 'inner: outer secret refused');
+$res = blink_call(POST => '/blink/inner/auth/a-1234',
+                  headers => { 'blink-auth-proxysecret' => 'inner-secret', 'blink-auth-userid' => USER });
+ok t_cmp($res->code, 200, 'inner: own secret accepted');
+ok t_cmp(query_of(json_of($res)->{data}{authorization_url})->{redirect_uri},
+         "http://$hostport/blink/inner/callback", 'inner: its own redirect URI');
+
+# --- a second app on the same server
+my %second = ('blink-auth-proxysecret' => 'second-secret', 'blink-auth-userid' => USER);
+is_error(blink_call(POST => '/second/auth/a-1234', headers => \%second), 404, 'NOT_FOUND', 'second: first app\'s id');
+$res = blink_call(POST => '/second/auth/b-5678', headers => \%second);
+ok t_cmp($res->code, 200, 'second app connects');
+$url = json_of($res)->{data}{authorization_url};
+ok t_cmp($url, qr{^\Q$provider\E/authorize\?tenant=t%201&response_type=code&}, 'own query string kept');
+$q = query_of($url);
+ok t_cmp($q->{client_id}, 'public-client', 'second: client id');
+ok t_cmp($q->{redirect_uri}, "http://127.0.0.1:" . Apache::Test::vars('port') . "/second/callback",
+         'second: configured redirect URI');
+ok t_cmp(exists $q->{scope} ? 'present' : 'absent', 'absent', 'second: no scope when none is set');
