@@ -88,7 +88,9 @@ const char *blinkauth_config_parse_seconds(apr_pool_t *p, const char *value, int
  * into *out; NULL or why not. */
 const char *blinkauth_config_read_secret(apr_pool_t *p, const char *value, const char **out)
 {
-    char buf[BLINKAUTH_SECRET_MAX + 2];
+    /* Room for the longest secret, "\r\n" and one more byte, so that a longer file is seen as such
+     * instead of being cut off after a line end. */
+    char buf[BLINKAUTH_SECRET_MAX + 4];
     apr_file_t *f;
     apr_size_t n = sizeof(buf) - 1;
     apr_status_t rv;
@@ -112,7 +114,8 @@ const char *blinkauth_config_read_secret(apr_pool_t *p, const char *value, const
         buf[--n] = '\0';
     if (n > 0 && buf[n - 1] == '\r')
         buf[--n] = '\0';
-    if (n == 0 || n > BLINKAUTH_SECRET_MAX || !blinkauth_text_is_clean(buf, BLINKAUTH_SECRET_MAX))
+    if (n == 0 || n > BLINKAUTH_SECRET_MAX || memchr(buf, '\0', n) != NULL ||
+        !blinkauth_text_is_clean(buf, BLINKAUTH_SECRET_MAX))
         return apr_psprintf(p, "secret file '%s' is empty, longer than 4096 bytes, or has control characters",
                             value + 5);
     *out = apr_pstrmemdup(p, buf, n);
