@@ -15,11 +15,19 @@
 
 #ifndef BLINKAUTH_VERSION
 #define BLINKAUTH_VERSION "dev"
+/* Revokes the refresh and access token (those given) at BlinkAuthRevokeURL when set; failures are only logged. */
+void blinkauth_route_tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const char *refresh_token,
+                                   const char *access_token, const char *context);
+
 #endif
 
 extern module AP_MODULE_DECLARE_DATA blinkauth_module;
 #ifndef BLINKAUTH_MODULE_MAIN /* mod_blinkauth.c declares the module itself */
 APLOG_USE_MODULE(blinkauth);
+/* Revokes the refresh and access token (those given) at BlinkAuthRevokeURL when set; failures are only logged. */
+void blinkauth_route_tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const char *refresh_token,
+                                   const char *access_token, const char *context);
+
 #endif
 
 /* The module's directive table (glue/cmds.c). */
@@ -65,5 +73,9 @@ int blinkauth_guard_body(request_rec *r, apr_off_t max);
 int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const char *auth_id);
 int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg);
 int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, const char *linked_account_id);
+
+/* Revokes the refresh and access token (those given) at BlinkAuthRevokeURL when set; failures are only logged. */
+void blinkauth_route_tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const char *refresh_token,
+                                   const char *access_token, const char *context);
 
 #endif

@@ -74,7 +74,8 @@ int blinkauth_guard_user_id(request_rec *r, const char **user_id)
 {
     const char *given = apr_table_get(r->headers_in, USER_HEADER);
 
-    if (blinkauth_text_is_clean(given, BLINKAUTH_ID_MAX)) {
+    /* "." and ".." would become dot segments in the Blink API path. */
+    if (blinkauth_text_is_clean(given, BLINKAUTH_ID_MAX) && strcmp(given, ".") != 0 && strcmp(given, "..") != 0) {
         *user_id = given;
         return 1;
     }

@@ -3,6 +3,9 @@
 #define BLINKAUTH_PROVIDER_H
 
 #include <apr_pools.h>
+#include "config.h"
+#include "upstream.h"
+#include <jansson.h>
 
 /* What the authorization URL is built from. */
 typedef struct {
@@ -16,5 +19,34 @@ typedef struct {
 
 /* The URL that sends the user's browser to log in at the external service. */
 const char *blinkauth_provider_authorize_url(apr_pool_t *p, const blinkauth_provider_authz_t *a);
+
+/* What the token endpoint issued; NULL fields were not issued, expires_in < 0 when not given. */
+typedef struct {
+    const char *access_token;
+    const char *refresh_token;
+    const char *id_token;
+    long expires_in;
+} blinkauth_tokens_t;
+
+/* Exchanges an authorization code (with its PKCE verifier) at BlinkAuthTokenURL; strict about the answer. */
+blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinkauth_config_t *cfg, const char *code,
+                                                     const char *redirect_uri, const char *verifier,
+                                                     blinkauth_tokens_t *tokens);
+
+/* The user's account identifier: BlinkAuthAccountIDClaim from userinfo when configured, else from the id_token. */
+blinkauth_outcome_t blinkauth_provider_account_id(apr_pool_t *p, const blinkauth_config_t *cfg,
+                                                  const blinkauth_tokens_t *tokens, const char **account_id);
+
+/* The claim name of a JSON object as account identifier text (a string or an integer); NULL if unusable. */
+const char *blinkauth_provider_claim(apr_pool_t *p, const json_t *claims, const char *name);
+
+/* The claims of an id_token as a JSON object (payload only: it came straight from the token endpoint);
+ * NULL with *why when it is not a JWT meant for client_id. */
+json_t *blinkauth_provider_id_token_claims(apr_pool_t *p, const char *id_token, const char *client_id,
+                                           const char **why);
+
+/* Revokes one token at BlinkAuthRevokeURL (RFC 7009); hint is "access_token" or "refresh_token". */
+blinkauth_outcome_t blinkauth_provider_token_revoke(apr_pool_t *p, const blinkauth_config_t *cfg, const char *token,
+                                                    const char *hint);
 
 #endif

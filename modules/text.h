@@ -7,6 +7,8 @@
 
 /* Longest Blink user id, auth id or linked-account id accepted. */
 #define BLINKAUTH_ID_MAX 256
+/* Longest external account identifier accepted from a provider. */
+#define BLINKAUTH_ACCOUNT_ID_MAX 1024
 
 /* 1 when s is non-empty, at most max bytes, and free of control characters (< 0x20, 0x7f). */
 int blinkauth_text_is_clean(const char *s, apr_size_t max);

@@ -1,8 +1,142 @@
-/* GET <location>/callback: the browser returns from the external service. */
+/* GET <location>/callback: the browser returns from the external service; exchange, identify, save in Blink. */
 #include "glue.h"
+#include "blinkapi.h"
+#include "crypto.h"
+#include "provider.h"
+#include "text.h"
 
-/* GET <location>/callback: not built yet (issue 3). */
+#include "apr_strings.h"
+
+/* Longest authorization code accepted. */
+#define CODE_MAX 2048
+
+#define TITLE_EXPIRED "This link has expired"
+#define SAY_EXPIRED "This link has expired or was already used. Go back to Blink and click Connect again."
+#define TITLE_FAILED "Not connected"
+
+/* The "expired or already used" page, logging why. */
+static int expired(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BLA00301: callback refused: %s", why);
+    return blinkauth_reply_page(r, HTTP_BAD_REQUEST, TITLE_EXPIRED, SAY_EXPIRED);
+}
+
+/* A page for an upstream step that failed: 504 on timeout, else 502; logs the step's sentence. */
+static int upstream_failed(request_rec *r, const blinkauth_outcome_t *out, const char *message)
+{
+    int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
+
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00302: callback: %s", out->why);
+    return blinkauth_reply_page(r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, TITLE_FAILED, message);
+}
+
+/* The expiry Blink stores: now + expires_in, as RFC 3339 UTC; NULL when the provider gave none. */
+static const char *expiry_of(apr_pool_t *p, long expires_in)
+{
+    apr_time_exp_t t;
+    char buf[32];
+    apr_size_t n;
+
+    if (expires_in < 0 || apr_time_exp_gmt(&t, apr_time_now() + apr_time_from_sec(expires_in)) != APR_SUCCESS)
+        return NULL;
+    apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
+    return apr_pstrmemdup(p, buf, n);
+}
+
+/* The provider sent the browser back with error=...: nothing to save. */
+static int provider_error(request_rec *r, const char *error)
+{
+    int cancelled = strcmp(error, "access_denied") == 0;
+    const char *code = blinkauth_text_is_b64url(error, 64) ? error : "(unreadable)";
+
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "BLA00304: callback: the external service answered error=%s", code);
+    if (cancelled)
+        return blinkauth_reply_page(r, HTTP_OK, "Connection cancelled",
+                                    "You cancelled the connection, so nothing was saved. You can close this window, "
+                                    "or go back to Blink and click Connect again.");
+    return blinkauth_reply_page(r, HTTP_BAD_GATEWAY, TITLE_FAILED,
+                                apr_pstrcat(r->pool, "The external service did not grant access (", code,
+                                            "). Nothing was saved. Go back to Blink and click Connect again.", NULL));
+}
+
+/* Exchanges the code, learns the account, saves it in Blink and shows the result. */
+static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_flow_t *flow,
+                            const char *code)
+{
+    blinkauth_tokens_t tokens = {0};
+    blinkauth_linked_account_t la = {0};
+    blinkauth_outcome_t out;
+    const char *id = NULL;
+
+    out = blinkauth_provider_code_exchange(r->pool, cfg, code, flow->redirect_uri, flow->verifier, &tokens);
+    if (out.kind != BLINKAUTH_UP_OK)
+        return upstream_failed(r, &out, "The external service did not accept the login. Nothing was saved. "
+                                        "Go back to Blink and click Connect again.");
+    out = blinkauth_provider_account_id(r->pool, cfg, &tokens, &la.external_account_id);
+    if (out.kind != BLINKAUTH_UP_OK) {
+        blinkauth_route_tokens_revoke(r, cfg, tokens.refresh_token, tokens.access_token,
+                                      "callback: revoking the unsaved tokens");
+        return upstream_failed(r, &out, "Your account at the external service could not be identified. Nothing was "
+                                        "saved. Go back to Blink and click Connect again.");
+    }
+    la.auth_id = flow->auth_id;
+    la.access_token = tokens.access_token;
+    la.refresh_token = tokens.refresh_token;
+    la.expiry = expiry_of(r->pool, tokens.expires_in);
+    out = blinkauth_blinkapi_linked_account_add(r->pool, cfg, flow->user_id, &la, &id);
+    if (out.kind != BLINKAUTH_UP_OK) {
+        blinkauth_route_tokens_revoke(r, cfg, tokens.refresh_token, tokens.access_token,
+                                      "callback: revoking the unsaved tokens");
+        return upstream_failed(r, &out, "The connection could not be saved in Blink, so it was not made. "
+                                        "Go back to Blink and click Connect again.");
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00305: callback: linked account %s saved for Auth ID %s (%s)",
+                  id ? id : "(no id returned)", flow->auth_id, out.why);
+    return blinkauth_reply_page(r, HTTP_OK, "Connected",
+                                apr_pstrcat(r->pool, "Connected as ", la.external_account_id,
+                                            ". You can close this window.", NULL));
+}
+
+/* GET <location>/callback: the browser returns from the external service; exchange, identify, save in Blink. */
 int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
 {
-    return blinkauth_reply_page(r, HTTP_NOT_IMPLEMENTED, "Not available yet", "The callback is not built yet.");
+    const blinkauth_flow_store_t *store = blinkauth_cache_store();
+    apr_table_t *query;
+    const char *state, *code, *error, *why = NULL;
+    blinkauth_flow_t *flow = NULL;
+    apr_status_t rv;
+    int repeated = 0;
+
+    if (r->method_number != M_GET)
+        return blinkauth_reply_not_allowed(r, M_GET);
+    if ((query = blinkauth_text_form_parse(r->pool, r->args)) == NULL)
+        return expired(r, "the query string is malformed");
+    state = blinkauth_text_form_single(query, "state", &repeated);
+    if (!blinkauth_text_is_b64url(state, BLINKAUTH_RANDOM_B64_LEN) || strlen(state) != BLINKAUTH_RANDOM_B64_LEN)
+        return expired(r, repeated ? "state is repeated" : "state is missing or malformed");
+    if (store == NULL)
+        return expired(r, "no flow store");
+    rv = blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &flow,
+                             &why);
+    if (rv == APR_NOTFOUND)
+        return expired(r, "no flow record for this state: unknown, already used or expired (with more than one "
+                          "server, set BlinkAuthCache to a shared store)");
+    if (rv == APR_TIMEUP)
+        return expired(r, "the flow record is older than BlinkAuthStateTimeout");
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "BLA00306: callback: %s", why);
+        return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, TITLE_FAILED,
+                                    "The connection could not be completed right now. Go back to Blink and click "
+                                    "Connect again in a moment.");
+    }
+    if (strcmp(flow->auth_id, cfg->auth_id) != 0)
+        return expired(r, "the flow record belongs to another app (Auth ID)");
+
+    error = blinkauth_text_form_single(query, "error", &repeated);
+    if (error || repeated)
+        return provider_error(r, error ? error : "");
+    code = blinkauth_text_form_single(query, "code", &repeated);
+    if (!blinkauth_text_is_clean(code, CODE_MAX))
+        return expired(r, repeated ? "code is repeated" : "code is missing, too long or has control characters");
+    return connect_complete(r, cfg, flow, code);
 }

@@ -1,8 +1,73 @@
-/* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click. */
+/* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click — delete in Blink, then revoke. */
 #include "glue.h"
+#include "blinkapi.h"
+#include "json.h"
+#include "respond.h"
+#include "text.h"
 
-/* DELETE <location>/linked-accounts/<id>: not built yet (issue 4). */
+#include "apr_strings.h"
+
+/* 1 when the id from the path is safe to use: clean, bounded, no '/' however encoded, not a dot segment. */
+static int id_acceptable(const char *id)
+{
+    return blinkauth_text_is_clean(id, BLINKAUTH_ID_MAX) && strchr(id, '/') == NULL &&
+           strstr(id, "%2F") == NULL && strstr(id, "%2f") == NULL && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+/* Answers a failed Blink step: 504 UPSTREAM_TIMEOUT or 502 UPSTREAM_ERROR, with the step in the log. */
+static int blink_failed(request_rec *r, const blinkauth_outcome_t *out)
+{
+    int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
+
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00401: disconnect: %s", out->why);
+    return blinkauth_reply_error(r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY,
+                                 timeout ? "UPSTREAM_TIMEOUT" : "UPSTREAM_ERROR",
+                                 timeout ? "The Blink API did not answer in time; the account is still linked. Try again."
+                                         : "The Blink API refused or failed; the account is still linked. Try again.");
+}
+
+/* Revokes the deleted account's tokens, unless the account belongs to another app. */
+static void tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_linked_account_t *la)
+{
+    if (la->auth_id && strcmp(la->auth_id, cfg->auth_id) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "BLA00402: disconnect: linked account %s belongs to Auth ID %s, not %s; its tokens are not "
+                      "revoked here", la->id, la->auth_id, cfg->auth_id);
+        return;
+    }
+    blinkauth_route_tokens_revoke(r, cfg, la->refresh_token, la->access_token, "disconnect");
+}
+
+/* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click — delete in Blink, then revoke. */
 int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, const char *id)
 {
-    return blinkauth_reply_error(r, HTTP_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", "Disconnect is not built yet.");
+    const char *user_id = NULL;
+    blinkauth_linked_account_t *la = NULL;
+    blinkauth_outcome_t out;
+
+    if (r->method_number != M_DELETE)
+        return blinkauth_reply_not_allowed(r, M_DELETE);
+    if (!blinkauth_guard_secret(r, cfg) || !blinkauth_guard_user_id(r, &user_id) || !blinkauth_guard_body(r, 64 * 1024))
+        return OK;
+    if (!id_acceptable(id)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BLA00404: disconnect refused: the linked account id is empty, "
+                                                       "over %d bytes, or has a control character, '/' or dot segment",
+                      BLINKAUTH_ID_MAX);
+        return blinkauth_reply_error(r, HTTP_BAD_REQUEST, "BAD_REQUEST",
+                                     "The linked account id must be 1 to 256 printable characters without '/'.");
+    }
+
+    out = blinkauth_blinkapi_linked_account_get(r->pool, cfg, user_id, id, &la);
+    if (out.kind == BLINKAUTH_UP_OK)
+        out = blinkauth_blinkapi_linked_account_delete(r->pool, cfg, user_id, id);
+    if (out.kind == BLINKAUTH_UP_NOT_FOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00405: disconnect: linked account %s is already gone (%s)", id,
+                      out.why);
+        return blinkauth_reply_json(r, HTTP_OK, blinkauth_respond_json_ok(r->pool, NULL));
+    }
+    if (out.kind != BLINKAUTH_UP_OK)
+        return blink_failed(r, &out);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00406: disconnect: linked account %s deleted (%s)", id, out.why);
+    tokens_revoke(r, cfg, la);
+    return blinkauth_reply_json(r, HTTP_OK, blinkauth_respond_json_ok(r->pool, NULL));
 }

@@ -91,7 +91,7 @@ class ProviderHandler(fakelib.FakeHandler):
         pairs = parse_qsl(self.raw_query, keep_blank_values=True)
         q = dict(pairs)
         checks = ((len(q) == len(pairs), "a parameter is repeated"),
-                  (q.get("client_id") == self.server.opts.client_id, "unknown client_id"),
+                  (q.get("client_id") in self.clients(), "unknown client_id"),
                   (self.redirect_ok(q.get("redirect_uri", "")), "redirect_uri missing or not registered"),
                   (q.get("response_type") == "code", "response_type must be code"),
                   (q.get("state"), "state is required"),
@@ -126,13 +126,23 @@ class ProviderHandler(fakelib.FakeHandler):
                 raise invalid_client("malformed Basic credentials") from None
         if "client_secret" in form:
             raise invalid_client("client_secret in the body is not accepted; use HTTP Basic")
-        if opts.client_secret is None:
-            if basic or form.get("client_id") != opts.client_id:
+        clients = self.clients()
+        if basic is None:
+            cid = form.get("client_id")
+            if cid not in clients or clients[cid] is not None:
                 raise invalid_client("public client: send client_id in the body, no Basic")
-        elif not basic or not (same(basic[0], opts.client_id) and same(basic[1], opts.client_secret)) \
-                or form.get("client_id", opts.client_id) != opts.client_id:
+            return cid
+        secret = clients.get(basic[0])
+        if secret is None or not same(basic[1], secret) or form.get("client_id", basic[0]) != basic[0]:
             raise invalid_client("client authentication failed")
-        return opts.client_id
+        return basic[0]
+
+    def clients(self):
+        """Every registered client: id -> secret (None for a public client)."""
+        opts = self.server.opts
+        known = {cid: None for cid in opts.public_client or []}
+        known[opts.client_id] = opts.client_secret
+        return known
 
     def on_token(self):
         """POST /token: authorization_code (with PKCE) and refresh_token grants."""
@@ -280,6 +290,8 @@ def options(parser):
     """The fake provider's own options."""
     parser.add_argument("--client-id", required=True, help="the one registered client")
     parser.add_argument("--client-secret", help="its secret (omit for a public client)")
+    parser.add_argument("--public-client", action="append", metavar="ID",
+                        help="one more public client (repeatable)")
     parser.add_argument("--redirect-uri", help="the only redirect URI accepted (default: any http(s))")
 
 

@@ -33,7 +33,7 @@ fakes_start() {
         --log "$out/fake_blink.log" &
     FAKE_PIDS+=($!)
     python3 "$FAKES_DIR/fake_provider.py" --port 0 --port-file "$out/provider.port" \
-        --log "$out/fake_provider.log" --client-id "test client&1" --client-secret client-secret &
+        --log "$out/fake_provider.log" --client-id "test client&1" --client-secret client-secret --public-client public-client &
     FAKE_PIDS+=($!)
     trap fakes_stop EXIT
     BLINK_FAKE_BLINK_PORT=$(fakes_wait_port "$out/blink.port") || return 1

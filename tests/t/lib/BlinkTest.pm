@@ -10,7 +10,8 @@ use HTTP::Request ();
 use URI ();
 use Apache::TestRequest ();
 
-our @EXPORT = qw(blink_call json_of query_of fake_get fake_post fake_reset
+our @EXPORT = qw(blink_call json_of query_of fake_get fake_post fake_reset fake_fault
+                 browser_get start_connect callback_url_for accounts_of
                  SECRET USER AUTH_ID);
 
 use constant SECRET  => 's3cret-proxy';
@@ -71,6 +72,41 @@ sub fake_post {
         'Content-Type' => 'application/json', Content => $json->encode($data // {}));
     die "fake $which $path: " . $res->status_line unless $res->is_success;
     return $res;
+}
+
+# Queues a fault at a fake: fake_fault('provider', route => 'token', mode => 'status', status => 500).
+sub fake_fault {
+    my ($which, %fault) = @_;
+    return fake_post($which, '/_control/fault', { count => 1, %fault });
+}
+
+# A GET as the user's browser makes it: absolute URL, no redirects followed.
+sub browser_get {
+    my ($url) = @_;
+    return LWP::UserAgent->new(max_redirect => 0, timeout => 30)->get($url);
+}
+
+# Plays Blink's Connect for an app; returns the authorization URL.
+sub start_connect {
+    my (%opt) = @_;
+    my $prefix = $opt{prefix} // '/blink';
+    my $res = blink_call(POST => "$prefix/auth/" . ($opt{auth_id} // AUTH_ID), %opt);
+    die 'connect failed: ' . $res->status_line . ' ' . $res->content unless $res->code == 200;
+    return json_of($res)->{data}{authorization_url};
+}
+
+# Follows an authorization URL through the fake provider; returns the callback URL it redirects to.
+sub callback_url_for {
+    my ($authorization_url) = @_;
+    my $res = browser_get($authorization_url);
+    die 'authorize did not redirect: ' . $res->status_line . ' ' . $res->content unless $res->code == 302;
+    return $res->header('Location');
+}
+
+# The linked accounts the fake Blink holds for a user (all users when none is given).
+sub accounts_of {
+    my ($user) = @_;
+    return [ grep { !defined $user || $_->{user_id} eq $user } @{ fake_get('blink', '/_control/accounts') } ];
 }
 
 # Forgets everything both fakes recorded, stored and were told.

@@ -1,0 +1,34 @@
+/* The Blink API: add, get and delete a user's linked account. */
+#ifndef BLINKAUTH_BLINKAPI_H
+#define BLINKAUTH_BLINKAPI_H
+
+#include <apr_pools.h>
+#include "config.h"
+#include "upstream.h"
+
+/* A linked account as Blink holds it; NULL fields are absent. */
+typedef struct {
+    const char *id;
+    const char *auth_id;
+    const char *external_account_id;
+    const char *access_token;
+    const char *refresh_token;
+    const char *expiry;      /* RFC 3339 UTC */
+    int reauth_required;
+} blinkauth_linked_account_t;
+
+/* Saves a linked account for user_id; on success *id is Blink's id for it (NULL if Blink gave none). */
+blinkauth_outcome_t blinkauth_blinkapi_linked_account_add(apr_pool_t *p, const blinkauth_config_t *cfg,
+                                                          const char *user_id, const blinkauth_linked_account_t *la,
+                                                          const char **id);
+
+/* Fetches user_id's linked account id into *la. */
+blinkauth_outcome_t blinkauth_blinkapi_linked_account_get(apr_pool_t *p, const blinkauth_config_t *cfg,
+                                                          const char *user_id, const char *id,
+                                                          blinkauth_linked_account_t **la);
+
+/* Deletes user_id's linked account id. */
+blinkauth_outcome_t blinkauth_blinkapi_linked_account_delete(apr_pool_t *p, const blinkauth_config_t *cfg,
+                                                             const char *user_id, const char *id);
+
+#endif

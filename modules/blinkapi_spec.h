@@ -1,0 +1,23 @@
+/* Every Blink API path and field name mod_blinkauth uses, in one place (blink-contract.md section 4).
+ * Paths marked "our reading" in the contract are to be checked against the live reference; change them here. */
+#ifndef BLINKAUTH_BLINKAPI_SPEC_H
+#define BLINKAUTH_BLINKAPI_SPEC_H
+
+/* Add User Linked Account: POST; %s = user id (percent-encoded). */
+#define BLINKAPI_PATH_LINKED_ACCOUNTS "/v2/user/%s/linked-accounts"
+/* Get / Delete User Linked Account: GET, DELETE; %s = user id, linked account id (percent-encoded). */
+#define BLINKAPI_PATH_LINKED_ACCOUNT "/v2/user/%s/linked-accounts/%s"
+
+/* The response envelope. */
+#define BLINKAPI_FIELD_DATA "data"
+#define BLINKAPI_FIELD_ID "id"
+
+/* The linked account's fields. */
+#define BLINKAPI_FIELD_AUTH_ID "auth_id"
+#define BLINKAPI_FIELD_EXTERNAL_ACCOUNT_ID "external_account_id"
+#define BLINKAPI_FIELD_ACCESS_TOKEN "access_token"
+#define BLINKAPI_FIELD_REFRESH_TOKEN "refresh_token"
+#define BLINKAPI_FIELD_EXPIRY "expiry"
+#define BLINKAPI_FIELD_REAUTH_REQUIRED "reauth_required"
+
+#endif

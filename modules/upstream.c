@@ -1,0 +1,71 @@
+/* The outcome of one step against an upstream (Blink API or external service), for routes to answer and log. */
+#include "upstream.h"
+
+#include "json.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+/* "<step> <METHOD> <url without query>" for log sentences. */
+static const char *step_name(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req)
+{
+    return apr_psprintf(p, "%s (%s %s)", step, req->method, blinkauth_http_url_for_log(p, req->url));
+}
+
+/* The outcome of an HTTP call: OK for a status in [200, 300), NOT_FOUND for 404, else a failure. */
+blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+                                               const blinkauth_http_response_t *res, const char *detail)
+{
+    blinkauth_outcome_t out = {BLINKAUTH_UP_OK, res->status, NULL};
+    const char *name = step_name(p, step, req);
+
+    if (res->error != BLINKAUTH_HTTP_OK) {
+        out.kind = res->error == BLINKAUTH_HTTP_ERR_TIMEOUT ? BLINKAUTH_UP_TIMEOUT : BLINKAUTH_UP_FAILED;
+        out.why = apr_psprintf(p, "%s failed: %s%s after %ld ms and %d attempt(s)", name,
+                               res->error == BLINKAUTH_HTTP_ERR_TOO_LARGE ? "response too large; " : "",
+                               res->error_text ? res->error_text : "transfer error", res->elapsed_ms, res->attempts);
+        return out;
+    }
+    if (res->status < 200 || res->status >= 300)
+        out.kind = res->status == 404 ? BLINKAUTH_UP_NOT_FOUND : BLINKAUTH_UP_FAILED;
+    out.why = apr_psprintf(p, "%s answered HTTP %ld%s%s in %ld ms", name, res->status, detail ? ": " : "",
+                           detail ? detail : "", res->elapsed_ms);
+    return out;
+}
+
+/* A failed outcome for a well-delivered answer that was not what was asked for (bad JSON, missing field). */
+blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+                                               const blinkauth_http_response_t *res, const char *what)
+{
+    blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, res->status, NULL};
+
+    out.why = apr_psprintf(p, "%s answered HTTP %ld with an unusable body (%s) in %ld ms", step_name(p, step, req),
+                           res->status, what, res->elapsed_ms);
+    return out;
+}
+
+/* The error code an upstream put in its JSON answer under field, when it is a short safe token. */
+const char *blinkauth_upstream_error_code(apr_pool_t *p, const blinkauth_http_response_t *res, const char *field)
+{
+    json_t *j = res->body_len ? blinkauth_json_parse(p, res->body, res->body_len, NULL) : NULL;
+    const char *code = blinkauth_json_string(j, field);
+
+    if (code == NULL || *code == '\0' || strlen(code) > 64 || strspn(code, "abcdefghijklmnopqrstuvwxyz"
+                                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                                                                     strlen(code))
+        return NULL;
+    return code;
+}
+
+/* Timeout, CA file and the other settings every upstream call of an app shares. */
+blinkauth_http_request_t blinkauth_upstream_request(const blinkauth_config_t *cfg, const char *method,
+                                                    const char *url)
+{
+    blinkauth_http_request_t req = {0};
+
+    req.method = method;
+    req.url = url;
+    req.timeout_s = blinkauth_config_timeout(cfg);
+    req.ca_file = cfg->ca_file;
+    return req;
+}

@@ -1,0 +1,41 @@
+/* The outcome of one step against an upstream (Blink API or external service), for routes to answer and log. */
+#ifndef BLINKAUTH_UPSTREAM_H
+#define BLINKAUTH_UPSTREAM_H
+
+#include <apr_pools.h>
+#include "http.h"
+#include "config.h"
+
+/* How a step ended, as the routes tell it apart. */
+typedef enum {
+    BLINKAUTH_UP_OK = 0,
+    BLINKAUTH_UP_NOT_FOUND, /* the upstream said 404 */
+    BLINKAUTH_UP_TIMEOUT,   /* the time budget ran out */
+    BLINKAUTH_UP_FAILED     /* refused, 4xx/5xx, garbage, too large, TLS... */
+} blinkauth_up_kind_t;
+
+/* One step's result: the kind, the HTTP status when one arrived, and one log-safe sentence. */
+typedef struct {
+    blinkauth_up_kind_t kind;
+    long status;
+    const char *why; /* names the step, the URL without query, the status or curl error, the time; never a secret */
+} blinkauth_outcome_t;
+
+/* The outcome of an HTTP call: OK for a status in [200, 300), NOT_FOUND for 404, else a failure.
+ * detail, when not NULL, is added to the sentence (e.g. an OAuth error code). */
+blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+                                               const blinkauth_http_response_t *res, const char *detail);
+
+/* A failed outcome for a well-delivered answer that was not what was asked for (bad JSON, missing field). */
+blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+                                               const blinkauth_http_response_t *res, const char *what);
+
+/* The error code an upstream put in its JSON answer under field ("error", "code"), when it is a
+ * short token of letters, digits and '_' (safe to log and show); NULL otherwise. */
+const char *blinkauth_upstream_error_code(apr_pool_t *p, const blinkauth_http_response_t *res, const char *field);
+
+/* Timeout, CA file and the other settings every upstream call of an app shares. */
+blinkauth_http_request_t blinkauth_upstream_request(const blinkauth_config_t *cfg, const char *method,
+                                                    const char *url);
+
+#endif

@@ -1,0 +1,146 @@
+# GET <location>/callback: code exchange, account identifier, Add User Linked Account.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil;
+use lib 't/lib';
+use BlinkTest;
+
+plan tests => 109, need_lwp;
+
+my $EXPIRED = qr/expired or was already used/;
+
+# Asserts a callback page: status, text, HTML with a strict CSP and no caching.
+sub is_page {
+    my ($res, $status, $text, $what) = @_;
+    ok t_cmp($res->code, $status, "$what: status");
+    ok t_cmp($res->content, $text, "$what: page says so");
+    ok t_cmp($res->header('Content-Type') . ' ' . ($res->header('Content-Security-Policy') // '') . ' '
+             . ($res->header('Cache-Control') // ''), qr{^text/html; charset=utf-8 default-src 'none'.* no-store$},
+             "$what: HTML, CSP, no-store");
+}
+
+# Asserts how many linked accounts the fake Blink holds in all.
+sub saved {
+    my ($n, $what) = @_;
+    ok t_cmp(scalar @{ accounts_of() }, $n, "$what: $n linked account(s) in Blink");
+}
+
+# One connect up to the callback URL the provider sends the browser to.
+sub fresh_callback { callback_url_for(start_connect(@_)) }
+
+# --- the whole success path
+fake_reset();
+my $cb = fresh_callback();
+ok t_cmp($cb, qr{^http://[^/]+/blink/callback\?code=[^&]+&state=[A-Za-z0-9_-]{43}$}, 'provider redirects to us');
+my $res = browser_get($cb);
+is_page($res, 200, qr{Connected as alice\@example\.test}, 'success');
+my $accounts = accounts_of(USER);
+ok t_cmp(scalar @$accounts, 1, 'one linked account for the user');
+my $la = $accounts->[0] // {};
+ok t_cmp($la->{auth_id}, AUTH_ID, 'auth_id saved');
+ok t_cmp($la->{external_account_id}, 'alice@example.test', 'account id from the configured claim (email)');
+ok t_cmp($la->{expiry}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'expiry in RFC 3339 UTC');
+ok t_cmp($la->{reauth_required}, JSON::PP::false, 'reauth_required false');
+my ($issued) = grep { $_->{type} eq 'access' } @{ fake_get('provider', '/_control/tokens') };
+ok t_cmp($la->{access_token}, $issued->{token}, 'the issued access token saved');
+ok t_cmp($la->{refresh_token}, qr/\S/, 'refresh token saved');
+my ($token_req) = @{ fake_get('provider', '/_control/requests?route=token') };
+ok t_cmp($token_req->{headers}{authorization}, qr/^Basic /, 'confidential client authenticates with Basic');
+ok t_cmp(join(',', sort keys %{ $token_req->{form} }), 'code,code_verifier,grant_type,redirect_uri',
+         'token request carries exactly the code, verifier, grant type and redirect URI');
+my ($ui) = @{ fake_get('provider', '/_control/requests?route=userinfo') };
+ok t_cmp($ui->{headers}{authorization}, "Bearer $issued->{token}", 'userinfo called with the access token');
+my ($add) = @{ fake_get('blink', '/_control/requests?route=add') };
+ok t_cmp($add->{path}, '/v2/user/u-42/linked-accounts', 'Add User Linked Account path');
+ok t_cmp(join(',', sort keys %{ $add->{json} }),
+         'access_token,auth_id,expiry,external_account_id,reauth_required,refresh_token', 'exact fields sent to Blink');
+
+# --- the state: single use, unknown, tampered, malformed, expired
+is_page(browser_get($cb), 400, $EXPIRED, 'replayed state');
+saved(1, 'replay');
+(my $tampered = $cb) =~ s/state=(.)/'state=' . ($1 eq 'A' ? 'B' : 'A')/e;
+my $cb2 = fresh_callback();
+($tampered = $cb2) =~ s/(state=.{42})(.)/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
+is_page(browser_get($tampered), 400, $EXPIRED, 'tampered state');
+my $base = Apache::TestRequest::resolve_url('/blink/callback');
+is_page(browser_get("$base?code=x&state=" . ('A' x 43)), 400, $EXPIRED, 'unknown state');
+is_page(browser_get("$base?code=x"), 400, $EXPIRED, 'no state');
+is_page(browser_get("$base?code=x&state=abc"), 400, $EXPIRED, 'short state');
+is_page(browser_get("$base?code=x&state=" . ('A' x 4000)), 400, $EXPIRED, '4 KB state');
+ok t_cmp(browser_get("$base?code=x&state=" . ('A' x 10000))->code, 414, '10 KB state: httpd\'s LimitRequestLine');
+(my $twice = $cb2) =~ s/&state=(.*)$/&state=$1&state=$1/;
+is_page(browser_get($twice), 400, $EXPIRED, 'repeated state');
+is_page(browser_get($cb2), 200, qr/Connected/, 'the untampered state still works once');
+saved(2, 'after the refusals');
+my $late = fresh_callback();
+sleep 4;    # BlinkAuthStateTimeout is 3 in the test configuration
+is_page(browser_get($late), 400, $EXPIRED, 'expired state');
+saved(2, 'expired');
+
+# --- the provider's own error
+fake_reset();
+fake_post('provider', '/_control/deny', { error => 'access_denied', error_description => 'no' });
+is_page(browser_get(fresh_callback()), 200, qr/You cancelled the connection/, 'user refused consent');
+(my $evil = fresh_callback()) =~ s/code=[^&]+/error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=%3Cb%3E/;
+$res = browser_get($evil);
+is_page($res, 502, qr/did not grant access/, 'other provider error');
+ok t_cmp($res->content =~ /<script|<b>/ ? 'reflected' : 'escaped', 'escaped', 'error text never reflected raw');
+saved(0, 'provider errors');
+
+# --- the token endpoint failing
+for my $case ([status => { status => 400, body => '{"error":"invalid_grant"}' }, 502],
+              [status => { status => 500 }, 502],
+              [hang => { seconds => 5 }, 504],
+              [garbage => {}, 502],
+              [wrong_types => {}, 502],
+              [huge => { bytes => 2 * 1024 * 1024 }, 502]) {
+    my ($mode, $extra, $status) = @$case;
+    my $url = fresh_callback();
+    fake_fault('provider', route => 'token', mode => $mode, %$extra);
+    is_page(browser_get($url), $status, qr/did not accept the login/, "token endpoint $mode $status");
+}
+saved(0, 'token endpoint failures');
+
+# --- userinfo failing: the tokens are revoked, nothing saved
+my $url = fresh_callback();
+fake_fault('provider', route => 'userinfo', mode => 'status', status => 500);
+is_page(browser_get($url), 502, qr/could not be identified/, 'userinfo 500');
+ok t_cmp(scalar @{ fake_get('provider', '/_control/revoked') } >= 2 ? 'revoked' : 'kept', 'revoked',
+         'tokens revoked after a userinfo failure');
+saved(0, 'userinfo failure');
+
+# --- Blink failing: nothing saved, tokens revoked
+for my $case ([401, 502], [500, 502], [429, 502]) {
+    my ($status, $page) = @$case;
+    fake_reset();
+    my $url = fresh_callback();
+    fake_fault('blink', route => 'add', mode => 'status', status => $status, count => 2);
+    is_page(browser_get($url), $page, qr/could not be saved in Blink/, "Blink $status");
+    ok t_cmp(scalar @{ fake_get('provider', '/_control/revoked') }, 2, "Blink $status: both tokens revoked");
+    saved(0, "Blink $status");
+}
+fake_reset();
+$url = fresh_callback();
+fake_fault('blink', route => 'add', mode => 'hang', seconds => 5);
+is_page(browser_get($url), 504, qr/could not be saved in Blink/, 'Blink timeout');
+fake_reset();
+$url = fresh_callback();
+fake_fault('blink', route => 'add', mode => 'status', status => 429, headers => { 'Retry-After' => '1' });
+is_page(browser_get($url), 200, qr/Connected/, 'Blink 429 with Retry-After: retried once, then saved');
+saved(1, 'after the retried 429');
+
+# --- a second app: public client, account id from the id_token's sub
+fake_reset();
+my %second = (prefix => '/second', auth_id => 'b-5678',
+              headers => { 'blink-auth-proxysecret' => 'second-secret', 'blink-auth-userid' => 'u-7' });
+is_page(browser_get(fresh_callback(%second)), 200, qr/Connected as user-123/, 'second app');
+$accounts = accounts_of('u-7');
+ok t_cmp(join('|', map { "$_->{auth_id}:$_->{external_account_id}" } @$accounts), 'b-5678:user-123',
+         'second app saved with its own Auth ID and the id_token sub');
+($token_req) = @{ fake_get('provider', '/_control/requests?route=token') };
+ok t_cmp(($token_req->{headers}{authorization} // 'none') . " $token_req->{form}{client_id}", 'none public-client',
+         'public client sends client_id in the body, no Basic');
+fake_post('provider', '/_control/options', { id_token => JSON::PP::false });
+is_page(browser_get(fresh_callback(%second)), 502, qr/could not be identified/, 'no id_token and no userinfo');
