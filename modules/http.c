@@ -1,0 +1,513 @@
+/* The one outbound HTTP client of mod_blinkauth: libcurl easy handles, pooled per process. */
+#include "http.h"
+
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_time.h>
+#include <curl/curl.h>
+
+#ifndef BLINKAUTH_VERSION
+#define BLINKAUTH_VERSION "dev"
+#endif
+
+#define USER_AGENT "mod_blinkauth/" BLINKAUTH_VERSION
+#define IDLE_MAX 16                            /* handles kept per process */
+#define CONNECT_RETRY_WAIT apr_time_from_msec(100)
+#define RESERVE_MIN apr_time_from_msec(250)    /* least time a retried attempt must keep */
+#define RETRY_AFTER_MAX 3600                   /* larger delta-seconds never fit anyway */
+
+/* Idle handles; guarded by the mutex in lock_slot (set by child_init, or lazily). */
+static CURL *idle[IDLE_MAX];
+static int n_idle;
+/* Handles forgotten at fork (see child_init); volatile keeps them reachable for leak checkers. */
+static CURL *volatile inherited[IDLE_MAX];
+static volatile void *lock_slot;
+
+/* Per-attempt state shared with the curl callbacks. */
+typedef struct {
+    apr_pool_t *p;
+    char *data;
+    apr_size_t len, cap, max;
+    int too_large;
+    const char *content_type;
+    const char *retry_after;
+} xfer_t;
+
+/* Fail the enclosing CURLcode function when a curl_easy_setopt does not take. */
+#define SET(h, opt, val)                                    \
+    do {                                                    \
+        CURLcode rc_ = curl_easy_setopt((h), (opt), (val)); \
+        if (rc_ != CURLE_OK)                                \
+            return rc_;                                     \
+    } while (0)
+
+/* Destroy every idle handle. */
+static void idle_drain(void)
+{
+    apr_thread_mutex_t *m = (apr_thread_mutex_t *)apr_atomic_casptr(&lock_slot, NULL, NULL);
+    int locked = m && apr_thread_mutex_lock(m) == APR_SUCCESS;
+
+    while (n_idle > 0)
+        curl_easy_cleanup(idle[--n_idle]);
+    if (locked)
+        apr_thread_mutex_unlock(m);
+}
+
+/* Drop the idle handles, then forget the mutex (data) that dies with its pool. */
+static apr_status_t lock_cleanup(void *data)
+{
+    idle_drain();
+    apr_atomic_casptr(&lock_slot, NULL, data);
+    return APR_SUCCESS;
+}
+
+/* The handle-pool mutex, created on first use when child_init did not run (unit tests, CLI). */
+static apr_thread_mutex_t *lock_get(void)
+{
+    apr_pool_t *lp;
+    apr_thread_mutex_t *m = (apr_thread_mutex_t *)apr_atomic_casptr(&lock_slot, NULL, NULL);
+    void *old;
+
+    if (m)
+        return m;
+    if (apr_pool_create(&lp, NULL) != APR_SUCCESS)
+        return NULL;
+    if (apr_thread_mutex_create(&m, APR_THREAD_MUTEX_DEFAULT, lp) != APR_SUCCESS) {
+        apr_pool_destroy(lp);
+        return NULL;
+    }
+    old = apr_atomic_casptr(&lock_slot, m, NULL);
+    if (old) { /* another thread won the race: use its mutex */
+        apr_pool_destroy(lp);
+        return old;
+    }
+    apr_pool_cleanup_register(lp, m, lock_cleanup, apr_pool_cleanup_null);
+    return m;
+}
+
+/* Take an idle handle, or a new one when none is idle or the pool is unusable. */
+static CURL *handle_get(void)
+{
+    apr_thread_mutex_t *m = lock_get();
+    CURL *h = NULL;
+
+    if (m && apr_thread_mutex_lock(m) == APR_SUCCESS) {
+        if (n_idle > 0)
+            h = idle[--n_idle];
+        apr_thread_mutex_unlock(m);
+    }
+    return h ? h : curl_easy_init();
+}
+
+/* Give a handle back: reset and keep it (with its connections) if healthy, else destroy it. */
+static void handle_put(CURL *h, int healthy)
+{
+    apr_thread_mutex_t *m;
+
+    if (healthy)
+        curl_easy_reset(h); /* keeps the connection and TLS session caches */
+    if (healthy && (m = lock_get()) && apr_thread_mutex_lock(m) == APR_SUCCESS) {
+        if (n_idle < IDLE_MAX) {
+            idle[n_idle++] = h;
+            h = NULL;
+        }
+        apr_thread_mutex_unlock(m);
+    }
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+/* pconf cleanup: the handles must die before libcurl's global state does. */
+static apr_status_t global_cleanup(void *data)
+{
+    (void)data;
+    idle_drain();
+    curl_global_cleanup();
+    return APR_SUCCESS;
+}
+
+/* Initialise libcurl for the process; call once from post_config (before any fork). */
+apr_status_t blinkauth_http_global_init(apr_pool_t *pconf)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return APR_EGENERAL;
+    /* curl counts init/cleanup pairs, so one pair per pconf generation stays balanced. */
+    apr_pool_cleanup_register(pconf, NULL, global_cleanup, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+/* Make the handle pool ready in a (new) child: empties what fork inherited, creates the mutex. */
+apr_status_t blinkauth_http_child_init(apr_pool_t *pchild)
+{
+    apr_thread_mutex_t *m;
+    apr_status_t rv;
+
+    /* Inherited handles are forgotten, not cleaned up: curl_easy_cleanup would read from and
+     * write a TLS close_notify on sockets the parent still owns.  Their memory is a one-off. */
+    while (n_idle > 0) {
+        n_idle--;
+        inherited[n_idle] = idle[n_idle];
+    }
+    rv = apr_thread_mutex_create(&m, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv != APR_SUCCESS)
+        return rv;
+    lock_slot = m;
+    apr_pool_cleanup_register(pchild, m, lock_cleanup, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+/* curl write callback: append to the body, aborting the transfer past the size cap. */
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    xfer_t *x = userdata;
+    apr_size_t n = size * nmemb;
+    char *grown;
+
+    if (n > x->max - x->len) {
+        x->too_large = 1;
+        return 0;
+    }
+    if (x->len + n + 1 > x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 4096;
+        if (x->cap < x->len + n + 1)
+            x->cap = x->len + n + 1;
+        if (x->cap > x->max + 1)
+            x->cap = x->max + 1;
+        grown = apr_palloc(x->p, x->cap);
+        if (x->len)
+            memcpy(grown, x->data, x->len);
+        x->data = grown;
+    }
+    memcpy(x->data + x->len, ptr, n);
+    x->len += n;
+    return n;
+}
+
+/* The trimmed value of a "Name: value" header line when its name matches, else NULL. */
+static const char *header_value(apr_pool_t *p, const char *line, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+    const char *v, *end = line + n;
+
+    if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
+        return NULL;
+    for (v = line + k + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+        ;
+    while (end > v && apr_isspace(end[-1]))
+        end--;
+    return apr_pstrmemdup(p, v, end - v);
+}
+
+/* curl header callback: keep Content-Type and Retry-After, refuse an announced oversize body. */
+static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    xfer_t *x = userdata;
+    size_t n = size * nitems;
+    const char *v;
+    apr_off_t cl;
+    char *end;
+
+    if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) { /* a new (possibly interim) response */
+        x->content_type = x->retry_after = NULL;
+    } else if ((v = header_value(x->p, buf, n, "Content-Type"))) {
+        x->content_type = v;
+    } else if ((v = header_value(x->p, buf, n, "Retry-After"))) {
+        x->retry_after = v;
+    } else if ((v = header_value(x->p, buf, n, "Content-Length"))) {
+        if (apr_strtoff(&cl, v, &end, 10) == APR_SUCCESS && *end == '\0' && cl >= 0
+            && (apr_uint64_t)cl > x->max) {
+            x->too_large = 1;
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* application/x-www-form-urlencoded form of s (RFC 6749 2.3.1): unreserved kept, space as +. */
+static const char *form_encode(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (apr_isalnum(c) || strchr("-._~", c))
+            *o++ = c;
+        else if (c == ' ')
+            *o++ = '+';
+        else
+            o += sprintf(o, "%%%02X", c);
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Append one header line to a curl list, keeping the list intact on failure. */
+static CURLcode add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*list, line);
+
+    if (!n)
+        return CURLE_OUT_OF_MEMORY;
+    *list = n;
+    return CURLE_OK;
+}
+
+/* The request headers: caller's, Content-Type, Bearer, and no "Expect: 100-continue". */
+static CURLcode build_headers(apr_pool_t *p, const blinkauth_http_request_t *req,
+                              struct curl_slist **list)
+{
+    CURLcode rc = add_header(list, "Expect:");
+    int i;
+
+    if (rc == CURLE_OK && req->content_type)
+        rc = add_header(list, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
+    if (rc == CURLE_OK && req->bearer)
+        rc = add_header(list, apr_pstrcat(p, "Authorization: Bearer ", req->bearer, NULL));
+    for (i = 0; rc == CURLE_OK && req->headers && i < req->headers->nelts; i++)
+        rc = add_header(list, APR_ARRAY_IDX(req->headers, i, const char *));
+    return rc;
+}
+
+/* Configure a clean handle for one attempt with ms milliseconds left. */
+static CURLcode setup(CURL *h, apr_pool_t *p, const blinkauth_http_request_t *req, xfer_t *x,
+                      struct curl_slist *headers, char *errbuf, long ms)
+{
+    const char *method = req->method ? req->method : "GET";
+    int has_body = req->body || strcmp(method, "POST") == 0;
+
+    SET(h, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    SET(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SET(h, CURLOPT_URL, req->url);
+    SET(h, CURLOPT_FOLLOWLOCATION, 0L);
+    SET(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (req->ca_file)
+        SET(h, CURLOPT_CAINFO, req->ca_file);
+    SET(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+    SET(h, CURLOPT_TIMEOUT_MS, ms);
+    SET(h, CURLOPT_ERRORBUFFER, errbuf);
+    SET(h, CURLOPT_USERAGENT, USER_AGENT);
+    SET(h, CURLOPT_HTTPHEADER, headers);
+    SET(h, CURLOPT_WRITEFUNCTION, on_body);
+    SET(h, CURLOPT_WRITEDATA, x);
+    SET(h, CURLOPT_HEADERFUNCTION, on_header);
+    SET(h, CURLOPT_HEADERDATA, x);
+    if (has_body) {
+        SET(h, CURLOPT_POSTFIELDSIZE_LARGE,
+            (curl_off_t)(req->body_len ? req->body_len : req->body ? strlen(req->body) : 0));
+        SET(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+    }
+    /* curl picks POST with a body and GET without; anything else is named explicitly. */
+    if (strcmp(method, has_body ? "POST" : "GET") != 0)
+        SET(h, CURLOPT_CUSTOMREQUEST, method);
+    if (req->basic_user) {
+        SET(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        SET(h, CURLOPT_USERNAME, form_encode(p, req->basic_user));
+        SET(h, CURLOPT_PASSWORD, form_encode(p, req->basic_pass ? req->basic_pass : ""));
+    }
+    return CURLE_OK;
+}
+
+/* Our error class for a failed curl transfer. */
+static blinkauth_http_error_t classify(CURLcode rc, const xfer_t *x)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return BLINKAUTH_HTTP_ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return BLINKAUTH_HTTP_ERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return BLINKAUTH_HTTP_ERR_TLS;
+    default:
+        return x->too_large ? BLINKAUTH_HTTP_ERR_TOO_LARGE : BLINKAUTH_HTTP_ERR_OTHER;
+    }
+}
+
+/* Make one attempt with whatever budget is left until deadline; fills res for it. */
+static void attempt(apr_pool_t *p, const blinkauth_http_request_t *req,
+                    blinkauth_http_response_t *res, apr_time_t deadline)
+{
+    xfer_t x = { p, NULL, 0, 0, req->max_body ? req->max_body : BLINKAUTH_HTTP_MAX_BODY, 0, NULL, NULL };
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *headers = NULL;
+    long ms = (long)apr_time_as_msec(deadline - apr_time_now());
+    long conns = 0, status = 0;
+    int setup_failed = 0;
+    CURLcode rc;
+    CURL *h;
+
+    res->attempts++;
+    res->status = 0;
+    res->body = "";
+    res->body_len = 0;
+    res->content_type = res->retry_after = res->error_text = NULL;
+    if (!(h = handle_get())) {
+        res->error = BLINKAUTH_HTTP_ERR_OTHER;
+        res->error_text = "curl_easy_init failed";
+        return;
+    }
+    rc = build_headers(p, req, &headers);
+    if (rc == CURLE_OK)
+        rc = setup(h, p, req, &x, headers, errbuf, ms > 1 ? ms : 1);
+    if (rc != CURLE_OK)
+        setup_failed = 1;
+    else
+        rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    res->new_connections += conns;
+    if (rc == CURLE_OK) {
+        res->error = BLINKAUTH_HTTP_OK;
+        res->status = status;
+        if (x.data) {
+            x.data[x.len] = '\0';
+            res->body = x.data;
+            res->body_len = x.len;
+        }
+        res->content_type = x.content_type;
+        res->retry_after = x.retry_after;
+    } else if (setup_failed) {
+        res->error = BLINKAUTH_HTTP_ERR_OTHER;
+        res->error_text = apr_pstrcat(p, "curl setup failed: ", curl_easy_strerror(rc), NULL);
+    } else {
+        res->error = classify(rc, &x);
+        res->error_text = res->error == BLINKAUTH_HTTP_ERR_TOO_LARGE
+            ? apr_psprintf(p, "response body exceeds %" APR_SIZE_T_FMT " bytes", x.max)
+            : apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    }
+    handle_put(h, rc == CURLE_OK);
+    curl_slist_free_all(headers);
+}
+
+/* The Retry-After delta-seconds of res, or -1 when absent or in another form. */
+static long retry_after_s(const blinkauth_http_response_t *res)
+{
+    const char *s = res->retry_after;
+    long n = 0;
+
+    if (!s || !*s)
+        return -1;
+    for (; *s; s++) {
+        if (!apr_isdigit(*s) || n > RETRY_AFTER_MAX)
+            return -1;
+        n = n * 10 + (*s - '0');
+    }
+    return n;
+}
+
+/* How long to wait before the one allowed retry, or -1 when it is unsafe or does not fit. */
+static apr_interval_time_t retry_wait(const blinkauth_http_response_t *res, apr_time_t began,
+                                      apr_time_t deadline)
+{
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t wait = -1, reserve = now - began;
+    long s;
+
+    if (res->attempts >= 2)
+        return -1;
+    if (res->error == BLINKAUTH_HTTP_ERR_CONNECT)
+        wait = CONNECT_RETRY_WAIT;
+    else if (res->error == BLINKAUTH_HTTP_OK && (res->status == 429 || res->status == 503)
+             && (s = retry_after_s(res)) >= 0)
+        wait = apr_time_from_sec(s);
+    /* The retry needs at least as long as the attempt just made took. */
+    if (reserve < RESERVE_MIN)
+        reserve = RESERVE_MIN;
+    if (wait < 0 || now + wait + reserve > deadline)
+        return -1;
+    return wait;
+}
+
+/* Whether a value would break out of its header line. */
+static int has_crlf(const char *s)
+{
+    return s && strpbrk(s, "\r\n") != NULL;
+}
+
+/* Why req cannot be sent at all, or NULL when it can. */
+static const char *invalid(const blinkauth_http_request_t *req)
+{
+    int i;
+
+    if (!req->url)
+        return "no URL";
+    if (has_crlf(req->bearer) || has_crlf(req->content_type) || has_crlf(req->method))
+        return "line break in a header value";
+    for (i = 0; req->headers && i < req->headers->nelts; i++)
+        if (has_crlf(APR_ARRAY_IDX(req->headers, i, const char *)))
+            return "line break in a header value";
+    return NULL;
+}
+
+/* Perform one call; always fills res, returns APR_SUCCESS when a response arrived. */
+apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *req,
+                                 blinkauth_http_response_t *res)
+{
+    apr_time_t start = apr_time_now(), began;
+    apr_time_t deadline = start + apr_time_from_sec(req->timeout_s > 0 ? req->timeout_s : 1);
+    apr_interval_time_t wait;
+
+    memset(res, 0, sizeof(*res));
+    res->body = "";
+    if ((res->error_text = invalid(req))) {
+        res->error = BLINKAUTH_HTTP_ERR_OTHER;
+        return APR_EINVAL;
+    }
+    do {
+        began = apr_time_now();
+        attempt(p, req, res, deadline);
+        wait = retry_wait(res, began, deadline);
+        if (wait > 0)
+            apr_sleep(wait);
+    } while (wait >= 0);
+    res->elapsed_ms = (long)apr_time_as_msec(apr_time_now() - start);
+    switch (res->error) {
+    case BLINKAUTH_HTTP_OK:
+        return APR_SUCCESS;
+    case BLINKAUTH_HTTP_ERR_CONNECT:
+        return APR_ECONNREFUSED;
+    case BLINKAUTH_HTTP_ERR_TIMEOUT:
+        return APR_TIMEUP;
+    default:
+        return APR_EGENERAL;
+    }
+}
+
+/* The URL with any query string, fragment and userinfo removed, for logging. */
+const char *blinkauth_http_url_for_log(apr_pool_t *p, const char *url)
+{
+    const char *scheme_end, *host, *auth_end, *at, *cut;
+
+    if (!url)
+        return "(none)";
+    scheme_end = strstr(url, "://");
+    host = scheme_end && scheme_end < url + strcspn(url, "/?#") ? scheme_end + 3 : url;
+    auth_end = host + strcspn(host, "/?#");
+    for (at = auth_end; at > host && at[-1] != '@'; at--)
+        ;
+    cut = auth_end + strcspn(auth_end, "?#");
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, host - url),
+                       apr_pstrmemdup(p, at, cut - at), NULL);
+}
