@@ -117,7 +117,8 @@ const char *blinkauth_provider_claim(apr_pool_t *p, const json_t *claims, const 
     if (json_is_string(v))
         text = json_string_value(v);
     else if (json_is_integer(v))
-        text = apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        /* APR's formatter has no "%lld" (jansson's JSON_INTEGER_FORMAT): it printed "%ld" literally. */
+        text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
     return blinkauth_text_is_clean(text, BLINKAUTH_ACCOUNT_ID_MAX) ? text : NULL;
 }
 
