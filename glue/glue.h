@@ -55,8 +55,8 @@ int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 int blinkauth_reply_json(request_rec *r, int status, const char *body);
 /* Sends an error in Blink's envelope: {"code":code,"message":message}. */
 int blinkauth_reply_error(request_rec *r, int status, const char *code, const char *message);
-/* Sends 405 with Allow: method for a route that only takes method. */
-int blinkauth_reply_not_allowed(request_rec *r, int method_number);
+/* Sends 405 with Allow: name for a route that only takes that method ("GET", "POST", "DELETE"). */
+int blinkauth_reply_not_allowed(request_rec *r, const char *name);
 /* Sends one of the callback's HTML pages. */
 int blinkauth_reply_page(request_rec *r, int status, const char *title, const char *message);
 

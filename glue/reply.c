@@ -34,12 +34,10 @@ int blinkauth_reply_error(request_rec *r, int status, const char *code, const ch
     return reply(r, status, BLINKAUTH_JSON_TYPE, blinkauth_respond_json_error(r->pool, code, message));
 }
 
-/* Sends 405 with Allow: method for a route that only takes method. */
-int blinkauth_reply_not_allowed(request_rec *r, int method_number)
+/* Sends 405 with Allow: name for a route that only takes that method. */
+int blinkauth_reply_not_allowed(request_rec *r, const char *name)
 {
-    const char *name = ap_method_name_of(r->pool, method_number);
-
-    r->allowed = AP_METHOD_BIT << method_number;
+    r->allowed = AP_METHOD_BIT << ap_method_number_of(name);
     apr_table_setn(r->headers_out, "Allow", name);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00101: %s %s refused: this route takes only %s", r->method,
                   r->uri, name);

@@ -107,8 +107,9 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
     apr_status_t rv;
     int repeated = 0;
 
-    if (r->method_number != M_GET)
-        return blinkauth_reply_not_allowed(r, M_GET);
+    /* HEAD (header_only) must not spend the state: link previewers send it. */
+    if (r->method_number != M_GET || r->header_only)
+        return blinkauth_reply_not_allowed(r, "GET");
     if ((query = blinkauth_text_form_parse(r->pool, r->args)) == NULL)
         return expired(r, "the query string is malformed");
     state = blinkauth_text_form_single(query, "state", &repeated);

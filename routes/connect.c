@@ -44,7 +44,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     apr_status_t rv;
 
     if (r->method_number != M_POST)
-        return blinkauth_reply_not_allowed(r, M_POST);
+        return blinkauth_reply_not_allowed(r, "POST");
     if (!blinkauth_guard_secret(r, cfg))
         return OK;
     if (strcmp(auth_id, cfg->auth_id) != 0) {

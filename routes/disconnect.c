@@ -46,7 +46,7 @@ int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, co
     blinkauth_outcome_t out;
 
     if (r->method_number != M_DELETE)
-        return blinkauth_reply_not_allowed(r, M_DELETE);
+        return blinkauth_reply_not_allowed(r, "DELETE");
     if (!blinkauth_guard_secret(r, cfg) || !blinkauth_guard_user_id(r, &user_id) || !blinkauth_guard_body(r, 64 * 1024))
         return OK;
     if (!id_acceptable(id)) {

@@ -6,8 +6,10 @@ use Apache::Test;
 use Apache::TestUtil;
 use lib 't/lib';
 use BlinkTest;
+use LWP::UserAgent ();
+use HTTP::Request ();
 
-plan tests => 109, need_lwp;
+plan tests => 111, need_lwp;
 
 my $EXPIRED = qr/expired or was already used/;
 
@@ -72,6 +74,10 @@ is_page(browser_get("$base?code=x&state=" . ('A' x 4000)), 400, $EXPIRED, '4 KB 
 ok t_cmp(browser_get("$base?code=x&state=" . ('A' x 10000))->code, 414, '10 KB state: httpd\'s LimitRequestLine');
 (my $twice = $cb2) =~ s/&state=(.*)$/&state=$1&state=$1/;
 is_page(browser_get($twice), 400, $EXPIRED, 'repeated state');
+for my $m (qw(HEAD POST)) {
+    my $r = LWP::UserAgent->new(max_redirect => 0)->request(HTTP::Request->new($m => $cb2));
+    ok t_cmp($r->code . ' ' . ($r->header('Allow') // ''), qr/^405 GET/, "$m on the callback: 405, spends nothing");
+}
 is_page(browser_get($cb2), 200, qr/Connected/, 'the untampered state still works once');
 saved(2, 'after the refusals');
 my $late = fresh_callback();
