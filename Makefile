@@ -72,6 +72,9 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-sandbox.sh
 
+# Optional pieces (fuzzing, sanitizers, benchmarks, load) each keep their targets in mk/*.mk.
+-include $(sort $(wildcard mk/*.mk))
+
 clean:
 	rm -rf .libs build modules/.libs *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o glue/*.lo glue/*.slo glue/*.o \
 	       routes/*.lo routes/*.slo routes/*.o modules/.libs glue/.libs routes/.libs \

@@ -40,7 +40,8 @@ suite() {
 suite unit make --no-print-directory test-unit
 suite config tests/config/run.sh
 suite apache tests/run-apache-tests.sh
-for extra in tests/multi/run.sh tests/e2e/run.sh; do
+# Further suites, each a tests/<name>/run.sh that prints "<name>: N passed, N failed".
+for extra in tests/fuzz/run.sh tests/hostile/run.sh tests/multi/run.sh tests/e2e/run.sh; do
     [ -x "$extra" ] && suite "$(basename "$(dirname "$extra")")" "$extra"
 done
 
