@@ -1,0 +1,513 @@
+/* Unit tests of modules/config.c: create, merge, validation of values, required directives, defaults. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <apr_strings.h>
+#include <apr_file_io.h>
+
+#include "unit.h"
+#include "config.h"
+#include "text.h"
+
+/* Every string field of blinkauth_config_t, with its name for messages. */
+#define STR_FIELD(f) { offsetof(blinkauth_config_t, f), #f }
+static const struct {
+    size_t offset;
+    const char *name;
+} str_fields[] = {
+    STR_FIELD(location),      STR_FIELD(defined_at),    STR_FIELD(auth_id),      STR_FIELD(proxy_secret),
+    STR_FIELD(api_token),     STR_FIELD(api_url),       STR_FIELD(client_id),    STR_FIELD(client_secret),
+    STR_FIELD(authorize_url), STR_FIELD(token_url),     STR_FIELD(userinfo_url), STR_FIELD(revoke_url),
+    STR_FIELD(scope),         STR_FIELD(redirect_uri),  STR_FIELD(account_id_claim), STR_FIELD(ca_file),
+};
+#define N_STR ((int)(sizeof(str_fields) / sizeof(str_fields[0])))
+
+/* Every int field of blinkauth_config_t. */
+#define INT_FIELD(f) { offsetof(blinkauth_config_t, f), #f }
+static const struct {
+    size_t offset;
+    const char *name;
+} int_fields[] = {
+    INT_FIELD(state_timeout),
+    INT_FIELD(timeout),
+};
+#define N_INT ((int)(sizeof(int_fields) / sizeof(int_fields[0])))
+
+/* The string field at offset of cfg, as an lvalue. */
+static const char **str_at(blinkauth_config_t *cfg, size_t offset)
+{
+    return (const char **)((char *)cfg + offset);
+}
+
+/* The int field at offset of cfg, as an lvalue. */
+static int *int_at(blinkauth_config_t *cfg, size_t offset)
+{
+    return (int *)((char *)cfg + offset);
+}
+
+/* A configuration with every field set to a value naming the field and tag ("outer-auth_id", 1000 + i). */
+static blinkauth_config_t *all_set(const char *tag, int base)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/tag");
+    int i;
+
+    for (i = 0; i < N_STR; i++)
+        *str_at(cfg, str_fields[i].offset) = apr_pstrcat(unit_pool, tag, "-", str_fields[i].name, NULL);
+    for (i = 0; i < N_INT; i++)
+        *int_at(cfg, int_fields[i].offset) = base + i;
+    return cfg;
+}
+
+/* A configuration with every required directive set. */
+static blinkauth_config_t *complete(void)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+
+    cfg->auth_id = "a-1234";
+    cfg->proxy_secret = "s3cret";
+    cfg->api_token = "app-token";
+    cfg->client_id = "my-client";
+    cfg->authorize_url = "https://idp.example/oauth/authorize";
+    cfg->token_url = "https://idp.example/oauth/token";
+    return cfg;
+}
+
+/* Pool cleanup that deletes a temporary file. */
+static apr_status_t unlink_file(void *path)
+{
+    unlink(path);
+    return APR_SUCCESS;
+}
+
+/* Writes len bytes to a fresh temporary file, deleted with unit_pool; returns "file:<path>". */
+static const char *secret_file(const char *content, apr_size_t len)
+{
+    char *path = apr_pstrdup(unit_pool, "/tmp/blinkauth-secret-XXXXXX");
+    int fd = mkstemp(path);
+
+    ck_assert_int_ge(fd, 0);
+    apr_pool_cleanup_register(unit_pool, path, unlink_file, apr_pool_cleanup_null);
+    ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
+    close(fd);
+    return apr_pstrcat(unit_pool, "file:", path, NULL);
+}
+
+/* Reads a secret and asserts it succeeds with want. */
+static void assert_secret(const char *value, const char *want)
+{
+    const char *out = NULL;
+    const char *why = blinkauth_config_read_secret(unit_pool, value, &out);
+
+    ck_assert_msg(why == NULL, "read_secret failed: %.200s", why);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, want);
+}
+
+/* Reads a secret and asserts it fails, leaving out untouched, with a reason containing part. */
+static void assert_secret_refused(const char *value, const char *part)
+{
+    const char *out = "untouched";
+    const char *why = blinkauth_config_read_secret(unit_pool, value, &out);
+
+    ck_assert_msg(why != NULL, "read_secret accepted a bad secret, giving \"%.40s\"", out);
+    ck_assert_str_eq(out, "untouched");
+    ck_assert_msg(strstr(why, part) != NULL, "\"%.200s\" does not say \"%s\"", why, part);
+}
+
+START_TEST(test_field_tables_complete)
+{
+    /* When a field is added to blinkauth_config_t, the tables above (and merge) must learn it. */
+    ck_assert_uint_eq(sizeof(blinkauth_config_t), N_STR * sizeof(const char *) + N_INT * sizeof(int));
+}
+END_TEST
+
+START_TEST(test_create_all_unset)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+    blinkauth_config_t *srv = blinkauth_config_create(unit_pool, NULL);
+    int i;
+
+    ck_assert_str_eq(cfg->location, "/blink");
+    ck_assert_ptr_null(srv->location);
+    for (i = 1; i < N_STR; i++) {
+        ck_assert_msg(*str_at(cfg, str_fields[i].offset) == NULL, "%s is set", str_fields[i].name);
+        ck_assert_msg(*str_at(srv, str_fields[i].offset) == NULL, "%s is set", str_fields[i].name);
+    }
+    for (i = 0; i < N_INT; i++) {
+        ck_assert_int_eq(*int_at(cfg, int_fields[i].offset), BLINKAUTH_UNSET_INT);
+        ck_assert_int_eq(*int_at(srv, int_fields[i].offset), BLINKAUTH_UNSET_INT);
+    }
+    ck_assert_int_eq(blinkauth_config_is_used(cfg), 0);
+}
+END_TEST
+
+START_TEST(test_merge_string_fields)
+{
+    int i, j;
+
+    for (i = 0; i < N_STR; i++) {
+        blinkauth_config_t *outer = all_set("outer", 1000);
+        blinkauth_config_t *inner = blinkauth_config_create(unit_pool, NULL);
+        blinkauth_config_t *m;
+        const char *want;
+
+        /* Only field i set in the inner section: it wins there, the outer is inherited everywhere else. */
+        *str_at(inner, str_fields[i].offset) = "inner";
+        m = blinkauth_config_merge(unit_pool, outer, inner);
+        ck_assert(m != outer && m != inner);
+        for (j = 0; j < N_STR; j++) {
+            want = j == i ? "inner" : apr_pstrcat(unit_pool, "outer-", str_fields[j].name, NULL);
+            ck_assert_msg(*str_at(m, str_fields[j].offset) != NULL, "%s lost (inner sets %s)", str_fields[j].name,
+                          str_fields[i].name);
+            ck_assert_msg(strcmp(*str_at(m, str_fields[j].offset), want) == 0, "%s is \"%s\", not \"%s\"",
+                          str_fields[j].name, *str_at(m, str_fields[j].offset), want);
+        }
+        for (j = 0; j < N_INT; j++)
+            ck_assert_int_eq(*int_at(m, int_fields[j].offset), 1000 + j);
+        /* The inputs are left as they were. */
+        ck_assert_str_eq(*str_at(inner, str_fields[i].offset), "inner");
+        ck_assert_str_eq(*str_at(outer, str_fields[i].offset),
+                         apr_pstrcat(unit_pool, "outer-", str_fields[i].name, NULL));
+    }
+}
+END_TEST
+
+START_TEST(test_merge_int_fields)
+{
+    int i, j;
+
+    for (i = 0; i < N_INT; i++) {
+        blinkauth_config_t *outer = all_set("outer", 1000);
+        blinkauth_config_t *inner = blinkauth_config_create(unit_pool, NULL);
+        blinkauth_config_t *m;
+
+        *int_at(inner, int_fields[i].offset) = 7;
+        m = blinkauth_config_merge(unit_pool, outer, inner);
+        for (j = 0; j < N_INT; j++)
+            ck_assert_msg(*int_at(m, int_fields[j].offset) == (j == i ? 7 : 1000 + j), "%s is %d (inner sets %s)",
+                          int_fields[j].name, *int_at(m, int_fields[j].offset), int_fields[i].name);
+        for (j = 0; j < N_STR; j++)
+            ck_assert_str_eq(*str_at(m, str_fields[j].offset),
+                             apr_pstrcat(unit_pool, "outer-", str_fields[j].name, NULL));
+    }
+}
+END_TEST
+
+START_TEST(test_merge_inner_wins_everywhere)
+{
+    blinkauth_config_t *m = blinkauth_config_merge(unit_pool, all_set("outer", 1000), all_set("inner", 2000));
+    int i;
+
+    for (i = 0; i < N_STR; i++)
+        ck_assert_str_eq(*str_at(m, str_fields[i].offset), apr_pstrcat(unit_pool, "inner-", str_fields[i].name, NULL));
+    for (i = 0; i < N_INT; i++)
+        ck_assert_int_eq(*int_at(m, int_fields[i].offset), 2000 + i);
+}
+END_TEST
+
+START_TEST(test_merge_both_unset_stays_unset)
+{
+    blinkauth_config_t *m = blinkauth_config_merge(unit_pool, blinkauth_config_create(unit_pool, NULL),
+                                                   blinkauth_config_create(unit_pool, NULL));
+    int i;
+
+    for (i = 0; i < N_STR; i++)
+        ck_assert_msg(*str_at(m, str_fields[i].offset) == NULL, "%s is set", str_fields[i].name);
+    for (i = 0; i < N_INT; i++)
+        ck_assert_int_eq(*int_at(m, int_fields[i].offset), BLINKAUTH_UNSET_INT);
+    /* ...so the getters still give the defaults. */
+    ck_assert_int_eq(blinkauth_config_state_timeout(m), BLINKAUTH_DEFAULT_STATE_TIMEOUT);
+    ck_assert_int_eq(blinkauth_config_timeout(m), BLINKAUTH_DEFAULT_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_check_url_accepts)
+{
+    static const char *good[] = {
+        "https://idp.example/oauth/authorize", "http://127.0.0.1:8080/token?x=1&y=%20",
+        "HTTPS://IDP.EXAMPLE", "https://a", "http://[::1]:8443/x",
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(good) / sizeof(good[0])); i++) {
+        const char *why = blinkauth_config_check_url(unit_pool, good[i]);
+        ck_assert_msg(why == NULL, "refused %s: %s", good[i], why);
+    }
+}
+END_TEST
+
+START_TEST(test_check_url_refuses)
+{
+    static const struct {
+        const char *url;
+        const char *says;
+    } bad[] = {
+        {"ftp://idp.example/x", "not an absolute http"},
+        {"/oauth/authorize", "not an absolute http"},
+        {"idp.example/oauth", "not an absolute http"},
+        {"", "not an absolute http"},
+        {"javascript:alert(1)", "not an absolute http"},
+        {"https:/idp.example", "not an absolute http"},
+        {"https://", "no host"},
+        {"http://", "no host"},
+        {"https:///path", "no host"},
+        {"https://?q=1", "no host"},
+        {"https://#frag", "no host"},
+        {"https://idp.example/a b", "blanks"},
+        {"https://idp.example/a\tb", "control"},
+        {"https://idp.example/a\nb", "control"},
+        {"https://idp.example/\x7f", "control"},
+        {"https://idp.example/\"x\"", "blanks"},
+        {"https://idp.example/<x>", "blanks"},
+        {"https://idp.example/oauth#frag", "#fragment"},
+        {"https://idp.example/oauth?x=1#", "#fragment"},
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+        const char *why = blinkauth_config_check_url(unit_pool, bad[i].url);
+        ck_assert_msg(why != NULL, "accepted \"%s\"", bad[i].url);
+        ck_assert_msg(strstr(why, bad[i].says) != NULL, "\"%s\" does not say \"%s\"", why, bad[i].says);
+    }
+}
+END_TEST
+
+START_TEST(test_check_url_length)
+{
+    /* 2048 bytes in all is the longest accepted. */
+    const char *max = apr_pstrcat(unit_pool, "https://idp.example/", unit_filled(BLINKAUTH_URL_MAX - 20, 'a'), NULL);
+    const char *over = apr_pstrcat(unit_pool, max, "a", NULL);
+    const char *why;
+
+    ck_assert_uint_eq(strlen(max), 2048);
+    ck_assert_ptr_null(blinkauth_config_check_url(unit_pool, max));
+    why = blinkauth_config_check_url(unit_pool, over);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "longer than 2048 bytes"));
+}
+END_TEST
+
+START_TEST(test_parse_seconds_range)
+{
+    int out = -5;
+
+    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "1", 1, 86400, &out));
+    ck_assert_int_eq(out, 1);
+    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "86400", 1, 86400, &out));
+    ck_assert_int_eq(out, 86400);
+    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "600", 1, 86400, &out));
+    ck_assert_int_eq(out, 600);
+    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "0", 0, 0, &out));
+    ck_assert_int_eq(out, 0);
+}
+END_TEST
+
+START_TEST(test_parse_seconds_refused)
+{
+    static const char *bad[] = {
+        "0", "86401", "-1", "", "abc", "10s", "1.5", "1e3", "10 ", "0x10", "ten",
+        "2147483648", "4294967297", "99999999999999999999", "-99999999999999999999",
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+        int out = -5;
+        const char *why = blinkauth_config_parse_seconds(unit_pool, bad[i], 1, 86400, &out);
+        ck_assert_msg(why != NULL, "accepted \"%s\" as %d", bad[i], out);
+        ck_assert_int_eq(out, -5);
+        ck_assert_str_eq(why, apr_psprintf(unit_pool, "'%s' is not a whole number of seconds from 1 to 86400",
+                                           bad[i]));
+    }
+}
+END_TEST
+
+START_TEST(test_read_secret_inline)
+{
+    assert_secret("s3cret", "s3cret");
+    assert_secret("with spaces and caf\xc3\xa9", "with spaces and caf\xc3\xa9");
+    assert_secret(unit_filled(BLINKAUTH_SECRET_MAX, 'k'), unit_filled(BLINKAUTH_SECRET_MAX, 'k'));
+    assert_secret_refused("", "empty");
+    assert_secret_refused("a\tb", "control");
+    assert_secret_refused("ab\n", "control");
+    assert_secret_refused("a\x7f", "control");
+    assert_secret_refused(unit_filled(BLINKAUTH_SECRET_MAX + 1, 'k'), "longer than 4096");
+}
+END_TEST
+
+START_TEST(test_read_secret_file)
+{
+    assert_secret(secret_file("s3cret", 6), "s3cret");
+    assert_secret(secret_file("s3cret\n", 7), "s3cret");
+    assert_secret(secret_file("s3cret\r\n", 8), "s3cret");
+    assert_secret(secret_file("two words", 9), "two words");
+}
+END_TEST
+
+START_TEST(test_read_secret_file_refused)
+{
+    assert_secret_refused("file:/nonexistent/blinkauth/secret", "cannot read secret file '/nonexistent/blinkauth/secret'");
+    assert_secret_refused("file:", "cannot read secret file ''");
+    assert_secret_refused(secret_file("", 0), "is empty");
+    assert_secret_refused(secret_file("\n", 1), "is empty");
+    assert_secret_refused(secret_file("\r\n", 2), "is empty");
+    assert_secret_refused(secret_file("s3cret\n\n", 8), "control characters");
+    assert_secret_refused(secret_file("line1\nline2\n", 12), "control characters");
+    assert_secret_refused(secret_file("a\tb", 3), "control characters");
+    assert_secret_refused(secret_file("a\0b", 3), "control characters");
+}
+END_TEST
+
+START_TEST(test_read_secret_file_size)
+{
+    char *max = unit_filled(BLINKAUTH_SECRET_MAX, 'k');
+    char *body;
+
+    assert_secret(secret_file(max, BLINKAUTH_SECRET_MAX), max);
+    assert_secret(secret_file(apr_pstrcat(unit_pool, max, "\n", NULL), BLINKAUTH_SECRET_MAX + 1), max);
+    assert_secret(secret_file(apr_pstrcat(unit_pool, max, "\r\n", NULL), BLINKAUTH_SECRET_MAX + 2), max);
+    assert_secret_refused(secret_file(unit_filled(BLINKAUTH_SECRET_MAX + 1, 'k'), BLINKAUTH_SECRET_MAX + 1),
+                          "longer than 4096");
+    assert_secret_refused(secret_file(unit_filled(100000, 'k'), 100000), "longer than 4096");
+    /* What lies past the first 4096 bytes and a line end must not be silently cut off. */
+    body = apr_pstrcat(unit_pool, max, "\nmore", NULL);
+    assert_secret_refused(secret_file(body, strlen(body)), "secret file");
+    body = apr_pstrcat(unit_pool, unit_filled(BLINKAUTH_SECRET_MAX - 1, 'k'), "\r\nmore", NULL);
+    assert_secret_refused(secret_file(body, strlen(body)), "secret file");
+}
+END_TEST
+
+START_TEST(test_check_auth_id)
+{
+    static const char *bad[] = {"", "a b", "a/b", "a?b", "a#b", "a%b", "a\tb", "a\nb", "a\x7f", "../x"};
+    int i;
+
+    ck_assert_ptr_null(blinkauth_config_check_auth_id(unit_pool, "a-1234"));
+    ck_assert_ptr_null(blinkauth_config_check_auth_id(unit_pool, "A_b.c~d:e@f"));
+    ck_assert_ptr_null(blinkauth_config_check_auth_id(unit_pool, unit_filled(BLINKAUTH_ID_MAX, 'x')));
+    ck_assert_ptr_nonnull(blinkauth_config_check_auth_id(unit_pool, unit_filled(BLINKAUTH_ID_MAX + 1, 'x')));
+    ck_assert_ptr_nonnull(blinkauth_config_check_auth_id(unit_pool, NULL));
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+        const char *why = blinkauth_config_check_auth_id(unit_pool, bad[i]);
+        ck_assert_msg(why != NULL, "accepted bad[%d]", i);
+        ck_assert_ptr_nonnull(strstr(why, "is not an Auth ID: 1 to 256 characters"));
+    }
+}
+END_TEST
+
+START_TEST(test_missing_in_order)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+
+    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthID");
+    cfg->auth_id = "a-1";
+    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthProxySecret");
+    cfg->proxy_secret = "s";
+    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthAPIToken");
+    cfg->api_token = "t";
+    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthClientID");
+    cfg->client_id = "c";
+    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthAuthorizeURL");
+    cfg->authorize_url = "https://idp.example/a";
+    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthTokenURL");
+    cfg->token_url = "https://idp.example/t";
+    ck_assert_ptr_null(blinkauth_config_missing(cfg));
+}
+END_TEST
+
+START_TEST(test_missing_each_alone)
+{
+    static const struct {
+        size_t offset;
+        const char *directive;
+    } required[] = {
+        {offsetof(blinkauth_config_t, auth_id), "BlinkAuthID"},
+        {offsetof(blinkauth_config_t, proxy_secret), "BlinkAuthProxySecret"},
+        {offsetof(blinkauth_config_t, api_token), "BlinkAuthAPIToken"},
+        {offsetof(blinkauth_config_t, client_id), "BlinkAuthClientID"},
+        {offsetof(blinkauth_config_t, authorize_url), "BlinkAuthAuthorizeURL"},
+        {offsetof(blinkauth_config_t, token_url), "BlinkAuthTokenURL"},
+    };
+    int i;
+
+    ck_assert_ptr_null(blinkauth_config_missing(complete()));
+    for (i = 0; i < (int)(sizeof(required) / sizeof(required[0])); i++) {
+        blinkauth_config_t *cfg = complete();
+        *str_at(cfg, required[i].offset) = NULL;
+        ck_assert_pstr_eq(blinkauth_config_missing(cfg), required[i].directive);
+    }
+}
+END_TEST
+
+START_TEST(test_getters_defaults)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+
+    ck_assert_str_eq(blinkauth_config_api_url(cfg), "https://api.joinblink.com");
+    ck_assert_str_eq(blinkauth_config_account_id_claim(cfg), "sub");
+    ck_assert_int_eq(blinkauth_config_state_timeout(cfg), 600);
+    ck_assert_int_eq(blinkauth_config_timeout(cfg), 10);
+}
+END_TEST
+
+START_TEST(test_getters_set_values)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+
+    cfg->api_url = "http://127.0.0.1:9000";
+    cfg->account_id_claim = "email";
+    cfg->state_timeout = 30;
+    cfg->timeout = 3;
+    ck_assert_str_eq(blinkauth_config_api_url(cfg), "http://127.0.0.1:9000");
+    ck_assert_str_eq(blinkauth_config_account_id_claim(cfg), "email");
+    ck_assert_int_eq(blinkauth_config_state_timeout(cfg), 30);
+    ck_assert_int_eq(blinkauth_config_timeout(cfg), 3);
+}
+END_TEST
+
+START_TEST(test_is_used)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+
+    ck_assert_int_eq(blinkauth_config_is_used(cfg), 0);
+    cfg->defined_at = "blink.conf:12";
+    ck_assert_int_eq(blinkauth_config_is_used(cfg), 1);
+}
+END_TEST
+
+/* The config suite. */
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = unit_tcase("core");
+
+    tcase_add_test(tc, test_field_tables_complete);
+    tcase_add_test(tc, test_create_all_unset);
+    tcase_add_test(tc, test_merge_string_fields);
+    tcase_add_test(tc, test_merge_int_fields);
+    tcase_add_test(tc, test_merge_inner_wins_everywhere);
+    tcase_add_test(tc, test_merge_both_unset_stays_unset);
+    tcase_add_test(tc, test_check_url_accepts);
+    tcase_add_test(tc, test_check_url_refuses);
+    tcase_add_test(tc, test_check_url_length);
+    tcase_add_test(tc, test_parse_seconds_range);
+    tcase_add_test(tc, test_parse_seconds_refused);
+    tcase_add_test(tc, test_read_secret_inline);
+    tcase_add_test(tc, test_read_secret_file);
+    tcase_add_test(tc, test_read_secret_file_refused);
+    tcase_add_test(tc, test_read_secret_file_size);
+    tcase_add_test(tc, test_check_auth_id);
+    tcase_add_test(tc, test_missing_in_order);
+    tcase_add_test(tc, test_missing_each_alone);
+    tcase_add_test(tc, test_getters_defaults);
+    tcase_add_test(tc, test_getters_set_values);
+    tcase_add_test(tc, test_is_used);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+/* Runs the config suite. */
+int main(void)
+{
+    return unit_run(config_suite());
+}

@@ -1,0 +1,202 @@
+/* Unit tests of modules/crypto.c: base64url, random tokens, PKCE S256 and the secret comparison. */
+#include <string.h>
+#include <apr_strings.h>
+
+#include "unit.h"
+#include "crypto.h"
+#include "text.h"
+
+/* RFC 4648 section 10 test vectors, without padding (identical in base64 and base64url). */
+static const struct {
+    const char *plain;
+    const char *encoded;
+} rfc4648[] = {
+    {"", ""},         {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
+    {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
+};
+
+/* Decodes text and asserts the result is exactly the len bytes of want. */
+static void assert_decodes_to(const char *text, const void *want, apr_size_t len)
+{
+    apr_size_t got_len = 12345;
+    unsigned char *got = blinkauth_crypto_b64url_decode(unit_pool, text, &got_len);
+
+    ck_assert_msg(got != NULL, "decode(\"%s\") failed", text);
+    ck_assert_uint_eq(got_len, len);
+    ck_assert_mem_eq(got, want, len);
+    ck_assert_int_eq(got[len], '\0');
+}
+
+START_TEST(test_b64url_rfc4648_encode)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(rfc4648) / sizeof(rfc4648[0])); i++)
+        ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, (const unsigned char *)rfc4648[i].plain,
+                                                        strlen(rfc4648[i].plain)),
+                         rfc4648[i].encoded);
+}
+END_TEST
+
+START_TEST(test_b64url_rfc4648_decode)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(rfc4648) / sizeof(rfc4648[0])); i++)
+        assert_decodes_to(rfc4648[i].encoded, rfc4648[i].plain, strlen(rfc4648[i].plain));
+}
+END_TEST
+
+START_TEST(test_b64url_url_alphabet)
+{
+    /* Standard base64 would give "+/8" and "++//"; base64url uses '-' and '_'. */
+    static const unsigned char a[] = {0xfb, 0xff};
+    static const unsigned char b[] = {0xfb, 0xef, 0xff};
+    static const unsigned char c[] = {0x00, 0x00, 0x00};
+
+    ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, a, sizeof(a)), "-_8");
+    ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, b, sizeof(b)), "--__");
+    ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, c, sizeof(c)), "AAAA");
+    assert_decodes_to("-_8", a, sizeof(a));
+    assert_decodes_to("--__", b, sizeof(b));
+    assert_decodes_to("AAAA", c, sizeof(c));
+}
+END_TEST
+
+START_TEST(test_b64url_round_trip_every_length)
+{
+    unsigned char data[256];
+    apr_size_t len, i;
+
+    for (i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)(i * 37 + 11);
+    for (len = 0; len <= sizeof(data); len++) {
+        const char *text = blinkauth_crypto_b64url_encode(unit_pool, data, len);
+        ck_assert_uint_eq(strlen(text), (len * 4 + 2) / 3);
+        ck_assert(blinkauth_text_is_b64url(text, 1000) || len == 0);
+        assert_decodes_to(text, data, len);
+    }
+}
+END_TEST
+
+START_TEST(test_b64url_round_trip_every_byte)
+{
+    unsigned char data[256];
+    int i;
+
+    for (i = 0; i < 256; i++)
+        data[i] = (unsigned char)i;
+    assert_decodes_to(blinkauth_crypto_b64url_encode(unit_pool, data, sizeof(data)), data, sizeof(data));
+}
+END_TEST
+
+START_TEST(test_b64url_decode_rejects_bad_characters)
+{
+    static const char *bad[] = {"Zm9v=", "Zg==", "Zm+v", "Zm/v", "Zm 9v", "Zm9v\n", "Zm.v", "Zm9\x80", "Zm9*"};
+    apr_size_t len = 777;
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+        ck_assert_msg(blinkauth_crypto_b64url_decode(unit_pool, bad[i], &len) == NULL, "accepted \"%s\"", bad[i]);
+    ck_assert_uint_eq(len, 777);
+}
+END_TEST
+
+START_TEST(test_b64url_decode_rejects_impossible_lengths)
+{
+    static const char *bad[] = {"Z", "Zm9vY", "Zm9vYmFyZ", "AAAAAAAAAAAAA"};
+    apr_size_t len = 777;
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+        ck_assert_msg(blinkauth_crypto_b64url_decode(unit_pool, bad[i], &len) == NULL, "accepted \"%s\"", bad[i]);
+    ck_assert_uint_eq(len, 777);
+}
+END_TEST
+
+START_TEST(test_random_token_shape)
+{
+    const char *t = blinkauth_crypto_random_token(unit_pool);
+    apr_size_t len = 0;
+
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(strlen(t), BLINKAUTH_RANDOM_B64_LEN);
+    ck_assert_uint_eq(BLINKAUTH_RANDOM_B64_LEN, 43);
+    ck_assert(blinkauth_text_is_b64url(t, 43));
+    ck_assert_ptr_nonnull(blinkauth_crypto_b64url_decode(unit_pool, t, &len));
+    ck_assert_uint_eq(len, BLINKAUTH_RANDOM_BYTES);
+}
+END_TEST
+
+START_TEST(test_random_token_differs)
+{
+    const char *seen[32];
+    int i, j;
+
+    for (i = 0; i < 32; i++) {
+        seen[i] = blinkauth_crypto_random_token(unit_pool);
+        ck_assert_ptr_nonnull(seen[i]);
+        for (j = 0; j < i; j++)
+            ck_assert_str_ne(seen[i], seen[j]);
+    }
+}
+END_TEST
+
+START_TEST(test_pkce_rfc7636_appendix_b)
+{
+    ck_assert_str_eq(blinkauth_crypto_pkce_challenge(unit_pool, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+}
+END_TEST
+
+START_TEST(test_pkce_other_verifier)
+{
+    /* SHA-256("abc") = ba7816bf...f20015ad, a FIPS 180-2 vector. */
+    ck_assert_str_eq(blinkauth_crypto_pkce_challenge(unit_pool, "abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+    ck_assert_uint_eq(strlen(blinkauth_crypto_pkce_challenge(unit_pool, "")), 43);
+}
+END_TEST
+
+START_TEST(test_secret_equal)
+{
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cret", "s3cret"), 1);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cres", "s3cret"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("S3cret", "s3cret"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cre", "s3cret"), 0);   /* prefix */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3crett", "s3cret"), 0); /* longer */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("", "s3cret"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("", ""), 0); /* an empty expected secret never matches */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("x", ""), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal(NULL, "s3cret"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cret", NULL), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal(NULL, NULL), 0);
+}
+END_TEST
+
+/* The crypto suite. */
+static Suite *crypto_suite(void)
+{
+    Suite *s = suite_create("crypto");
+    TCase *tc = unit_tcase("core");
+
+    tcase_add_test(tc, test_b64url_rfc4648_encode);
+    tcase_add_test(tc, test_b64url_rfc4648_decode);
+    tcase_add_test(tc, test_b64url_url_alphabet);
+    tcase_add_test(tc, test_b64url_round_trip_every_length);
+    tcase_add_test(tc, test_b64url_round_trip_every_byte);
+    tcase_add_test(tc, test_b64url_decode_rejects_bad_characters);
+    tcase_add_test(tc, test_b64url_decode_rejects_impossible_lengths);
+    tcase_add_test(tc, test_random_token_shape);
+    tcase_add_test(tc, test_random_token_differs);
+    tcase_add_test(tc, test_pkce_rfc7636_appendix_b);
+    tcase_add_test(tc, test_pkce_other_verifier);
+    tcase_add_test(tc, test_secret_equal);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+/* Runs the crypto suite. */
+int main(void)
+{
+    return unit_run(crypto_suite());
+}

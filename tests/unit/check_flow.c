@@ -1,0 +1,489 @@
+/* Unit tests of modules/flow.c: the record's encoding, and put / take against an in-memory socache. */
+#include <string.h>
+#include <unistd.h>
+#include <apr_strings.h>
+#include <apr_global_mutex.h>
+
+#include "unit.h"
+#include "flow.h"
+#include "crypto.h"
+#include "text.h"
+
+#define TTL apr_time_from_sec(600)
+#define CREATED APR_INT64_C(1700000000123456)
+
+/* The encoding of sample(CREATED). */
+#define SAMPLE_JSON                                                                                        \
+    "{\"v\":1,\"user\":\"u-42\",\"auth\":\"a-1234\",\"verifier\":\"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\"," \
+    "\"redirect\":\"https://apps.example.com/blink/callback\",\"created\":1700000000123456}"
+
+static ap_socache_instance_t *cache;
+static blinkauth_flow_store_t store;
+
+/* Checked fixture: the pool, and an empty fake socache behind a store without a mutex. */
+static void setup(void)
+{
+    unit_setup();
+    cache = fake_cache_create(unit_pool);
+    store = fake_cache_store(cache);
+}
+
+/* A typical flow record created at created. */
+static blinkauth_flow_t sample(apr_time_t created)
+{
+    blinkauth_flow_t f = {
+        .user_id = "u-42",
+        .auth_id = "a-1234",
+        .verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        .redirect_uri = "https://apps.example.com/blink/callback",
+        .created = created,
+    };
+    return f;
+}
+
+/* Asserts that two flow records are equal field by field. */
+static void assert_same_flow(const blinkauth_flow_t *got, const blinkauth_flow_t *want)
+{
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got->user_id, want->user_id);
+    ck_assert_str_eq(got->auth_id, want->auth_id);
+    ck_assert_str_eq(got->verifier, want->verifier);
+    ck_assert_str_eq(got->redirect_uri, want->redirect_uri);
+    ck_assert(got->created == want->created);
+}
+
+/* Decodes text and asserts it is refused with a reason. */
+static void assert_not_a_record(const char *text)
+{
+    const char *why = NULL;
+
+    ck_assert_msg(blinkauth_flow_decode(unit_pool, text, strlen(text), &why) == NULL, "accepted %s", text);
+    ck_assert_msg(why != NULL && *why != '\0', "no reason for %s", text);
+}
+
+/* Puts sample(created) with ttl and returns its state, asserting success. */
+static const char *put_sample(apr_time_t created, apr_interval_time_t ttl)
+{
+    blinkauth_flow_t f = sample(created);
+    const char *state = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, ttl, &state), APR_SUCCESS);
+    ck_assert_ptr_nonnull(state);
+    return state;
+}
+
+START_TEST(test_encode)
+{
+    blinkauth_flow_t f = sample(CREATED);
+
+    ck_assert_str_eq(blinkauth_flow_encode(unit_pool, &f), SAMPLE_JSON);
+}
+END_TEST
+
+START_TEST(test_encode_missing_field)
+{
+    blinkauth_flow_t f = sample(CREATED);
+
+    f.verifier = NULL;
+    ck_assert_ptr_null(blinkauth_flow_encode(unit_pool, &f));
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+    blinkauth_flow_t f = sample(CREATED);
+    const char *why = NULL;
+    const char *text;
+    blinkauth_flow_t *back;
+
+    f.user_id = "user \"quoted\" caf\xc3\xa9 \\ /";
+    text = blinkauth_flow_encode(unit_pool, &f);
+    back = blinkauth_flow_decode(unit_pool, text, strlen(text), &why);
+    assert_same_flow(back, &f);
+    ck_assert_ptr_null(why);
+}
+END_TEST
+
+START_TEST(test_decode_uses_len)
+{
+    const char *text = SAMPLE_JSON "garbage";
+    const char *why = NULL;
+    blinkauth_flow_t want = sample(CREATED);
+
+    assert_same_flow(blinkauth_flow_decode(unit_pool, text, strlen(SAMPLE_JSON), &why), &want);
+    ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, text, strlen(SAMPLE_JSON) - 1, &why));
+}
+END_TEST
+
+START_TEST(test_decode_not_json)
+{
+    const char *why = NULL;
+
+    ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, "not json", 8, &why));
+    ck_assert_ptr_nonnull(why);
+    ck_assert_int_eq(strncmp(why, "not JSON", 8), 0);
+    assert_not_a_record("");
+    assert_not_a_record(SAMPLE_JSON " x");
+    assert_not_a_record(SAMPLE_JSON SAMPLE_JSON);
+}
+END_TEST
+
+START_TEST(test_decode_wrong_version)
+{
+    const char *why = NULL;
+    const char *text = "{\"v\":2,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}";
+
+    ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, text, strlen(text), &why));
+    ck_assert_pstr_eq(why, "not a flow record (version)");
+    assert_not_a_record("{\"v\":0,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}");
+    assert_not_a_record("{\"v\":\"1\",\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}");
+    assert_not_a_record("{\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}");
+}
+END_TEST
+
+START_TEST(test_decode_missing_field)
+{
+    static const char *bad[] = {
+        "{\"v\":1,\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"redirect\":\"r\",\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\"}",
+        "{}",
+    };
+    const char *why = NULL;
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+        assert_not_a_record(bad[i]);
+    ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, bad[2], strlen(bad[2]), &why));
+    ck_assert_ptr_nonnull(strstr(why, "not a flow record ("));
+    ck_assert_ptr_nonnull(strstr(why, "verifier"));
+}
+END_TEST
+
+START_TEST(test_decode_extra_field)
+{
+    const char *text =
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1,\"admin\":true}";
+    const char *why = NULL;
+
+    ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, text, strlen(text), &why));
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "not a flow record ("));
+}
+END_TEST
+
+START_TEST(test_decode_wrong_types)
+{
+    static const char *bad[] = {
+        "{\"v\":1,\"user\":5,\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
+        "{\"v\":1,\"user\":null,\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":[],\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":{},\"redirect\":\"r\",\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":true,\"created\":1}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":\"1\"}",
+        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1.5}",
+        "{\"v\":1.0,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
+        "[1,\"u\",\"a\",\"v\",\"r\",1]",
+        "\"text\"",
+        "42",
+        "null",
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+        assert_not_a_record(bad[i]);
+}
+END_TEST
+
+START_TEST(test_decode_duplicate_key)
+{
+    assert_not_a_record("{\"v\":1,\"user\":\"u\",\"user\":\"evil\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\","
+                        "\"created\":1}");
+}
+END_TEST
+
+START_TEST(test_put_then_take)
+{
+    apr_time_t now = apr_time_now();
+    blinkauth_flow_t want = sample(now);
+    blinkauth_flow_t *got = NULL;
+    const char *why = "unset";
+    const char *state = put_sample(now, TTL);
+
+    ck_assert_uint_eq(strlen(state), 43);
+    ck_assert(blinkauth_text_is_b64url(state, 43));
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    ck_assert_str_eq(cache->last_id, apr_pstrcat(unit_pool, "blinkauth:", state, NULL));
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
+    assert_same_flow(got, &want);
+    ck_assert_ptr_null(why);
+    ck_assert_int_eq(fake_cache_count(cache), 0);
+    ck_assert_int_eq(cache->removes, 1);
+}
+END_TEST
+
+START_TEST(test_put_fresh_state_each_time)
+{
+    apr_time_t now = apr_time_now();
+    const char *s1 = put_sample(now, TTL);
+    const char *s2 = put_sample(now, TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    ck_assert_str_ne(s1, s2);
+    ck_assert_int_eq(fake_cache_count(cache), 2);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, s2, TTL, &got, &why), APR_SUCCESS);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, s1, TTL, &got, &why), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(test_take_twice)
+{
+    const char *state = put_sample(apr_time_now(), TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
+    why = "unset";
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
+    ck_assert_ptr_null(why);
+}
+END_TEST
+
+START_TEST(test_take_unknown_state)
+{
+    blinkauth_flow_t *got = NULL;
+    const char *why = "unset";
+
+    put_sample(apr_time_now(), TTL);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", TTL, &got,
+                                         &why),
+                     APR_NOTFOUND);
+    ck_assert_ptr_null(why);
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+}
+END_TEST
+
+START_TEST(test_take_older_than_ttl)
+{
+    /* Still in the store (stored for 600 s), but taken with a 10 s budget 20 s after the connect. */
+    apr_time_t then = apr_time_now() - apr_time_from_sec(20);
+    const char *state = put_sample(then, TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, apr_time_from_sec(10), &got, &why), APR_TIMEUP);
+    ck_assert_int_eq(fake_cache_count(cache), 0); /* used up all the same */
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_take_within_ttl)
+{
+    apr_time_t then = apr_time_now() - apr_time_from_sec(5);
+    const char *state = put_sample(then, TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, apr_time_from_sec(10), &got, &why), APR_SUCCESS);
+    ck_assert(got->created == then);
+}
+END_TEST
+
+START_TEST(test_take_expired_in_store)
+{
+    /* The socache itself drops a record past its expiry: that is "not found". */
+    const char *state = put_sample(apr_time_now() - apr_time_from_sec(700), TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_store_records_expiry)
+{
+    put_sample(CREATED, TTL);
+    ck_assert(cache->last_expiry == CREATED + TTL);
+    put_sample(CREATED, apr_time_from_sec(30));
+    ck_assert(cache->last_expiry == CREATED + apr_time_from_sec(30));
+    ck_assert_int_eq(cache->stores, 2);
+}
+END_TEST
+
+START_TEST(test_put_store_failure)
+{
+    blinkauth_flow_t f = sample(apr_time_now());
+    const char *state = "untouched";
+
+    cache->fail_store = APR_ENOSPC;
+    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, TTL, &state), APR_ENOSPC);
+    ck_assert_str_eq(state, "untouched");
+    ck_assert_int_eq(cache->stores, 1);
+    ck_assert_int_eq(fake_cache_count(cache), 0);
+}
+END_TEST
+
+START_TEST(test_put_unencodable)
+{
+    blinkauth_flow_t f = sample(apr_time_now());
+    const char *state = "untouched";
+
+    f.user_id = NULL;
+    ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &state), APR_SUCCESS);
+    f = sample(apr_time_now());
+    f.redirect_uri = unit_filled(BLINKAUTH_FLOW_MAX, 'r');
+    ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &state), APR_SUCCESS);
+    ck_assert_str_eq(state, "untouched");
+    ck_assert_int_eq(cache->stores, 0);
+}
+END_TEST
+
+START_TEST(test_retrieve_failure)
+{
+    const char *state = put_sample(apr_time_now(), TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    cache->fail_retrieve = APR_EGENERAL;
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_EGENERAL);
+    ck_assert_pstr_eq(why, "the flow store failed to read");
+    ck_assert_int_eq(cache->removes, 0);
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    /* The store recovers: the record is still there to be taken. */
+    cache->fail_retrieve = APR_SUCCESS;
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(test_remove_failure)
+{
+    const char *state = put_sample(apr_time_now(), TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    cache->fail_remove = APR_EGENERAL;
+    rv = blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why);
+    ck_assert_int_ne(rv, APR_SUCCESS);
+    ck_assert_int_eq(rv, APR_EGENERAL);
+    ck_assert_pstr_eq(why, "the flow store failed to delete the record");
+    ck_assert_int_eq(cache->removes, 1);
+}
+END_TEST
+
+START_TEST(test_remove_lost_race)
+{
+    /* Another server removed the record between our retrieve and remove: it is theirs. */
+    const char *state = put_sample(apr_time_now(), TTL);
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    cache->fail_remove = APR_NOTFOUND;
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_take_corrupt_record)
+{
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    fake_cache_put_raw(cache, "blinkauth:corrupt", "{\"v\":1,", apr_time_now() + TTL);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, "corrupt", TTL, &got, &why), APR_EGENERAL);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_int_eq(strncmp(why, "not JSON", 8), 0);
+    ck_assert_int_eq(fake_cache_count(cache), 0);
+}
+END_TEST
+
+START_TEST(test_take_raw_record)
+{
+    /* take reads exactly what the socache wrote, with no NUL after it. */
+    blinkauth_flow_t want = sample(apr_time_now());
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL;
+
+    fake_cache_put_raw(cache, "blinkauth:raw", blinkauth_flow_encode(unit_pool, &want), apr_time_now() + TTL);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, "raw", TTL, &got, &why), APR_SUCCESS);
+    assert_same_flow(got, &want);
+}
+END_TEST
+
+START_TEST(test_with_mutex_released)
+{
+    /* With a mutex, every path of put and take leaves it unlocked. */
+    apr_global_mutex_t *mutex = NULL;
+    const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-%ld.lock", (long)getpid());
+    blinkauth_flow_t *got = NULL;
+    const char *why = NULL, *state;
+
+    ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
+    store.mutex = mutex;
+    state = put_sample(apr_time_now(), TTL);
+    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
+    apr_global_mutex_unlock(mutex);
+    cache->fail_retrieve = APR_EGENERAL;
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_EGENERAL);
+    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
+    apr_global_mutex_unlock(mutex);
+    cache->fail_retrieve = APR_SUCCESS;
+    cache->fail_remove = APR_EGENERAL;
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_EGENERAL);
+    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
+    apr_global_mutex_unlock(mutex);
+    cache->fail_remove = APR_SUCCESS;
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
+    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
+    apr_global_mutex_unlock(mutex);
+    apr_global_mutex_destroy(mutex);
+}
+END_TEST
+
+/* The flow suite. */
+static Suite *flow_suite(void)
+{
+    Suite *s = suite_create("flow");
+    TCase *codec = unit_tcase("codec");
+    TCase *cache_tc = tcase_create("socache");
+
+    tcase_add_test(codec, test_encode);
+    tcase_add_test(codec, test_encode_missing_field);
+    tcase_add_test(codec, test_round_trip);
+    tcase_add_test(codec, test_decode_uses_len);
+    tcase_add_test(codec, test_decode_not_json);
+    tcase_add_test(codec, test_decode_wrong_version);
+    tcase_add_test(codec, test_decode_missing_field);
+    tcase_add_test(codec, test_decode_extra_field);
+    tcase_add_test(codec, test_decode_wrong_types);
+    tcase_add_test(codec, test_decode_duplicate_key);
+    suite_add_tcase(s, codec);
+
+    tcase_add_checked_fixture(cache_tc, setup, unit_teardown);
+    tcase_add_test(cache_tc, test_put_then_take);
+    tcase_add_test(cache_tc, test_put_fresh_state_each_time);
+    tcase_add_test(cache_tc, test_take_twice);
+    tcase_add_test(cache_tc, test_take_unknown_state);
+    tcase_add_test(cache_tc, test_take_older_than_ttl);
+    tcase_add_test(cache_tc, test_take_within_ttl);
+    tcase_add_test(cache_tc, test_take_expired_in_store);
+    tcase_add_test(cache_tc, test_store_records_expiry);
+    tcase_add_test(cache_tc, test_put_store_failure);
+    tcase_add_test(cache_tc, test_put_unencodable);
+    tcase_add_test(cache_tc, test_retrieve_failure);
+    tcase_add_test(cache_tc, test_remove_failure);
+    tcase_add_test(cache_tc, test_remove_lost_race);
+    tcase_add_test(cache_tc, test_take_corrupt_record);
+    tcase_add_test(cache_tc, test_take_raw_record);
+    tcase_add_test(cache_tc, test_with_mutex_released);
+    suite_add_tcase(s, cache_tc);
+    return s;
+}
+
+/* Runs the flow suite. */
+int main(void)
+{
+    return unit_run(flow_suite());
+}

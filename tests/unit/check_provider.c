@@ -1,0 +1,584 @@
+/* Unit tests of modules/provider.c: the authorization URL, id_token claims, and the token, userinfo and
+ * revocation endpoints against the loopback server of http_server.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "unit.h"
+#include "provider.h"
+#include "crypto.h"
+#include "http.h"
+#include "http_server.h"
+#include "json.h"
+#include "text.h"
+
+/* The query every test expects after the authorize URL, for the values of authz(). */
+#define QUERY                                                                                                  \
+    "response_type=code&client_id=my-client"                                                                   \
+    "&redirect_uri=https%3A%2F%2Fapps.example.com%2Fblink%2Fcallback&scope=openid%20email%20offline_access" \
+    "&state=St4te-_x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+
+/* Typical parameters, with the given authorize URL. */
+static blinkauth_provider_authz_t authz(const char *authorize_url)
+{
+    blinkauth_provider_authz_t a = {
+        .authorize_url = authorize_url,
+        .client_id = "my-client",
+        .redirect_uri = "https://apps.example.com/blink/callback",
+        .scope = "openid email offline_access",
+        .state = "St4te-_x",
+        .code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    };
+    return a;
+}
+
+/* The authorization URL of a. */
+static const char *url_of(const blinkauth_provider_authz_t *a)
+{
+    return blinkauth_provider_authorize_url(unit_pool, a);
+}
+
+START_TEST(test_no_query)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize");
+
+    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?" QUERY);
+}
+END_TEST
+
+START_TEST(test_existing_query_kept)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize?a=b");
+
+    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?a=b&" QUERY);
+    a.authorize_url = "https://idp.example/authorize?tenant=x%20y&prompt=consent";
+    ck_assert_str_eq(url_of(&a), "https://idp.example/authorize?tenant=x%20y&prompt=consent&" QUERY);
+}
+END_TEST
+
+START_TEST(test_url_ending_in_question_mark)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize?");
+
+    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?" QUERY);
+}
+END_TEST
+
+START_TEST(test_url_ending_in_ampersand)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize?a=b&");
+
+    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?a=b&" QUERY);
+}
+END_TEST
+
+START_TEST(test_values_percent_encoded)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/authorize");
+
+    a.client_id = "my client&x=y";
+    a.redirect_uri = "https://apps.example.com/blink/callback?k=v#f";
+    a.scope = "read:user caf\xc3\xa9";
+    a.state = "s+t/u";
+    a.code_challenge = "c%d";
+    ck_assert_str_eq(url_of(&a), "https://idp.example/authorize?response_type=code"
+                                 "&client_id=my%20client%26x%3Dy"
+                                 "&redirect_uri=https%3A%2F%2Fapps.example.com%2Fblink%2Fcallback%3Fk%3Dv%23f"
+                                 "&scope=read%3Auser%20caf%C3%A9"
+                                 "&state=s%2Bt%2Fu&code_challenge=c%25d&code_challenge_method=S256");
+}
+END_TEST
+
+START_TEST(test_scope_omitted_when_null)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/authorize");
+    const char *url;
+
+    a.scope = NULL;
+    url = url_of(&a);
+    ck_assert_str_eq(url, "https://idp.example/authorize?response_type=code&client_id=my-client"
+                          "&redirect_uri=https%3A%2F%2Fapps.example.com%2Fblink%2Fcallback"
+                          "&state=St4te-_x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                          "&code_challenge_method=S256");
+    ck_assert_ptr_null(strstr(url, "scope"));
+}
+END_TEST
+
+START_TEST(test_parameter_order)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/authorize");
+    static const char *names[] = {"?response_type=", "&client_id=", "&redirect_uri=", "&scope=",
+                                  "&state=", "&code_challenge=", "&code_challenge_method="};
+    const char *url = url_of(&a), *at, *prev = url;
+    int i;
+
+    for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+        at = strstr(url, names[i]);
+        ck_assert_msg(at != NULL, "%s missing", names[i]);
+        ck_assert_msg(at > prev || (i == 0 && at >= prev), "%s out of order", names[i]);
+        ck_assert_ptr_null(strstr(at + 1, names[i])); /* exactly once */
+        prev = at;
+    }
+}
+END_TEST
+
+START_TEST(test_input_not_modified)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/authorize?a=b");
+
+    url_of(&a);
+    ck_assert_str_eq(a.authorize_url, "https://idp.example/authorize?a=b");
+    ck_assert_str_eq(a.client_id, "my-client");
+    ck_assert_str_eq(a.scope, "openid email offline_access");
+}
+END_TEST
+
+/* A JWT with the given JSON payload (header and signature are not looked at). */
+static const char *jwt(const char *payload)
+{
+    const char *header = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+
+    return apr_pstrcat(unit_pool,
+                       blinkauth_crypto_b64url_encode(unit_pool, (const unsigned char *)header, strlen(header)), ".",
+                       blinkauth_crypto_b64url_encode(unit_pool, (const unsigned char *)payload, strlen(payload)),
+                       ".c2lnbmF0dXJl", NULL);
+}
+
+/* A JSON object parsed from text, released with unit_pool. */
+static json_t *obj(const char *text)
+{
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+
+    ck_assert_msg(j != NULL, "bad test JSON: %s", err.text);
+    return blinkauth_json_bind(unit_pool, j);
+}
+
+/* Asserts that id_token is refused for client "my-client" with a reason containing part. */
+static void assert_claims_refused(const char *id_token, const char *part)
+{
+    const char *why = NULL;
+
+    ck_assert_msg(blinkauth_provider_id_token_claims(unit_pool, id_token, "my-client", &why) == NULL, "accepted %s",
+                  id_token);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strstr(why, part) != NULL, "\"%s\" does not say \"%s\"", why, part);
+}
+
+START_TEST(test_claim_string_and_integer)
+{
+    json_t *c = obj("{\"sub\":\"248289761001\",\"email\":\"j@example.com\",\"uid\":12345,\"neg\":-7}");
+
+    ck_assert_pstr_eq(blinkauth_provider_claim(unit_pool, c, "sub"), "248289761001");
+    ck_assert_pstr_eq(blinkauth_provider_claim(unit_pool, c, "email"), "j@example.com");
+    ck_assert_pstr_eq(blinkauth_provider_claim(unit_pool, c, "uid"), "12345");
+    ck_assert_pstr_eq(blinkauth_provider_claim(unit_pool, c, "neg"), "-7");
+}
+END_TEST
+
+START_TEST(test_claim_unusable)
+{
+    json_t *c = obj("{\"real\":1.5,\"t\":true,\"n\":null,\"o\":{},\"a\":[\"x\"],\"e\":\"\",\"nl\":\"a\\nb\","
+                    "\"del\":\"a\\u007f\"}");
+    static const char *names[] = {"real", "t", "n", "o", "a", "e", "nl", "del", "absent"};
+    int i;
+
+    for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+        ck_assert_msg(blinkauth_provider_claim(unit_pool, c, names[i]) == NULL, "accepted claim %s", names[i]);
+    ck_assert_ptr_null(blinkauth_provider_claim(unit_pool, obj("[\"sub\"]"), "sub"));
+    ck_assert_ptr_null(blinkauth_provider_claim(unit_pool, NULL, "sub"));
+}
+END_TEST
+
+START_TEST(test_claim_length)
+{
+    json_t *c = json_object();
+
+    blinkauth_json_bind(unit_pool, c);
+    json_object_set_new(c, "max", json_string(unit_filled(BLINKAUTH_ACCOUNT_ID_MAX, 'x')));
+    json_object_set_new(c, "over", json_string(unit_filled(BLINKAUTH_ACCOUNT_ID_MAX + 1, 'x')));
+    ck_assert_pstr_eq(blinkauth_provider_claim(unit_pool, c, "max"), unit_filled(BLINKAUTH_ACCOUNT_ID_MAX, 'x'));
+    ck_assert_ptr_null(blinkauth_provider_claim(unit_pool, c, "over"));
+}
+END_TEST
+
+START_TEST(test_id_token_claims)
+{
+    const char *why = NULL;
+    json_t *c = blinkauth_provider_id_token_claims(
+        unit_pool, jwt("{\"iss\":\"https://idp.example\",\"aud\":\"my-client\",\"sub\":\"u1\"}"), "my-client", &why);
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_null(why);
+    ck_assert_pstr_eq(blinkauth_provider_claim(unit_pool, c, "sub"), "u1");
+    c = blinkauth_provider_id_token_claims(unit_pool, jwt("{\"aud\":[\"other\",\"my-client\"],\"sub\":\"u2\"}"),
+                                           "my-client", &why);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_pstr_eq(blinkauth_provider_claim(unit_pool, c, "sub"), "u2");
+}
+END_TEST
+
+START_TEST(test_id_token_wrong_audience)
+{
+    assert_claims_refused(jwt("{\"aud\":\"other\",\"sub\":\"u\"}"), "aud does not name BlinkAuthClientID");
+    assert_claims_refused(jwt("{\"aud\":\"my-client2\",\"sub\":\"u\"}"), "aud does not name");
+    assert_claims_refused(jwt("{\"aud\":[\"other\"],\"sub\":\"u\"}"), "aud does not name");
+    assert_claims_refused(jwt("{\"aud\":[],\"sub\":\"u\"}"), "aud does not name");
+    assert_claims_refused(jwt("{\"aud\":7,\"sub\":\"u\"}"), "aud does not name");
+    assert_claims_refused(jwt("{\"sub\":\"u\"}"), "aud does not name");
+}
+END_TEST
+
+START_TEST(test_id_token_not_a_jwt)
+{
+    const char *ok = jwt("{\"aud\":\"my-client\"}");
+
+    assert_claims_refused("", "not a JWT");
+    assert_claims_refused("abc", "not a JWT");
+    assert_claims_refused("a.b", "not a JWT");
+    assert_claims_refused(apr_pstrcat(unit_pool, ok, ".x", NULL), "not a JWT");
+    assert_claims_refused("a.!!!.c", "payload is not a base64url JSON object");
+    assert_claims_refused("a.eyJhdWQiOiJteS1jbGllbnQifQ==.c", "payload is not a base64url JSON object");
+    assert_claims_refused(jwt("[\"my-client\"]"), "payload is not a base64url JSON object");
+    assert_claims_refused(jwt("{\"aud\":\"my-client\"} x"), "payload is not a base64url JSON object");
+    assert_claims_refused(jwt("{\"aud\":\"other\",\"aud\":\"my-client\"}"), "payload is not a base64url JSON object");
+}
+END_TEST
+
+static apr_pool_t *pconf; /* the process pool libcurl is initialised with */
+static hs_server_t *server;
+
+/* Stops the loopback server when a test started one, then destroys the pool. */
+static void endpoint_teardown(void)
+{
+    if (server)
+        hs_stop(server);
+    server = NULL;
+    unit_teardown();
+}
+
+/* A raw HTTP/1.1 response with a JSON (or other) body. */
+static const char *reply(int status, const char *body)
+{
+    return apr_psprintf(unit_pool, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %"
+                        APR_SIZE_T_FMT "\r\n\r\n%s", status, strlen(body), body);
+}
+
+/* Starts the loopback server answering every request with raw (the step outlives this call: the server keeps it). */
+static void serve(const char *raw)
+{
+    hs_step_t *st = apr_pcalloc(unit_pool, sizeof(*st));
+
+    st->action = HS_REPLY;
+    st->raw = raw;
+    server = hs_start(st, 1, 0);
+    ck_assert_ptr_nonnull(server);
+}
+
+/* A complete configuration whose endpoints are on the loopback server (started first). */
+static blinkauth_config_t *loopback_config(int confidential)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+    const char *base = apr_psprintf(unit_pool, "http://127.0.0.1:%d", hs_port(server));
+
+    cfg->auth_id = "a-1234";
+    cfg->client_id = "my-client";
+    cfg->client_secret = confidential ? "s3cret" : NULL;
+    cfg->authorize_url = apr_pstrcat(unit_pool, base, "/authorize", NULL);
+    cfg->token_url = apr_pstrcat(unit_pool, base, "/token", NULL);
+    cfg->revoke_url = apr_pstrcat(unit_pool, base, "/revoke", NULL);
+    cfg->timeout = 5;
+    return cfg;
+}
+
+/* The one request the server received. */
+static const hs_request_t *only_request(void)
+{
+    ck_assert_int_eq(hs_request_count(server), 1);
+    return hs_request(server, 0);
+}
+
+/* Exchanges the code "c/d" with verifier "v" for cfg. */
+static blinkauth_outcome_t exchange(const blinkauth_config_t *cfg, blinkauth_tokens_t *tokens)
+{
+    memset(tokens, 0, sizeof(*tokens));
+    return blinkauth_provider_code_exchange(unit_pool, cfg, "c/d", "https://apps.example.com/blink/callback", "v",
+                                            tokens);
+}
+
+/* Asserts a failed outcome whose sentence contains part. */
+static void assert_failed(blinkauth_outcome_t out, blinkauth_up_kind_t kind, long status, const char *part)
+{
+    ck_assert_int_eq(out.kind, kind);
+    ck_assert_int_eq(out.status, status);
+    ck_assert_ptr_nonnull(out.why);
+    ck_assert_msg(strstr(out.why, part) != NULL, "\"%s\" does not say \"%s\"", out.why, part);
+}
+
+START_TEST(test_code_exchange_confidential)
+{
+    blinkauth_tokens_t t;
+    blinkauth_outcome_t out;
+    const hs_request_t *r;
+
+    serve(reply(200, "{\"access_token\":\"at\",\"refresh_token\":\"rt\",\"id_token\":\"it\",\"token_type\":\"Bearer\","
+                     "\"expires_in\":3600,\"scope\":\"openid\"}"));
+    out = exchange(loopback_config(1), &t);
+    ck_assert_int_eq(out.kind, BLINKAUTH_UP_OK);
+    ck_assert_int_eq(out.status, 200);
+    ck_assert_pstr_eq(t.access_token, "at");
+    ck_assert_pstr_eq(t.refresh_token, "rt");
+    ck_assert_pstr_eq(t.id_token, "it");
+    ck_assert_int_eq(t.expires_in, 3600);
+    r = only_request();
+    ck_assert_str_eq(r->method, "POST");
+    ck_assert_str_eq(r->path, "/token");
+    ck_assert_pstr_eq(hs_header(r, "Content-Type"), "application/x-www-form-urlencoded");
+    ck_assert_pstr_eq(hs_header(r, "Accept"), "application/json");
+    ck_assert_pstr_eq(hs_header(r, "Authorization"), "Basic bXktY2xpZW50OnMzY3JldA==");
+    ck_assert_str_eq(r->body, "grant_type=authorization_code&code=c%2Fd"
+                              "&redirect_uri=https%3A%2F%2Fapps.example.com%2Fblink%2Fcallback&code_verifier=v");
+}
+END_TEST
+
+START_TEST(test_code_exchange_public_client)
+{
+    blinkauth_tokens_t t;
+    const hs_request_t *r;
+
+    serve(reply(200, "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}"));
+    ck_assert_int_eq(exchange(loopback_config(0), &t).kind, BLINKAUTH_UP_OK);
+    ck_assert_pstr_eq(t.access_token, "at");
+    ck_assert_ptr_null(t.refresh_token);
+    ck_assert_ptr_null(t.id_token);
+    ck_assert_int_eq(t.expires_in, -1);
+    r = only_request();
+    ck_assert_ptr_null(hs_header(r, "Authorization"));
+    ck_assert_str_eq(r->body, "grant_type=authorization_code&code=c%2Fd"
+                              "&redirect_uri=https%3A%2F%2Fapps.example.com%2Fblink%2Fcallback&code_verifier=v"
+                              "&client_id=my-client");
+}
+END_TEST
+
+START_TEST(test_code_exchange_error_answer)
+{
+    blinkauth_tokens_t t;
+
+    serve(reply(400, "{\"error\":\"invalid_grant\",\"error_description\":\"Code expired\"}"));
+    assert_failed(exchange(loopback_config(1), &t), BLINKAUTH_UP_FAILED, 400, "answered HTTP 400: invalid_grant");
+    ck_assert_ptr_null(t.access_token);
+}
+END_TEST
+
+START_TEST(test_code_exchange_unusable_answers)
+{
+    static const struct {
+        const char *body;
+        const char *says;
+    } bad[] = {
+        {"not json", "not a JSON object"},
+        {"[\"at\"]", "not a JSON object"},
+        {"{\"token_type\":\"Bearer\"}", "no access_token"},
+        {"{\"access_token\":\"\"}", "no access_token"},
+        {"{\"access_token\":5}", "a member of the wrong type"},
+        {"{\"access_token\":\"at\",\"refresh_token\":7}", "a member of the wrong type"},
+        {"{\"access_token\":\"at\",\"expires_in\":\"3600\"}", "a member of the wrong type"},
+        {"{\"access_token\":\"at\",\"expires_in\":-1}", "a member of the wrong type"},
+        {"{\"access_token\":\"at\",\"access_token\":\"evil\"}", "not a JSON object"},
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+        blinkauth_tokens_t t;
+        serve(reply(200, bad[i].body));
+        assert_failed(exchange(loopback_config(1), &t), BLINKAUTH_UP_FAILED, 200, bad[i].says);
+        hs_stop(server);
+        server = NULL;
+    }
+}
+END_TEST
+
+START_TEST(test_code_exchange_timeout)
+{
+    hs_step_t *st = apr_pcalloc(unit_pool, sizeof(*st));
+    blinkauth_config_t *cfg;
+    blinkauth_tokens_t t;
+
+    st->action = HS_HANG;
+    server = hs_start(st, 1, 0);
+    cfg = loopback_config(1);
+    cfg->timeout = 1;
+    ck_assert_int_eq(exchange(cfg, &t).kind, BLINKAUTH_UP_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_account_id_from_id_token)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+    blinkauth_tokens_t t = {"at", NULL, NULL, -1};
+    const char *id = "unset";
+    blinkauth_outcome_t out;
+
+    cfg->client_id = "my-client";
+    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\",\"email\":\"j@example.com\"}");
+    out = blinkauth_provider_account_id(unit_pool, cfg, &t, &id);
+    ck_assert_int_eq(out.kind, BLINKAUTH_UP_OK);
+    ck_assert_pstr_eq(id, "u-1");
+    cfg->account_id_claim = "email";
+    ck_assert_int_eq(blinkauth_provider_account_id(unit_pool, cfg, &t, &id).kind, BLINKAUTH_UP_OK);
+    ck_assert_pstr_eq(id, "j@example.com");
+}
+END_TEST
+
+START_TEST(test_account_id_from_id_token_refused)
+{
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+    blinkauth_tokens_t t = {"at", NULL, NULL, -1};
+    const char *id = "unset";
+
+    cfg->client_id = "my-client";
+    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 0,
+                  "no account identifier: no BlinkAuthUserInfoURL is set and the token endpoint issued no id_token");
+    ck_assert_ptr_null(id);
+    t.id_token = jwt("{\"aud\":\"other\",\"sub\":\"u-1\"}");
+    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 0,
+                  "no account identifier: the id_token's aud does not name BlinkAuthClientID");
+    ck_assert_ptr_null(id);
+    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\"}");
+    cfg->account_id_claim = "email";
+    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 0,
+                  "no account identifier: the id_token has no usable claim 'email'");
+    ck_assert_ptr_null(id);
+}
+END_TEST
+
+START_TEST(test_account_id_from_userinfo)
+{
+    blinkauth_tokens_t t = {"at-123", NULL, NULL, -1};
+    blinkauth_config_t *cfg;
+    const char *id = NULL;
+    const hs_request_t *r;
+
+    serve(reply(200, "{\"sub\":\"u-1\",\"email\":\"j@example.com\",\"id\":4711}"));
+    cfg = loopback_config(1);
+    cfg->userinfo_url = apr_psprintf(unit_pool, "http://127.0.0.1:%d/userinfo", hs_port(server));
+    cfg->account_id_claim = "id";
+    /* With a userinfo URL the id_token is not looked at. */
+    t.id_token = jwt("{\"aud\":\"other\",\"id\":1}");
+    ck_assert_int_eq(blinkauth_provider_account_id(unit_pool, cfg, &t, &id).kind, BLINKAUTH_UP_OK);
+    ck_assert_pstr_eq(id, "4711");
+    r = only_request();
+    ck_assert_str_eq(r->method, "GET");
+    ck_assert_str_eq(r->path, "/userinfo");
+    ck_assert_pstr_eq(hs_header(r, "Authorization"), "Bearer at-123");
+    ck_assert_pstr_eq(hs_header(r, "Accept"), "application/json");
+}
+END_TEST
+
+START_TEST(test_account_id_userinfo_refused)
+{
+    blinkauth_tokens_t t = {"at", NULL, NULL, -1};
+    blinkauth_config_t *cfg;
+    const char *id = "unset";
+
+    serve(reply(401, "{\"error\":\"invalid_token\"}"));
+    cfg = loopback_config(1);
+    cfg->userinfo_url = apr_psprintf(unit_pool, "http://127.0.0.1:%d/userinfo", hs_port(server));
+    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 401,
+                  "answered HTTP 401: invalid_token");
+    ck_assert_ptr_null(id);
+    hs_stop(server);
+    serve(reply(200, "{\"email\":\"j@example.com\"}"));
+    cfg->userinfo_url = apr_psprintf(unit_pool, "http://127.0.0.1:%d/userinfo", hs_port(server));
+    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 200,
+                  "no usable claim 'sub'");
+    ck_assert_ptr_null(id);
+}
+END_TEST
+
+START_TEST(test_token_revoke)
+{
+    const hs_request_t *r;
+    blinkauth_outcome_t out;
+
+    serve(reply(200, ""));
+    out = blinkauth_provider_token_revoke(unit_pool, loopback_config(1), "tok+1/2", "refresh_token");
+    ck_assert_int_eq(out.kind, BLINKAUTH_UP_OK);
+    r = only_request();
+    ck_assert_str_eq(r->method, "POST");
+    ck_assert_str_eq(r->path, "/revoke");
+    ck_assert_pstr_eq(hs_header(r, "Authorization"), "Basic bXktY2xpZW50OnMzY3JldA==");
+    ck_assert_pstr_eq(hs_header(r, "Content-Type"), "application/x-www-form-urlencoded");
+    ck_assert_str_eq(r->body, "token=tok%2B1%2F2&token_type_hint=refresh_token");
+}
+END_TEST
+
+START_TEST(test_token_revoke_public_and_failed)
+{
+    const hs_request_t *r;
+
+    serve(reply(503, "{\"error\":\"temporarily_unavailable\"}"));
+    assert_failed(blinkauth_provider_token_revoke(unit_pool, loopback_config(0), "at", "access_token"),
+                  BLINKAUTH_UP_FAILED, 503, "revocation endpoint (access_token) (POST http://127.0.0.1:");
+    r = only_request();
+    ck_assert_ptr_null(hs_header(r, "Authorization"));
+    ck_assert_str_eq(r->body, "token=at&token_type_hint=access_token&client_id=my-client");
+}
+END_TEST
+
+/* The provider suite. */
+static Suite *provider_suite(void)
+{
+    Suite *s = suite_create("provider");
+    TCase *tc = unit_tcase("authorize_url");
+
+    tcase_add_test(tc, test_no_query);
+    tcase_add_test(tc, test_existing_query_kept);
+    tcase_add_test(tc, test_url_ending_in_question_mark);
+    tcase_add_test(tc, test_url_ending_in_ampersand);
+    tcase_add_test(tc, test_values_percent_encoded);
+    tcase_add_test(tc, test_scope_omitted_when_null);
+    tcase_add_test(tc, test_parameter_order);
+    tcase_add_test(tc, test_input_not_modified);
+    suite_add_tcase(s, tc);
+
+    tc = unit_tcase("id_token");
+    tcase_add_test(tc, test_claim_string_and_integer);
+    tcase_add_test(tc, test_claim_unusable);
+    tcase_add_test(tc, test_claim_length);
+    tcase_add_test(tc, test_id_token_claims);
+    tcase_add_test(tc, test_id_token_wrong_audience);
+    tcase_add_test(tc, test_id_token_not_a_jwt);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("endpoints");
+    tcase_add_checked_fixture(tc, unit_setup, endpoint_teardown);
+    tcase_add_test(tc, test_code_exchange_confidential);
+    tcase_add_test(tc, test_code_exchange_public_client);
+    tcase_add_test(tc, test_code_exchange_error_answer);
+    tcase_add_test(tc, test_code_exchange_unusable_answers);
+    tcase_add_test(tc, test_code_exchange_timeout);
+    tcase_add_test(tc, test_account_id_from_id_token);
+    tcase_add_test(tc, test_account_id_from_id_token_refused);
+    tcase_add_test(tc, test_account_id_from_userinfo);
+    tcase_add_test(tc, test_account_id_userinfo_refused);
+    tcase_add_test(tc, test_token_revoke);
+    tcase_add_test(tc, test_token_revoke_public_and_failed);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+/* Runs the provider suite with libcurl initialised the way post_config does it. */
+int main(void)
+{
+    int rc;
+
+    apr_initialize();
+    apr_pool_create(&pconf, NULL);
+    blinkauth_http_global_init(pconf);
+    rc = unit_run(provider_suite());
+    apr_pool_destroy(pconf);
+    apr_terminate();
+    return rc;
+}

@@ -1,0 +1,227 @@
+/* Unit tests of modules/respond.c (JSON envelopes, HTML pages) and modules/json.c (jansson tied to pools). */
+#include <string.h>
+#include <apr_strings.h>
+
+#include "unit.h"
+#include "respond.h"
+#include "json.h"
+
+/* A string literal and its length in bytes (embedded NULs included), as two arguments. */
+#define LIT(s) s, (sizeof(s) - 1)
+
+/* Counts the occurrences of needle in haystack. */
+static int count_of(const char *haystack, const char *needle)
+{
+    int n = 0;
+
+    for (haystack = strstr(haystack, needle); haystack; haystack = strstr(haystack + 1, needle))
+        n++;
+    return n;
+}
+
+/* Parses text and asserts it is refused, with a reason starting "not JSON". */
+static void assert_parse_refused(const char *text, apr_size_t len)
+{
+    const char *why = NULL;
+
+    ck_assert_msg(blinkauth_json_parse(unit_pool, text, len, &why) == NULL, "accepted %s", text);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strncmp(why, "not JSON (", 10) == 0, "why is \"%s\"", why);
+}
+
+START_TEST(test_json_ok_with_data)
+{
+    json_t *data = json_pack("{s:s}", "authorization_url", "https://idp.example/authorize?a=b&c=%20");
+
+    ck_assert_str_eq(blinkauth_respond_json_ok(unit_pool, data),
+                     "{\"code\":\"OK\",\"message\":\"OK\",\"data\":"
+                     "{\"authorization_url\":\"https://idp.example/authorize?a=b&c=%20\"}}");
+    /* data is not consumed: the envelope holds its own reference until the pool goes. */
+    ck_assert_uint_eq(data->refcount, 2);
+    apr_pool_clear(unit_pool);
+    ck_assert_uint_eq(data->refcount, 1);
+    json_decref(data);
+}
+END_TEST
+
+START_TEST(test_json_ok_null_data)
+{
+    ck_assert_str_eq(blinkauth_respond_json_ok(unit_pool, NULL), "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{}}");
+}
+END_TEST
+
+START_TEST(test_json_ok_empty_object)
+{
+    json_t *data = blinkauth_json_bind(unit_pool, json_object());
+
+    ck_assert_str_eq(blinkauth_respond_json_ok(unit_pool, data), "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{}}");
+}
+END_TEST
+
+START_TEST(test_json_error)
+{
+    ck_assert_str_eq(blinkauth_respond_json_error(unit_pool, "UNAUTHORIZED", "The proxy secret is wrong."),
+                     "{\"code\":\"UNAUTHORIZED\",\"message\":\"The proxy secret is wrong.\"}");
+    ck_assert_str_eq(blinkauth_respond_json_error(unit_pool, "BAD_REQUEST", "Say \"hi\"\n\\ caf\xc3\xa9 </x>"),
+                     "{\"code\":\"BAD_REQUEST\",\"message\":\"Say \\\"hi\\\"\\n\\\\ caf\xc3\xa9 </x>\"}");
+}
+END_TEST
+
+START_TEST(test_page)
+{
+    const char *page = blinkauth_respond_page(unit_pool, "Connected", "You can close this window.");
+
+    ck_assert_int_eq(strncmp(page, "<!DOCTYPE html>\n<html lang=\"en\">", 32), 0);
+    ck_assert_ptr_nonnull(strstr(page, "<meta charset=\"utf-8\">"));
+    ck_assert_ptr_nonnull(strstr(page, "<title>Connected</title>"));
+    ck_assert_ptr_nonnull(strstr(page, "<h1>Connected</h1>\n<p>You can close this window.</p></body></html>\n"));
+    ck_assert_int_eq(count_of(page, "<script"), 0);
+}
+END_TEST
+
+START_TEST(test_page_escapes)
+{
+    const char *page = blinkauth_respond_page(unit_pool, "<b>Error</b> & \"more\"",
+                                              "Bad state <script>alert('x')</script>");
+
+    ck_assert_ptr_nonnull(strstr(page, "<title>&lt;b&gt;Error&lt;/b&gt; &amp; &quot;more&quot;</title>"));
+    ck_assert_ptr_nonnull(strstr(page, "<h1>&lt;b&gt;Error&lt;/b&gt; &amp; &quot;more&quot;</h1>"));
+    ck_assert_ptr_nonnull(strstr(page, "<p>Bad state &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>"));
+    ck_assert_int_eq(count_of(page, "<script"), 0);
+    ck_assert_int_eq(count_of(page, "<b>"), 0);
+}
+END_TEST
+
+START_TEST(test_json_parse_ok)
+{
+    const char *why = NULL;
+    json_t *j = blinkauth_json_parse(unit_pool, LIT("{\"a\":1,\"b\":[true,null]}"), &why);
+
+    ck_assert_ptr_nonnull(j);
+    ck_assert_ptr_null(why);
+    ck_assert(json_is_object(j));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "a")), 1);
+    ck_assert(json_is_string(blinkauth_json_parse(unit_pool, LIT("\"x\""), NULL)));
+    ck_assert(json_is_integer(blinkauth_json_parse(unit_pool, LIT(" 5 "), NULL)));
+    /* Only len bytes are read. */
+    ck_assert_ptr_nonnull(blinkauth_json_parse(unit_pool, "{}garbage", 2, NULL));
+}
+END_TEST
+
+START_TEST(test_json_parse_trailing_garbage)
+{
+    assert_parse_refused(LIT("{\"a\":1} x"));
+    assert_parse_refused(LIT("{\"a\":1}{\"b\":2}"));
+    assert_parse_refused(LIT("[1]]"));
+    assert_parse_refused(LIT("{}\0x"));
+    ck_assert_ptr_null(blinkauth_json_parse(unit_pool, LIT("{} x"), NULL)); /* why may be NULL */
+}
+END_TEST
+
+START_TEST(test_json_parse_duplicate_keys)
+{
+    assert_parse_refused(LIT("{\"a\":1,\"a\":2}"));
+    assert_parse_refused(LIT("{\"o\":{\"k\":\"v\",\"k\":\"w\"}}"));
+}
+END_TEST
+
+START_TEST(test_json_parse_not_json)
+{
+    assert_parse_refused(LIT(""));
+    assert_parse_refused(LIT("not json"));
+    assert_parse_refused(LIT("{\"a\":}"));
+    assert_parse_refused(LIT("{'a':1}"));
+    assert_parse_refused(LIT("\"\\u0000\""));
+    assert_parse_refused(LIT("\"\xff\""));
+}
+END_TEST
+
+START_TEST(test_json_string)
+{
+    json_t *o = blinkauth_json_parse(unit_pool, LIT("{\"s\":\"v\",\"n\":1,\"z\":null,\"e\":\"\"}"), NULL);
+    json_t *a = blinkauth_json_parse(unit_pool, LIT("[\"s\"]"), NULL);
+
+    ck_assert_ptr_nonnull(o);
+    ck_assert_pstr_eq(blinkauth_json_string(o, "s"), "v");
+    ck_assert_pstr_eq(blinkauth_json_string(o, "e"), "");
+    ck_assert_ptr_null(blinkauth_json_string(o, "n"));
+    ck_assert_ptr_null(blinkauth_json_string(o, "z"));
+    ck_assert_ptr_null(blinkauth_json_string(o, "absent"));
+    ck_assert_ptr_null(blinkauth_json_string(a, "s"));
+    ck_assert_ptr_null(blinkauth_json_string(NULL, "s"));
+}
+END_TEST
+
+START_TEST(test_json_dump)
+{
+    json_t *j = blinkauth_json_bind(unit_pool, json_pack("{s:[i,i], s:n, s:s}", "a", 1, 2, "b", "c", "/x"));
+
+    ck_assert_str_eq(blinkauth_json_dump(unit_pool, j), "{\"a\":[1,2],\"b\":null,\"c\":\"/x\"}");
+    ck_assert_str_eq(blinkauth_json_dump(unit_pool, blinkauth_json_bind(unit_pool, json_string("x"))), "\"x\"");
+}
+END_TEST
+
+START_TEST(test_json_bind_releases)
+{
+    apr_pool_t *sub;
+    json_t *j = json_object();
+
+    /* An extra reference lets us watch the pool drop its own. */
+    json_incref(j);
+    ck_assert_int_eq(apr_pool_create(&sub, unit_pool), APR_SUCCESS);
+    ck_assert_ptr_eq(blinkauth_json_bind(sub, j), j);
+    ck_assert_uint_eq(j->refcount, 2);
+    apr_pool_destroy(sub);
+    ck_assert_uint_eq(j->refcount, 1);
+    json_decref(j);
+    ck_assert_ptr_null(blinkauth_json_bind(unit_pool, NULL));
+}
+END_TEST
+
+START_TEST(test_json_bind_no_leak)
+{
+    /* Run under valgrind: all these values must go with the pool. */
+    int i;
+
+    for (i = 0; i < 100; i++) {
+        json_t *j = blinkauth_json_bind(unit_pool, json_pack("{s:s, s:[i]}", "k", "v", "l", i));
+        ck_assert_ptr_nonnull(j);
+        ck_assert_ptr_nonnull(blinkauth_json_parse(unit_pool, LIT("{\"a\":[1,2,{\"b\":\"c\"}]}"), NULL));
+        ck_assert_ptr_nonnull(blinkauth_respond_json_ok(unit_pool, j));
+        ck_assert_ptr_nonnull(blinkauth_respond_json_error(unit_pool, "E", "m"));
+    }
+}
+END_TEST
+
+/* The respond and json suite. */
+static Suite *respond_suite(void)
+{
+    Suite *s = suite_create("respond");
+    TCase *respond = unit_tcase("respond");
+    TCase *json = unit_tcase("json");
+
+    tcase_add_test(respond, test_json_ok_with_data);
+    tcase_add_test(respond, test_json_ok_null_data);
+    tcase_add_test(respond, test_json_ok_empty_object);
+    tcase_add_test(respond, test_json_error);
+    tcase_add_test(respond, test_page);
+    tcase_add_test(respond, test_page_escapes);
+    suite_add_tcase(s, respond);
+
+    tcase_add_test(json, test_json_parse_ok);
+    tcase_add_test(json, test_json_parse_trailing_garbage);
+    tcase_add_test(json, test_json_parse_duplicate_keys);
+    tcase_add_test(json, test_json_parse_not_json);
+    tcase_add_test(json, test_json_string);
+    tcase_add_test(json, test_json_dump);
+    tcase_add_test(json, test_json_bind_releases);
+    tcase_add_test(json, test_json_bind_no_leak);
+    suite_add_tcase(s, json);
+    return s;
+}
+
+/* Runs the respond and json suite. */
+int main(void)
+{
+    return unit_run(respond_suite());
+}

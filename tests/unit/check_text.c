@@ -1,0 +1,256 @@
+/* Unit tests of modules/text.c: validation, percent-encoding, HTML escaping and form parsing. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "unit.h"
+#include "text.h"
+
+/* The number of entries of a parsed form. */
+static int form_size(apr_table_t *form)
+{
+    return apr_table_elts(form)->nelts;
+}
+
+/* The i-th (name, value) of a parsed form, asserted equal to want_name and want_value. */
+static void assert_entry(apr_table_t *form, int i, const char *want_name, const char *want_value)
+{
+    const apr_table_entry_t *e = (const apr_table_entry_t *)apr_table_elts(form)->elts;
+
+    ck_assert_int_lt(i, form_size(form));
+    ck_assert_str_eq(e[i].key, want_name);
+    ck_assert_str_eq(e[i].val, want_value);
+}
+
+START_TEST(test_is_clean_lengths)
+{
+    ck_assert_int_eq(blinkauth_text_is_clean(NULL, 10), 0);
+    ck_assert_int_eq(blinkauth_text_is_clean("", 10), 0);
+    ck_assert_int_eq(blinkauth_text_is_clean("a", 1), 1);
+    ck_assert_int_eq(blinkauth_text_is_clean("ab", 1), 0);
+    ck_assert_int_eq(blinkauth_text_is_clean(unit_filled(BLINKAUTH_ID_MAX, 'x'), BLINKAUTH_ID_MAX), 1);
+    ck_assert_int_eq(blinkauth_text_is_clean(unit_filled(BLINKAUTH_ID_MAX + 1, 'x'), BLINKAUTH_ID_MAX), 0);
+}
+END_TEST
+
+START_TEST(test_is_clean_control_characters)
+{
+    static const char *bad[] = {"\t", "a\tb", "a\nb", "a\r", "\x01", "x\x1f", "x\x7f", "\x7fx", "\x1b[31m"};
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+        ck_assert_msg(blinkauth_text_is_clean(bad[i], 100) == 0, "accepted bad[%d]", i);
+    ck_assert_int_eq(blinkauth_text_is_clean("a b ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}", 100), 1);
+}
+END_TEST
+
+START_TEST(test_is_clean_utf8_allowed)
+{
+    ck_assert_int_eq(blinkauth_text_is_clean("caf\xc3\xa9", 100), 1);        /* é */
+    ck_assert_int_eq(blinkauth_text_is_clean("\xe2\x82\xac 5", 100), 1);     /* € */
+    ck_assert_int_eq(blinkauth_text_is_clean("\xf0\x9f\x94\x91", 100), 1);   /* 🔑 */
+    ck_assert_int_eq(blinkauth_text_is_clean("\x80\xff", 100), 1);           /* any byte >= 0x80 */
+    ck_assert_int_eq(blinkauth_text_is_clean("\xc3\xa9", 1), 0);             /* max counts bytes */
+}
+END_TEST
+
+START_TEST(test_is_b64url)
+{
+    ck_assert_int_eq(blinkauth_text_is_b64url("AZaz09-_", 100), 1);
+    ck_assert_int_eq(blinkauth_text_is_b64url(NULL, 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("", 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("abc", 3), 1);
+    ck_assert_int_eq(blinkauth_text_is_b64url("abcd", 3), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("a+b", 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("a/b", 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("ab=", 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("a.b", 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("a b", 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("a\nb", 100), 0);
+    ck_assert_int_eq(blinkauth_text_is_b64url("caf\xc3\xa9", 100), 0);
+}
+END_TEST
+
+START_TEST(test_pct_encode)
+{
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, ""), "");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "AZaz09-._~"), "AZaz09-._~");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "a b"), "a%20b");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "&"), "%26");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "/"), "%2F");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "%"), "%25");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "+=?#"), "%2B%3D%3F%23");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "caf\xc3\xa9"), "caf%C3%A9");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "\x01\x7f\xff"), "%01%7F%FF");
+    ck_assert_str_eq(blinkauth_text_pct_encode(unit_pool, "https://a.example/cb?x=1"),
+                     "https%3A%2F%2Fa.example%2Fcb%3Fx%3D1");
+}
+END_TEST
+
+START_TEST(test_pct_decode)
+{
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "", 0), "");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "plain", 0), "plain");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a%20b", 0), "a b");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "%2f%2F", 0), "//");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "caf%C3%A9", 0), "caf\xc3\xa9");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "%25%32%30", 0), "%20"); /* decoded once only */
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "%FF", 0), "\xff");
+}
+END_TEST
+
+START_TEST(test_pct_decode_form_plus)
+{
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a+b", 1), "a b");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a+b", 0), "a+b");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a%2Bb", 1), "a+b");
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "++", 1), "  ");
+}
+END_TEST
+
+START_TEST(test_pct_decode_malformed)
+{
+    static const char *bad[] = {"%", "a%", "%2", "a%2", "%zz", "%g0", "%0g", "%%20", "%-1", "% 2"};
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+        ck_assert_msg(blinkauth_text_pct_decode(unit_pool, bad[i], 0) == NULL, "accepted \"%s\"", bad[i]);
+        ck_assert_msg(blinkauth_text_pct_decode(unit_pool, bad[i], 1) == NULL, "accepted \"%s\" (form)", bad[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_pct_decode_nul_rejected)
+{
+    ck_assert_ptr_null(blinkauth_text_pct_decode(unit_pool, "%00", 0));
+    ck_assert_ptr_null(blinkauth_text_pct_decode(unit_pool, "abc%00def", 1));
+    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "%01", 0), "\x01"); /* callers check is_clean */
+}
+END_TEST
+
+START_TEST(test_html_escape)
+{
+    ck_assert_str_eq(blinkauth_text_html_escape(unit_pool, ""), "");
+    ck_assert_str_eq(blinkauth_text_html_escape(unit_pool, "plain text"), "plain text");
+    ck_assert_str_eq(blinkauth_text_html_escape(unit_pool, "&<>\"'"), "&amp;&lt;&gt;&quot;&#39;");
+    ck_assert_str_eq(blinkauth_text_html_escape(unit_pool, "<script>alert('x')</script>"),
+                     "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+    ck_assert_str_eq(blinkauth_text_html_escape(unit_pool, "&amp;"), "&amp;amp;");
+    ck_assert_str_eq(blinkauth_text_html_escape(unit_pool, "caf\xc3\xa9"), "caf\xc3\xa9");
+    ck_assert_str_eq(blinkauth_text_html_escape(unit_pool, "a\"b\" c='d'"), "a&quot;b&quot; c=&#39;d&#39;");
+}
+END_TEST
+
+START_TEST(test_html_escape_worst_case_size)
+{
+    /* Every byte becomes 6 ("&quot;"): the buffer is sized for it. */
+    const char *out = blinkauth_text_html_escape(unit_pool, unit_filled(1000, '"'));
+    int i;
+
+    ck_assert_uint_eq(strlen(out), 6000);
+    for (i = 0; i < 1000; i++)
+        ck_assert_int_eq(strncmp(out + i * 6, "&quot;", 6), 0);
+}
+END_TEST
+
+START_TEST(test_form_parse)
+{
+    apr_table_t *f = blinkauth_text_form_parse(unit_pool, "code=abc&state=x%2Fy&scope=openid+email");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(form_size(f), 3);
+    assert_entry(f, 0, "code", "abc");
+    assert_entry(f, 1, "state", "x/y");
+    assert_entry(f, 2, "scope", "openid email");
+}
+END_TEST
+
+START_TEST(test_form_parse_empty_values)
+{
+    apr_table_t *f = blinkauth_text_form_parse(unit_pool, "a=&b&c=1&&d=x=y");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(form_size(f), 4);
+    assert_entry(f, 0, "a", "");
+    assert_entry(f, 1, "b", "");
+    assert_entry(f, 2, "c", "1");
+    assert_entry(f, 3, "d", "x=y");
+    ck_assert_int_eq(form_size(blinkauth_text_form_parse(unit_pool, "")), 0);
+    ck_assert_int_eq(form_size(blinkauth_text_form_parse(unit_pool, NULL)), 0);
+    ck_assert_int_eq(form_size(blinkauth_text_form_parse(unit_pool, "&&")), 0);
+}
+END_TEST
+
+START_TEST(test_form_parse_malformed)
+{
+    ck_assert_ptr_null(blinkauth_text_form_parse(unit_pool, "a=%zz"));
+    ck_assert_ptr_null(blinkauth_text_form_parse(unit_pool, "a=1&b=%"));
+    ck_assert_ptr_null(blinkauth_text_form_parse(unit_pool, "%4=1"));
+    ck_assert_ptr_null(blinkauth_text_form_parse(unit_pool, "a=1&code=x%00y"));
+}
+END_TEST
+
+START_TEST(test_form_single)
+{
+    apr_table_t *f = blinkauth_text_form_parse(unit_pool, "code=abc&state=s1&state=s2&e=&x=1&x=2&x=3");
+    int repeated = 42;
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_str_eq(blinkauth_text_form_single(f, "code", &repeated), "abc");
+    ck_assert_int_eq(repeated, 0);
+    ck_assert_ptr_null(blinkauth_text_form_single(f, "state", &repeated));
+    ck_assert_int_eq(repeated, 1);
+    ck_assert_ptr_null(blinkauth_text_form_single(f, "x", &repeated));
+    ck_assert_int_eq(repeated, 1);
+    ck_assert_str_eq(blinkauth_text_form_single(f, "e", &repeated), "");
+    ck_assert_int_eq(repeated, 0);
+    repeated = 42;
+    ck_assert_ptr_null(blinkauth_text_form_single(f, "absent", &repeated));
+    ck_assert_int_eq(repeated, 0);
+    ck_assert_str_eq(blinkauth_text_form_single(f, "code", NULL), "abc");
+    ck_assert_ptr_null(blinkauth_text_form_single(f, "state", NULL));
+}
+END_TEST
+
+START_TEST(test_form_single_repeated_empty)
+{
+    /* An empty first value still counts as a value: "state=&state=x" is repeated. */
+    apr_table_t *f = blinkauth_text_form_parse(unit_pool, "state=&state=x");
+    int repeated = 0;
+
+    ck_assert_ptr_null(blinkauth_text_form_single(f, "state", &repeated));
+    ck_assert_int_eq(repeated, 1);
+}
+END_TEST
+
+/* The text suite. */
+static Suite *text_suite(void)
+{
+    Suite *s = suite_create("text");
+    TCase *tc = unit_tcase("core");
+
+    tcase_add_test(tc, test_is_clean_lengths);
+    tcase_add_test(tc, test_is_clean_control_characters);
+    tcase_add_test(tc, test_is_clean_utf8_allowed);
+    tcase_add_test(tc, test_is_b64url);
+    tcase_add_test(tc, test_pct_encode);
+    tcase_add_test(tc, test_pct_decode);
+    tcase_add_test(tc, test_pct_decode_form_plus);
+    tcase_add_test(tc, test_pct_decode_malformed);
+    tcase_add_test(tc, test_pct_decode_nul_rejected);
+    tcase_add_test(tc, test_html_escape);
+    tcase_add_test(tc, test_html_escape_worst_case_size);
+    tcase_add_test(tc, test_form_parse);
+    tcase_add_test(tc, test_form_parse_empty_values);
+    tcase_add_test(tc, test_form_parse_malformed);
+    tcase_add_test(tc, test_form_single);
+    tcase_add_test(tc, test_form_single_repeated_empty);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+/* Runs the text suite. */
+int main(void)
+{
+    return unit_run(text_suite());
+}
