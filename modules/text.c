@@ -160,3 +160,31 @@ const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int 
         *repeated = found[1] != NULL;
     return found[1] ? NULL : found[0];
 }
+
+/* text with the value of every query parameter name replaced by "REDACTED" (a query string,
+ * or a request line / URI holding one after '?'); NULL stays NULL. */
+const char *blinkauth_text_query_redact(apr_pool_t *p, const char *text, const char *name)
+{
+    apr_size_t n = strlen(name);
+    const char *q, *cur;
+    char *out;
+
+    if (text == NULL)
+        return NULL;
+    q = strchr(text, '?');
+    cur = q ? q + 1 : text; /* a bare query string: parameters start at text */
+    out = apr_pstrmemdup(p, text, (apr_size_t)(cur - text));
+    while (*cur) {
+        apr_size_t len = strcspn(cur, "& ");
+        if (len > n && strncmp(cur, name, n) == 0 && cur[n] == '=')
+            out = apr_pstrcat(p, out, name, "=REDACTED", NULL);
+        else
+            out = apr_pstrcat(p, out, apr_pstrmemdup(p, cur, len), NULL);
+        cur += len;
+        if (*cur == '&')
+            out = apr_pstrcat(p, out, "&", NULL), cur++;
+        else if (*cur == ' ')
+            return apr_pstrcat(p, out, cur, NULL); /* the rest of a request line: " HTTP/1.1" */
+    }
+    return out;
+}

@@ -32,4 +32,8 @@ apr_table_t *blinkauth_text_form_parse(apr_pool_t *p, const char *s);
 /* The one value of name in a parsed form; NULL when absent or repeated. */
 const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int *repeated);
 
+/* text with the value of every query parameter name replaced by "REDACTED" (a query string,
+ * or a request line / URI holding one after '?'); NULL stays NULL. */
+const char *blinkauth_text_query_redact(apr_pool_t *p, const char *text, const char *name);
+
 #endif

@@ -97,20 +97,29 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
                                             ". You can close this window.", NULL));
 }
 
+/* Keeps the authorization code out of the access log (%r, %q, %U%q): it is shown as REDACTED. */
+static void code_redact(request_rec *r)
+{
+    r->the_request = (char *)blinkauth_text_query_redact(r->pool, r->the_request, "code");
+    r->unparsed_uri = (char *)blinkauth_text_query_redact(r->pool, r->unparsed_uri, "code");
+    r->args = r->parsed_uri.query = (char *)blinkauth_text_query_redact(r->pool, r->args, "code");
+}
+
 /* GET <location>/callback: the browser returns from the external service; exchange, identify, save in Blink. */
 int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     apr_table_t *query;
-    const char *state, *code, *error, *why = NULL;
+    const char *args = r->args, *state, *code, *error, *why = NULL;
     blinkauth_flow_t *flow = NULL;
     apr_status_t rv;
     int repeated = 0;
 
+    code_redact(r);
     /* HEAD (header_only) must not spend the state: link previewers send it. */
     if (r->method_number != M_GET || r->header_only)
         return blinkauth_reply_not_allowed(r, "GET");
-    if ((query = blinkauth_text_form_parse(r->pool, r->args)) == NULL)
+    if ((query = blinkauth_text_form_parse(r->pool, args)) == NULL)
         return expired(r, "the query string is malformed");
     state = blinkauth_text_form_single(query, "state", &repeated);
     if (!blinkauth_text_is_b64url(state, BLINKAUTH_RANDOM_B64_LEN) || strlen(state) != BLINKAUTH_RANDOM_B64_LEN)
