@@ -1,0 +1,489 @@
+// mod_blinkauth end to end: a real OpenID Connect server (oidc-provider, in this process), the
+// fake Blink API (tests/fakes/fake_blink.py), Debian's httpd with the module as built, and a
+// user in headless Chromium (playwright-core). This script plays Blink's servers.
+//
+//   node e2e.test.mjs        (tests/e2e/run.sh installs the npm packages first)
+//
+// Prints one line per check and ends with "e2e: N passed, N failed". Screenshots of what the
+// user sees go to tests/out/e2e/ on every run; so do the logs of httpd and the fake Blink.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { accountClaims, startProvider } from './provider.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const top = path.resolve(here, '../..');
+const out = path.join(top, 'tests/out/e2e');
+const work = path.join(out, 'work');
+const module = path.join(top, '.libs/mod_blinkauth.so');
+const apache = process.env.APACHE2 ?? '/usr/sbin/apache2';
+const apacheModules = '/usr/lib/apache2/modules';
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const pidFile = path.join(out, 'pids');
+const isRoot = process.getuid?.() === 0;
+
+const AUTH_ID = 'a-e2e-1';
+const PROXY_SECRET = crypto.randomBytes(16).toString('hex');
+const API_TOKEN = crypto.randomBytes(16).toString('hex');
+const CLIENT_ID = 'mod-blinkauth-e2e';
+const CLIENT_SECRET = crypto.randomBytes(16).toString('hex');
+const INSPECTOR = { clientId: 'e2e-inspector', clientSecret: crypto.randomBytes(16).toString('hex') };
+// Blink user ids are opaque; bob's has a space and a non-ASCII letter (sent as UTF-8).
+const ALICE = { blinkUser: `u-${crypto.randomUUID()}`, login: 'alice' };
+const BOB = { blinkUser: 'u-bob é 2', login: 'bob' };
+
+// A header value as UTF-8 bytes (fetch sends each character of a header value as one byte).
+const utf8Header = (s) => Buffer.from(s, 'utf8').toString('latin1');
+
+// ---------------------------------------------------------------- small helpers
+
+const children = [];
+
+// Remember a process this run started, so that run.sh can end it even if node dies.
+function track(pid, what) {
+  fs.appendFileSync(pidFile, `${pid} ${what}\n`);
+}
+
+// Spawn a helper process, logging its output to a file under tests/out/e2e.
+function launch(what, cmd, args, logName) {
+  const log = fs.openSync(path.join(out, logName), 'w');
+  const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  children.push({ what, child });
+  track(child.pid, what);
+  child.on('exit', (code, signal) => { child.exited = { code, signal }; });
+  return child;
+}
+
+// A port that was free a moment ago on 127.0.0.1.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// Wait until fn() returns a truthy value (or throw after ms).
+async function until(what, fn, ms = 15000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      if (err.fatal) throw err;
+      last = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+// An error that until() does not retry.
+function fatal(message) {
+  return Object.assign(new Error(message), { fatal: true });
+}
+
+// Throw unless cond, with a message that says what was expected.
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const basic = (id, secret) => `Basic ${Buffer.from(
+  `${encodeURIComponent(id)}:${encodeURIComponent(secret)}`,
+).toString('base64')}`;
+
+// Ask the provider's introspection endpoint about a token (as the inspector client).
+async function introspect(provider, token) {
+  const res = await fetch(provider.endpoints.introspect, {
+    method: 'POST',
+    headers: {
+      authorization: basic(INSPECTOR.clientId, INSPECTOR.clientSecret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ token }),
+  });
+  check(res.status === 200, `introspection answered ${res.status}`);
+  return res.json();
+}
+
+// Call the provider's userinfo endpoint with a bearer token: { status, body }.
+async function userinfo(provider, token) {
+  const res = await fetch(provider.endpoints.userinfo, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  let body;
+  try { body = JSON.parse(text); } catch { body = text; }
+  return { status: res.status, body };
+}
+
+// ---------------------------------------------------------------- the system under test
+
+let provider;
+let blinkPort;
+let httpPort;
+let browser;
+let proxyUrl;
+
+// Play one call of Blink's servers to the module: { status, body } (body parsed when JSON).
+async function blinkCalls(method, rest, blinkUser, secret = PROXY_SECRET) {
+  const res = await fetch(`${proxyUrl}${rest}`, {
+    method,
+    redirect: 'manual',
+    headers: { 'blink-auth-proxysecret': secret, 'blink-auth-userid': utf8Header(blinkUser) },
+  });
+  const text = await res.text();
+  let body;
+  try { body = JSON.parse(text); } catch { body = text; }
+  return { status: res.status, body, type: res.headers.get('content-type') };
+}
+
+// Everything the fake Blink holds.
+async function blinkAccounts() {
+  const res = await fetch(`http://127.0.0.1:${blinkPort}/_control/accounts`);
+  check(res.status === 200, `fake Blink /_control/accounts answered ${res.status}`);
+  return res.json();
+}
+
+// The httpd configuration of this run: the module against the provider and the fake Blink.
+function httpdConf() {
+  const e = provider.endpoints;
+  return `# Generated by tests/e2e/e2e.test.mjs for one run.
+ServerRoot "${work}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:${httpPort}
+PidFile "${work}/httpd.pid"
+DefaultRuntimeDir "${work}"
+ErrorLog "${out}/httpd_error.log"
+LogLevel info blinkauth:debug
+DocumentRoot "${work}"
+LoadModule mpm_event_module ${apacheModules}/mod_mpm_event.so
+LoadModule authz_core_module ${apacheModules}/mod_authz_core.so
+LoadModule socache_shmcb_module ${apacheModules}/mod_socache_shmcb.so
+LoadModule blinkauth_module "${module}"
+${isRoot ? 'User www-data\nGroup www-data' : ''}
+CustomLog "${out}/httpd_access.log" "%h \\"%r\\" %>s %b %Dus"
+AllowEncodedSlashes NoDecode
+BlinkAuthCache shmcb
+
+<Location "/blink">
+    SetHandler blinkauth
+    BlinkAuthID                ${AUTH_ID}
+    BlinkAuthProxySecret       "${PROXY_SECRET}"
+    BlinkAuthAPIToken          file:${work}/api-token
+    BlinkAuthAPIURL            http://127.0.0.1:${blinkPort}
+    BlinkAuthClientID          ${CLIENT_ID}
+    BlinkAuthClientSecret      "${CLIENT_SECRET}"
+    BlinkAuthAuthorizeURL      ${e.authorize}
+    BlinkAuthTokenURL          ${e.token}
+    BlinkAuthUserInfoURL       ${e.userinfo}
+    BlinkAuthRevokeURL         ${e.revoke}
+    BlinkAuthScope             "openid email offline_access"
+    BlinkAuthAccountIDClaim    email
+    BlinkAuthTimeout           10
+</Location>
+`;
+}
+
+// Start the provider, the fake Blink, httpd and Chromium.
+async function startAll() {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  for (const f of ['httpd_error.log', 'httpd_access.log', 'fake_blink.log']) {
+    fs.rmSync(path.join(out, f), { force: true });
+  }
+  check(fs.existsSync(module), `${module} is missing: run make first`);
+
+  httpPort = await freePort();
+  proxyUrl = `http://127.0.0.1:${httpPort}/blink`;
+  provider = await startProvider({
+    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${proxyUrl}/callback`] }],
+    inspector: INSPECTOR,
+  });
+
+  const portFile = path.join(work, 'blink.port');
+  const blink = launch('fake_blink', 'python3', [
+    path.join(top, 'tests/fakes/fake_blink.py'), '--port', '0', '--port-file', portFile,
+    '--token', API_TOKEN, '--auth-id', AUTH_ID, '--log', path.join(out, 'fake_blink.log'),
+  ], 'fake_blink.out');
+  blinkPort = Number(await until('the fake Blink', () => {
+    if (blink.exited) throw fatal(`fake_blink.py exited: ${JSON.stringify(blink.exited)}`);
+    return fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim();
+  }));
+
+  fs.writeFileSync(path.join(work, 'api-token'), `${API_TOKEN}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(work, 'httpd.conf'), httpdConf());
+  const httpd = launch('httpd', apache, ['-f', path.join(work, 'httpd.conf'), '-DFOREGROUND'], 'httpd.out');
+  await until('httpd', async () => {
+    if (httpd.exited) {
+      throw fatal(`httpd exited (${JSON.stringify(httpd.exited)}): `
+        + `${fs.readFileSync(path.join(out, 'httpd.out'), 'utf8').trim()} (see tests/out/e2e/httpd_error.log)`);
+    }
+    const res = await fetch(`${proxyUrl}/callback`, { method: 'HEAD' });
+    return res.status > 0;
+  });
+
+  check(fs.existsSync(chromiumPath), `${chromiumPath} is missing: apt-get install chromium`);
+  // The flags that keep Chromium off the closed network (see the machine notes); as root
+  // Playwright adds --no-sandbox itself (chromiumSandbox defaults to false).
+  const server = await chromium.launchServer({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  track(server.process().pid, 'chromium');
+  children.push({ what: 'chromium', server });
+  browser = await chromium.connect(server.wsEndpoint());
+}
+
+// A fresh browser profile (no cookies at the provider) that may reach loopback only.
+async function newUser() {
+  const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
+  // oidc-provider's dev pages import a web font from Google: refuse anything not on loopback.
+  await context.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort());
+  return context.newPage();
+}
+
+// Stop everything this run started (once, however often it is called).
+let stopping;
+function stopAll() {
+  stopping ??= (async () => {
+    if (browser) await browser.close().catch(() => {});
+    for (const { child, server } of children.reverse()) {
+      if (server) {
+        await server.close().catch(() => server.kill());
+      } else if (!child.exited) {
+        child.kill('SIGTERM');
+        await until(`${child.pid} to exit`, () => child.exited, 10000).catch(() => child.kill('SIGKILL'));
+      }
+    }
+    if (provider) await provider.close();
+  })().catch((err) => console.error('e2e: cleanup:', err));
+  return stopping;
+}
+
+// ---------------------------------------------------------------- the checks
+
+const results = [];
+const state = {};
+
+// Run one named check; a check that needs an earlier one's result fails with that reason.
+async function test(name, fn) {
+  if (interrupted) return;
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    if (interrupted) return;
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n     ${String(err?.stack ?? err).split('\n').slice(0, 4).join('\n     ')}`);
+  }
+}
+
+// Wait for the browser to reach our callback and return { status, text } of that page.
+function callbackResponse(page) {
+  return page.waitForResponse((r) => r.url().startsWith(`${proxyUrl}/callback?`), { timeout: 20000 });
+}
+
+async function checks() {
+  await test('Connect: POST /auth/<auth_id> answers an authorization_url at oidc-provider', async () => {
+    const r = await blinkCalls('POST', `/auth/${AUTH_ID}`, ALICE.blinkUser);
+    check(r.status === 200, `status ${r.status}: ${JSON.stringify(r.body)}`);
+    check(r.body?.code === 'OK' && r.body?.message === 'OK', `envelope: ${JSON.stringify(r.body)}`);
+    const url = new URL(r.body.data.authorization_url);
+    check(url.href.startsWith(`${provider.endpoints.authorize}?`), `authorization_url ${url.href}`);
+    const q = url.searchParams;
+    check(q.get('response_type') === 'code', 'response_type');
+    check(q.get('client_id') === CLIENT_ID, 'client_id');
+    check(q.get('redirect_uri') === `${proxyUrl}/callback`, `redirect_uri ${q.get('redirect_uri')}`);
+    check(q.get('code_challenge_method') === 'S256' && /^[A-Za-z0-9_-]{43}$/.test(q.get('code_challenge')),
+      'PKCE S256 challenge');
+    check((q.get('state') ?? '').length >= 22, 'state');
+    check(q.get('scope') === 'openid email offline_access', `scope ${q.get('scope')}`);
+    state.aliceUrl = url.href;
+  });
+
+  await test('browser: sign-in and consent at oidc-provider land on our "Connected as <email>" page', async () => {
+    check(state.aliceUrl, 'needs the Connect check');
+    const page = await newUser();
+    state.alicePage = page;
+    await page.goto(state.aliceUrl);
+    await page.locator('input[name="login"]').fill(ALICE.login);
+    await page.locator('input[name="password"]').fill('any password');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('heading', { name: 'Authorize' }).waitFor();
+    const landed = callbackResponse(page);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const res = await landed;
+    await page.waitForLoadState();
+    await page.screenshot({ path: path.join(out, 'connected.png') });
+    const text = await page.locator('body').innerText();
+    const email = accountClaims(ALICE.login).email;
+    check(res.status() === 200, `callback status ${res.status()}: ${text}`);
+    check(text.includes(`Connected as ${email}`), `page says: ${text}`);
+  });
+
+  await test('Blink holds exactly one linked account for the user: external_account_id = email claim', async () => {
+    const all = await blinkAccounts();
+    const mine = all.filter((a) => a.user_id === ALICE.blinkUser);
+    check(all.length === 1 && mine.length === 1, `accounts: ${JSON.stringify(all)}`);
+    const a = mine[0];
+    check(a.auth_id === AUTH_ID, `auth_id ${a.auth_id}`);
+    check(a.external_account_id === accountClaims(ALICE.login).email, `external_account_id ${a.external_account_id}`);
+    check(typeof a.access_token === 'string' && a.access_token.length > 20, 'access_token saved');
+    check(typeof a.refresh_token === 'string' && a.refresh_token.length > 20, 'refresh_token saved');
+    const ttl = (Date.parse(a.expiry) - Date.now()) / 1000;
+    check(ttl > 3500 && ttl <= 3600, `expiry ${a.expiry} is not about an hour away`);
+    state.account = a;
+  });
+
+  await test('the saved access_token works at the provider\'s userinfo; both tokens introspect active', async () => {
+    check(state.account, 'needs the linked account');
+    const u = await userinfo(provider, state.account.access_token);
+    check(u.status === 200, `userinfo ${u.status}: ${JSON.stringify(u.body)}`);
+    check(u.body.sub === ALICE.login && u.body.email === accountClaims(ALICE.login).email,
+      `userinfo: ${JSON.stringify(u.body)}`);
+    const at = await introspect(provider, state.account.access_token);
+    const rt = await introspect(provider, state.account.refresh_token);
+    check(at.active === true && at.client_id === CLIENT_ID && at.sub === ALICE.login, `access: ${JSON.stringify(at)}`);
+    check(rt.active === true && rt.client_id === CLIENT_ID && rt.sub === ALICE.login, `refresh: ${JSON.stringify(rt)}`);
+    check(state.account.access_token !== state.account.refresh_token && at.exp < rt.exp, 'two different tokens');
+  });
+
+  await test('the code exchange used client_secret_basic and a PKCE code_verifier', async () => {
+    const grants = provider.log.filter((e) => e.route === 'token');
+    check(grants.length === 1, `token endpoint calls: ${JSON.stringify(grants)}`);
+    const g = grants[0];
+    check(g.status === 200 && g.grantType === 'authorization_code', JSON.stringify(g));
+    check(g.authScheme === 'Basic' && g.clientId === CLIENT_ID && g.hasCodeVerifier, JSON.stringify(g));
+  });
+
+  await test('replay: the same authorization_url again ends on our 400 "expired or was already used" page', async () => {
+    check(state.alicePage && state.account, 'needs a completed connect');
+    const page = state.alicePage;
+    const tokensBefore = provider.log.filter((e) => e.route === 'token').length;
+    // The provider still has alice's session and grant: it redirects straight back with a new
+    // code and the old state, which the module has already spent.
+    const landed = callbackResponse(page);
+    await page.goto(state.aliceUrl);
+    const res = await landed;
+    await page.waitForLoadState();
+    const text = await page.locator('body').innerText();
+    check(res.status() === 400, `callback status ${res.status()}: ${text}`);
+    check(/expired or was already used/.test(text), `page says: ${text}`);
+    check(new URL(res.url()).searchParams.has('code'), 'the provider sent a code (the module refused it)');
+    await page.screenshot({ path: path.join(out, 'replayed.png') });
+    const all = await blinkAccounts();
+    check(all.length === 1 && all[0].id === state.account.id, `accounts after replay: ${JSON.stringify(all)}`);
+    check(provider.log.filter((e) => e.route === 'token').length === tokensBefore,
+      'the module exchanged the replayed code');
+    await page.context().close();
+  });
+
+  await test('cancel: a user who clicks Cancel at consent lands on our "cancelled" page; nothing saved', async () => {
+    const r = await blinkCalls('POST', `/auth/${AUTH_ID}`, BOB.blinkUser);
+    check(r.status === 200, `POST /auth for bob: ${r.status} ${JSON.stringify(r.body)}`);
+    const tokensBefore = provider.log.filter((e) => e.route === 'token').length;
+    const page = await newUser();
+    await page.goto(r.body.data.authorization_url);
+    await page.locator('input[name="login"]').fill(BOB.login);
+    await page.locator('input[name="password"]').fill('any password');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('heading', { name: 'Authorize' }).waitFor();
+    const landed = callbackResponse(page);
+    await page.getByRole('link', { name: '[ Cancel ]' }).click();
+    const res = await landed;
+    await page.waitForLoadState();
+    await page.screenshot({ path: path.join(out, 'cancelled.png') });
+    const text = await page.locator('body').innerText();
+    check(new URL(res.url()).searchParams.get('error') === 'access_denied', `callback URL ${res.url()}`);
+    check(res.status() === 200 && text.includes('You cancelled the connection'), `${res.status()}: ${text}`);
+    const all = await blinkAccounts();
+    check(!all.some((a) => a.user_id === BOB.blinkUser) && all.length === 1, `accounts: ${JSON.stringify(all)}`);
+    check(provider.log.filter((e) => e.route === 'token').length === tokensBefore, 'a token was requested');
+    await page.context().close();
+  });
+
+  await test('Disconnect: DELETE /linked-accounts/<id> answers 200 OK and Blink no longer holds it', async () => {
+    check(state.account, 'needs the linked account');
+    const r = await blinkCalls('DELETE', `/linked-accounts/${encodeURIComponent(state.account.id)}`, ALICE.blinkUser);
+    check(r.status === 200 && r.body?.code === 'OK', `${r.status} ${JSON.stringify(r.body)}`);
+    check(JSON.stringify(r.body.data) === '{}', `data: ${JSON.stringify(r.body.data)}`);
+    const all = await blinkAccounts();
+    check(all.length === 0, `accounts left: ${JSON.stringify(all)}`);
+  });
+
+  await test('after Disconnect the provider reports both tokens revoked (introspection inactive)', async () => {
+    check(state.account, 'needs the linked account');
+    const at = await introspect(provider, state.account.access_token);
+    const rt = await introspect(provider, state.account.refresh_token);
+    check(at.active === false, `access token: ${JSON.stringify(at)}`);
+    check(rt.active === false, `refresh token: ${JSON.stringify(rt)}`);
+    const u = await userinfo(provider, state.account.access_token);
+    check(u.status === 401, `userinfo with the revoked token: ${u.status}`);
+    const rev = provider.log.filter((e) => e.route === 'revocation');
+    const hints = rev.map((e) => e.tokenTypeHint).sort().join(',');
+    check(rev.length === 2 && hints === 'access_token,refresh_token', `revocation calls: ${JSON.stringify(rev)}`);
+    check(rev.every((e) => e.status === 200 && e.authScheme === 'Basic' && e.clientId === CLIENT_ID),
+      `revocation calls: ${JSON.stringify(rev)}`);
+  });
+
+  await test('httpd: no child crashed and no error was logged', async () => {
+    const log = fs.readFileSync(path.join(out, 'httpd_error.log'), 'utf8');
+    const bad = log.split('\n').filter((l) => /exit signal|Segmentation|:error\]|:crit\]|:alert\]|:emerg\]/.test(l));
+    check(bad.length === 0, bad.join('\n'));
+  });
+}
+
+// ---------------------------------------------------------------- main
+
+// Print the summary line run-all.sh counts.
+function summary(extraFailed = 0) {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed + extraFailed;
+  console.log(`e2e: screenshots and logs in ${path.relative(top, out)}/ (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed;
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, async () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.log(`e2e: ${sig}: stopping everything this run started`);
+    await stopAll();
+    summary(1);
+    process.exit(130);
+  });
+}
+
+// A reader that went away (| head) must not stop the run before it cleans up.
+process.stdout.on('error', () => {});
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(pidFile, '');
+const started = Date.now();
+try {
+  await startAll();
+  await checks();
+} catch (err) {
+  if (!interrupted) {
+    results.push({ name: 'setup', ok: false });
+    console.log(`FAIL setup\n     ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n     ')}`);
+  }
+}
+if (interrupted) await new Promise(() => {}); // the signal handler exits
+await stopAll();
+process.exit(summary() === 0 ? 0 : 1);
