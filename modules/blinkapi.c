@@ -6,6 +6,19 @@
 
 #include <apr_strings.h>
 
+/* The "data" object of a Blink API answer's envelope; NULL with *why when there is none. */
+json_t *blinkauth_blinkapi_envelope_data(apr_pool_t *p, const char *body, apr_size_t len, const char **why)
+{
+    json_t *envelope = blinkauth_json_parse(p, body, len, NULL);
+    json_t *data = json_object_get(envelope, BLINKAPI_FIELD_DATA);
+
+    if (!json_is_object(data)) {
+        *why = "no \"data\" object in the envelope";
+        return NULL;
+    }
+    return data;
+}
+
 /* An authenticated call to the Blink API at path; on success *data is the envelope's "data" object. */
 static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step, const char *method,
                                     const char *path, const json_t *body, json_t **data)
@@ -14,7 +27,7 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
         blinkauth_upstream_request(cfg, method, apr_pstrcat(p, blinkauth_config_api_url(cfg), path, NULL));
     blinkauth_http_response_t res;
     blinkauth_outcome_t out;
-    json_t *envelope;
+    const char *why = NULL;
 
     req.bearer = cfg->api_token;
     req.headers = apr_array_make(p, 1, sizeof(const char *));
@@ -28,10 +41,8 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
     out = blinkauth_upstream_outcome(p, step, &req, &res, blinkauth_upstream_error_code(p, &res, "code"));
     if (out.kind != BLINKAUTH_UP_OK || data == NULL)
         return out;
-    envelope = blinkauth_json_parse(p, res.body, res.body_len, NULL);
-    *data = json_object_get(envelope, BLINKAPI_FIELD_DATA);
-    if (!json_is_object(*data))
-        return blinkauth_upstream_invalid(p, step, &req, &res, "no \"data\" object in the envelope");
+    if ((*data = blinkauth_blinkapi_envelope_data(p, res.body, res.body_len, &why)) == NULL)
+        return blinkauth_upstream_invalid(p, step, &req, &res, why);
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <apr_pools.h>
 #include "config.h"
 #include "upstream.h"
+#include <jansson.h>
 
 /* A linked account as Blink holds it; NULL fields are absent. */
 typedef struct {
@@ -16,6 +17,10 @@ typedef struct {
     const char *expiry;      /* RFC 3339 UTC */
     int reauth_required;
 } blinkauth_linked_account_t;
+
+/* The "data" object of a Blink API answer's envelope ({"data": {...}}), bound to p;
+ * NULL with *why when the body is not JSON or has no such object. */
+json_t *blinkauth_blinkapi_envelope_data(apr_pool_t *p, const char *body, apr_size_t len, const char **why);
 
 /* Saves a linked account for user_id; on success *id is Blink's id for it (NULL if Blink gave none). */
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_add(apr_pool_t *p, const blinkauth_config_t *cfg,

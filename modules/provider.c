@@ -69,17 +69,41 @@ static const char *optional_string(const json_t *o, const char *name, int *ok)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* Reads a token endpoint's JSON answer (RFC 6749 5.1) into tokens, strictly; 0 with *why when unusable. */
+int blinkauth_provider_token_parse(apr_pool_t *p, const char *body, apr_size_t len, blinkauth_tokens_t *tokens,
+                                   const char **why)
+{
+    json_t *j = blinkauth_json_parse(p, body, len, NULL), *expires;
+    int ok = 1;
+
+    if (!json_is_object(j)) {
+        *why = "not a JSON object";
+        return 0;
+    }
+    tokens->access_token = optional_string(j, "access_token", &ok);
+    tokens->refresh_token = optional_string(j, "refresh_token", &ok);
+    tokens->id_token = optional_string(j, "id_token", &ok);
+    optional_string(j, "token_type", &ok);
+    expires = json_object_get(j, "expires_in");
+    tokens->expires_in = json_is_integer(expires) ? (long)json_integer_value(expires) : -1;
+    if (expires && (!json_is_integer(expires) || tokens->expires_in < 0))
+        ok = 0;
+    if (!ok || tokens->access_token == NULL || *tokens->access_token == '\0') {
+        *why = ok ? "no access_token" : "a member of the wrong type";
+        return 0;
+    }
+    return 1;
+}
+
 /* Exchanges an authorization code (with its PKCE verifier) at BlinkAuthTokenURL; strict about the answer. */
 blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinkauth_config_t *cfg, const char *code,
                                                      const char *redirect_uri, const char *verifier,
                                                      blinkauth_tokens_t *tokens)
 {
-    const char *form = "";
+    const char *form = "", *why = NULL;
     blinkauth_http_request_t req;
     blinkauth_http_response_t res;
     blinkauth_outcome_t out;
-    json_t *j, *expires;
-    int ok = 1;
 
     form = query_add(p, form, "grant_type", "authorization_code");
     form = query_add(p, form, "code", code);
@@ -90,21 +114,8 @@ blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinka
     out = blinkauth_upstream_outcome(p, "token endpoint", &req, &res, blinkauth_upstream_error_code(p, &res, "error"));
     if (out.kind != BLINKAUTH_UP_OK)
         return out;
-
-    j = blinkauth_json_parse(p, res.body, res.body_len, NULL);
-    if (!json_is_object(j))
-        return blinkauth_upstream_invalid(p, "token endpoint", &req, &res, "not a JSON object");
-    tokens->access_token = optional_string(j, "access_token", &ok);
-    tokens->refresh_token = optional_string(j, "refresh_token", &ok);
-    tokens->id_token = optional_string(j, "id_token", &ok);
-    optional_string(j, "token_type", &ok);
-    expires = json_object_get(j, "expires_in");
-    tokens->expires_in = json_is_integer(expires) ? (long)json_integer_value(expires) : -1;
-    if (expires && (!json_is_integer(expires) || tokens->expires_in < 0))
-        ok = 0;
-    if (!ok || tokens->access_token == NULL || *tokens->access_token == '\0')
-        return blinkauth_upstream_invalid(p, "token endpoint", &req, &res,
-                                          ok ? "no access_token" : "a member of the wrong type");
+    if (!blinkauth_provider_token_parse(p, res.body, res.body_len, tokens, &why))
+        return blinkauth_upstream_invalid(p, "token endpoint", &req, &res, why);
     return out;
 }
 

@@ -28,6 +28,12 @@ typedef struct {
     long expires_in;
 } blinkauth_tokens_t;
 
+/* Reads a token endpoint's JSON answer (RFC 6749 5.1) into tokens, strictly: an object whose
+ * access_token is a non-empty string, refresh_token / id_token / token_type strings when present,
+ * expires_in a non-negative integer when present. 1 when usable; else 0 with *why. */
+int blinkauth_provider_token_parse(apr_pool_t *p, const char *body, apr_size_t len, blinkauth_tokens_t *tokens,
+                                   const char **why);
+
 /* Exchanges an authorization code (with its PKCE verifier) at BlinkAuthTokenURL; strict about the answer. */
 blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinkauth_config_t *cfg, const char *code,
                                                      const char *redirect_uri, const char *verifier,
