@@ -72,16 +72,18 @@ int blinkauth_guard_user_id(request_rec *r, const char **user_id)
 {
     const char *given = apr_table_get(r->headers_in, USER_HEADER);
 
-    /* "." and ".." would become dot segments in the Blink API path. */
-    if (blinkauth_text_is_clean(given, BLINKAUTH_ID_MAX) && strcmp(given, ".") != 0 && strcmp(given, "..") != 0) {
+    /* "." and ".." would become dot segments in the Blink API path; JSON needs UTF-8. */
+    if (blinkauth_text_is_clean(given, BLINKAUTH_ID_MAX) && blinkauth_text_is_utf8(given) && strcmp(given, ".") != 0 &&
+        strcmp(given, "..") != 0) {
         *user_id = given;
         return 1;
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "BLA00103: %s %s refused: %s header is missing, empty, over %d bytes or has control characters",
+                  "BLA00103: %s %s refused: %s header is missing, empty, over %d bytes, not UTF-8 or has control "
+                  "characters",
                   r->method, r->uri, USER_HEADER, BLINKAUTH_ID_MAX);
     blinkauth_reply_error(r, HTTP_BAD_REQUEST, "BAD_REQUEST",
-                          "The blink-auth-userid header must be a Blink user id (1 to 256 printable characters).");
+                          "The blink-auth-userid header must be a Blink user id (1 to 256 bytes of printable UTF-8).");
     return 0;
 }
 

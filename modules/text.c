@@ -19,6 +19,35 @@ int blinkauth_text_is_clean(const char *s, apr_size_t max)
     return 1;
 }
 
+/* 1 when s is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF). */
+int blinkauth_text_is_utf8(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    while (*u) {
+        unsigned long cp;
+        int n, i;
+        if (u[0] < 0x80) {
+            u++;
+            continue;
+        }
+        if ((u[0] & 0xe0) == 0xc0) n = 1, cp = u[0] & 0x1f;
+        else if ((u[0] & 0xf0) == 0xe0) n = 2, cp = u[0] & 0x0f;
+        else if ((u[0] & 0xf8) == 0xf0) n = 3, cp = u[0] & 0x07;
+        else return 0;
+        for (i = 1; i <= n; i++) {
+            if ((u[i] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (u[i] & 0x3f);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        u += n + 1;
+    }
+    return 1;
+}
+
 /* 1 when s is non-empty, at most max bytes, and only of the base64url alphabet. */
 int blinkauth_text_is_b64url(const char *s, apr_size_t max)
 {

@@ -7,10 +7,10 @@
 
 #include "apr_strings.h"
 
-/* 1 when the id from the path is safe to use: clean, bounded, no '/' however encoded, not a dot segment. */
+/* 1 when the id from the path is safe to use: clean UTF-8, bounded, no '/' however encoded, not a dot segment. */
 static int id_acceptable(const char *id)
 {
-    return blinkauth_text_is_clean(id, BLINKAUTH_ID_MAX) && strchr(id, '/') == NULL &&
+    return blinkauth_text_is_clean(id, BLINKAUTH_ID_MAX) && blinkauth_text_is_utf8(id) && strchr(id, '/') == NULL &&
            strstr(id, "%2F") == NULL && strstr(id, "%2f") == NULL && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
 }
 

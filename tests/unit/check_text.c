@@ -54,6 +54,23 @@ START_TEST(test_is_clean_utf8_allowed)
 }
 END_TEST
 
+START_TEST(test_is_utf8)
+{
+    ck_assert_int_eq(blinkauth_text_is_utf8(""), 1);
+    ck_assert_int_eq(blinkauth_text_is_utf8("plain ascii"), 1);
+    ck_assert_int_eq(blinkauth_text_is_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), 1); /* 2, 3, 4 bytes */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xf4\x8f\xbf\xbf"), 1);                  /* U+10FFFF */
+    ck_assert_int_eq(blinkauth_text_is_utf8("caf\xe9"), 0);                          /* Latin-1 */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xc0\xaf"), 0);                         /* overlong '/' */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xe0\x80\xaf"), 0);                     /* overlong, 3 bytes */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xed\xa0\x80"), 0);                     /* surrogate U+D800 */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xf4\x90\x80\x80"), 0);                 /* past U+10FFFF */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xc3"), 0);                             /* truncated */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\x80"), 0);                             /* lone continuation */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xf8\x88\x80\x80\x80"), 0);             /* 5-byte form */
+}
+END_TEST
+
 START_TEST(test_is_b64url)
 {
     ck_assert_int_eq(blinkauth_text_is_b64url("AZaz09-_", 100), 1);
@@ -232,6 +249,7 @@ static Suite *text_suite(void)
     tcase_add_test(tc, test_is_clean_lengths);
     tcase_add_test(tc, test_is_clean_control_characters);
     tcase_add_test(tc, test_is_clean_utf8_allowed);
+    tcase_add_test(tc, test_is_utf8);
     tcase_add_test(tc, test_is_b64url);
     tcase_add_test(tc, test_pct_encode);
     tcase_add_test(tc, test_pct_decode);

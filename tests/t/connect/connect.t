@@ -8,7 +8,7 @@ use Apache::TestRequest ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 80, need_lwp;
+plan tests => 87, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -51,6 +51,15 @@ is_error(blink_call(POST => '/blink/auth/a-1234',
 ok t_cmp(blink_call(POST => '/blink/auth/a-1234',
                     headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => 'y' x 256 })->code,
          200, 'user id of 256 bytes is accepted');
+is_error(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => "u-\xe9" }),
+         400, 'BAD_REQUEST', 'user id that is not UTF-8 (Latin-1)');
+is_error(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => "u-\xc0\xaf" }),
+         400, 'BAD_REQUEST', 'user id with an overlong UTF-8 form');
+ok t_cmp(blink_call(POST => '/blink/auth/a-1234',
+                    headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => "u-\xc3\xa9" })->code,
+         200, 'user id in UTF-8 is accepted');
 
 # --- bodies, methods, unknown routes
 is_error(blink_call(POST => '/blink/auth/a-1234', body => 'x' x (64 * 1024 + 1)),
