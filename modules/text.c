@@ -190,30 +190,68 @@ const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int 
     return found[1] ? NULL : found[0];
 }
 
-/* text with the value of every query parameter name replaced by "REDACTED" (a query string,
- * or a request line / URI holding one after '?'); NULL stays NULL. */
-const char *blinkauth_text_query_redact(apr_pool_t *p, const char *text, const char *name)
+/* 1 when the parameter name raw (len bytes, not NUL-terminated) is name as blinkauth_text_form_parse reads it. */
+static int param_is(apr_pool_t *p, const char *raw, apr_size_t len, const char *name)
 {
     apr_size_t n = strlen(name);
-    const char *q, *cur;
-    char *out;
+    const char *decoded;
 
-    if (text == NULL)
+    if (len == n && strncmp(raw, name, n) == 0)
+        return 1;
+    if (memchr(raw, '%', len) == NULL && memchr(raw, '+', len) == NULL)
+        return 0;
+    decoded = blinkauth_text_pct_decode(p, apr_pstrmemdup(p, raw, len), 1);
+    return decoded && strcmp(decoded, name) == 0;
+}
+
+/* query (a bare query string, as r->args) with the value of every parameter name replaced by
+ * "REDACTED"; NULL stays NULL. */
+const char *blinkauth_text_query_redact(apr_pool_t *p, const char *query, const char *name)
+{
+    apr_size_t segments = 1;
+    const char *cur;
+    char *out, *o;
+
+    if (query == NULL)
         return NULL;
-    q = strchr(text, '?');
-    cur = q ? q + 1 : text; /* a bare query string: parameters start at text */
-    out = apr_pstrmemdup(p, text, (apr_size_t)(cur - text));
-    while (*cur) {
-        apr_size_t len = strcspn(cur, "& ");
-        if (len > n && strncmp(cur, name, n) == 0 && cur[n] == '=')
-            out = apr_pstrcat(p, out, name, "=REDACTED", NULL);
-        else
-            out = apr_pstrcat(p, out, apr_pstrmemdup(p, cur, len), NULL);
+    /* One pass into one buffer: a segment grows by at most "=REDACTED" minus its '='. */
+    for (cur = query; *cur; cur++)
+        segments += *cur == '&';
+    o = out = apr_palloc(p, strlen(query) + segments * (sizeof("=REDACTED") - 1) + 1);
+    for (cur = query; *cur;) {
+        apr_size_t len = strcspn(cur, "&");
+        const char *eq = memchr(cur, '=', len);
+        if (eq && param_is(p, cur, (apr_size_t)(eq - cur), name)) {
+            memcpy(o, cur, (apr_size_t)(eq - cur));
+            o += eq - cur;
+            memcpy(o, "=REDACTED", sizeof("=REDACTED") - 1);
+            o += sizeof("=REDACTED") - 1;
+        }
+        else {
+            memcpy(o, cur, len);
+            o += len;
+        }
         cur += len;
         if (*cur == '&')
-            out = apr_pstrcat(p, out, "&", NULL), cur++;
-        else if (*cur == ' ')
-            return apr_pstrcat(p, out, cur, NULL); /* the rest of a request line: " HTTP/1.1" */
+            *o++ = *cur++;
     }
+    *o = '\0';
     return out;
+}
+
+/* text (a URI or a request line, as r->unparsed_uri and r->the_request) with the value of every
+ * parameter name of its query replaced by "REDACTED"; NULL stays NULL. */
+const char *blinkauth_text_uri_redact(apr_pool_t *p, const char *text, const char *name)
+{
+    const char *q = text ? strchr(text, '?') : NULL, *end;
+
+    if (q == NULL)
+        return text;
+    /* The query runs to the protocol of a request line, or to the end; a space before that is part of it. */
+    end = strrchr(q, ' ');
+    if (end == NULL || strncmp(end, " HTTP/", 6) != 0)
+        end = q + strlen(q);
+    return apr_pstrcat(p, apr_pstrmemdup(p, text, (apr_size_t)(q + 1 - text)),
+                       blinkauth_text_query_redact(p, apr_pstrmemdup(p, q + 1, (apr_size_t)(end - q - 1)), name),
+                       end, NULL);
 }

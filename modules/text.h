@@ -35,8 +35,14 @@ apr_table_t *blinkauth_text_form_parse(apr_pool_t *p, const char *s);
 /* The one value of name in a parsed form; NULL when absent or repeated. */
 const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int *repeated);
 
-/* text with the value of every query parameter name replaced by "REDACTED" (a query string,
- * or a request line / URI holding one after '?'); NULL stays NULL. */
-const char *blinkauth_text_query_redact(apr_pool_t *p, const char *text, const char *name);
+/* query (a bare query string, as r->args) with the value of every parameter name replaced by
+ * "REDACTED"; a parameter is name when its name is name as blinkauth_text_form_parse decodes it
+ * (so "%63ode" is "code"). NULL stays NULL. */
+const char *blinkauth_text_query_redact(apr_pool_t *p, const char *query, const char *name);
+
+/* text (a URI or a request line, as r->unparsed_uri and r->the_request) with the value of every
+ * parameter name of its query (after the first '?', up to " HTTP/..." or the end) replaced by
+ * "REDACTED"; NULL stays NULL. */
+const char *blinkauth_text_uri_redact(apr_pool_t *p, const char *text, const char *name);
 
 #endif

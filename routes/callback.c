@@ -100,8 +100,8 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
 /* Keeps the authorization code out of the access log (%r, %q, %U%q): it is shown as REDACTED. */
 static void code_redact(request_rec *r)
 {
-    r->the_request = (char *)blinkauth_text_query_redact(r->pool, r->the_request, "code");
-    r->unparsed_uri = (char *)blinkauth_text_query_redact(r->pool, r->unparsed_uri, "code");
+    r->the_request = (char *)blinkauth_text_uri_redact(r->pool, r->the_request, "code");
+    r->unparsed_uri = (char *)blinkauth_text_uri_redact(r->pool, r->unparsed_uri, "code");
     r->args = r->parsed_uri.query = (char *)blinkauth_text_query_redact(r->pool, r->args, "code");
 }
 

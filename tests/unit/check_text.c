@@ -240,6 +240,35 @@ START_TEST(test_form_single_repeated_empty)
 }
 END_TEST
 
+START_TEST(test_query_redact)
+{
+    ck_assert_ptr_null(blinkauth_text_query_redact(unit_pool, NULL, "code"));
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "code=abc&state=s", "code"), "code=REDACTED&state=s");
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "state=s&code=&code", "code"),
+                     "state=s&code=REDACTED&code");
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "xcode=1&codex=2&&", "code"), "xcode=1&codex=2&&");
+    /* A '?' or a space is part of a bare query's value (found by fuzzing: the code stayed in %q). */
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "code=ab?cd&state=s", "code"), "code=REDACTED&state=s");
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "code=ab cd&state=s", "code"), "code=REDACTED&state=s");
+    /* The name as the callback decodes it. */
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "%63ode=abc&c%6fde+=x", "code"), "%63ode=REDACTED&c%6fde+=x");
+}
+END_TEST
+
+START_TEST(test_uri_redact)
+{
+    ck_assert_ptr_null(blinkauth_text_uri_redact(unit_pool, NULL, "code"));
+    ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "/blink/callback", "code"), "/blink/callback");
+    ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "/cb?state=s&code=c?d", "code"),
+                     "/cb?state=s&code=REDACTED");
+    ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "GET /cb?code=abc&state=s HTTP/1.1", "code"),
+                     "GET /cb?code=REDACTED&state=s HTTP/1.1");
+    ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "GET /cb?code=ab cd HTTP/1.1", "code"),
+                     "GET /cb?code=REDACTED HTTP/1.1");
+    ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "GET /cb?code=ab cd", "code"), "GET /cb?code=REDACTED");
+}
+END_TEST
+
 /* The text suite. */
 static Suite *text_suite(void)
 {
@@ -263,6 +292,8 @@ static Suite *text_suite(void)
     tcase_add_test(tc, test_form_parse_malformed);
     tcase_add_test(tc, test_form_single);
     tcase_add_test(tc, test_form_single_repeated_empty);
+    tcase_add_test(tc, test_query_redact);
+    tcase_add_test(tc, test_uri_redact);
     suite_add_tcase(s, tc);
     return s;
 }
