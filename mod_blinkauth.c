@@ -5,6 +5,9 @@
 
 #include "apr_strings.h"
 
+/* The note by which translate_name tells map_to_storage that a TRACE is ours to refuse. */
+#define TRACE_NOTE "blinkauth-trace"
+
 /* Creates a section's configuration, remembering its path: the routes live under it. */
 static void *create_dir_config(apr_pool_t *p, char *path)
 {
@@ -89,6 +92,23 @@ static int handler(request_rec *r)
     return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "There is no such route in this app.");
 }
 
+/* Marks a TRACE under an app's <Location>: httpd would answer it itself, echoing the request back to
+ * the caller -- the blink-auth-proxysecret header Blink's proxy added included. */
+static int translate_name(request_rec *r)
+{
+    const blinkauth_config_t *cfg = blinkauth_request_config(r);
+
+    if (r->method_number == M_TRACE && cfg && blinkauth_config_is_used(cfg))
+        apr_table_setn(r->notes, TRACE_NOTE, "1");
+    return DECLINED;
+}
+
+/* Keeps a marked TRACE from httpd's TRACE answer (a map_to_storage hook): the routes refuse it with 405. */
+static int map_to_storage(request_rec *r)
+{
+    return apr_table_get(r->notes, TRACE_NOTE) ? OK : DECLINED;
+}
+
 /* Registers the hooks. */
 static void register_hooks(apr_pool_t *p)
 {
@@ -96,6 +116,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_check_config(blinkauth_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
