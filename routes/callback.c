@@ -14,6 +14,20 @@
 #define SAY_EXPIRED "This link has expired or was already used. Go back to Blink and click Connect again."
 #define TITLE_FAILED "Not connected"
 
+/* 1 when code is 1 to CODE_MAX characters of RFC 6749's VSCHAR (%x20-7E, appendix A.11): no service
+ * issues anything else, so anything else is not sent on to the token endpoint. */
+static int code_acceptable(const char *code)
+{
+    const char *c;
+
+    if (!blinkauth_text_is_clean(code, CODE_MAX))
+        return 0;
+    for (c = code; *c; c++)
+        if ((unsigned char)*c > 0x7e)
+            return 0;
+    return 1;
+}
+
 /* The "expired or already used" page, logging why. */
 static int expired(request_rec *r, const char *why)
 {
@@ -146,7 +160,8 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
     if (error || repeated)
         return provider_error(r, error ? error : "");
     code = blinkauth_text_form_single(query, "code", &repeated);
-    if (!blinkauth_text_is_clean(code, CODE_MAX))
-        return expired(r, repeated ? "code is repeated" : "code is missing, too long or has control characters");
+    if (!code_acceptable(code))
+        return expired(r, repeated ? "code is repeated"
+                                   : "code is missing, too long or has characters outside RFC 6749's VSCHAR");
     return connect_complete(r, cfg, flow, code);
 }
