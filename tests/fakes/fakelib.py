@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -132,6 +133,23 @@ class FakeServer(ThreadingHTTPServer):
                 self.logfile.write(line)
             if always or self.opts.verbose:
                 sys.stderr.write(line)
+
+    def enable_tls(self, cert, key):
+        """Serve HTTPS with a certificate chain and key (PEM); the handshake runs in the request's thread."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def finish_request(self, request, client_address):
+        """Complete a TLS handshake first (a client that refuses our certificate just goes away)."""
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(FakeHandler.timeout)
+                request.do_handshake()
+            except (OSError, ValueError) as err:
+                self.log("%s TLS handshake failed: %s" % (client_address[0], err))
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):
         """Stay quiet about clients that went away; report anything else."""
@@ -450,16 +468,22 @@ def main(handler, description, add_options=None):
     parser.add_argument("--port-file", help="write the bound port to this file (atomically)")
     parser.add_argument("--log", help="append a log line per request to this file")
     parser.add_argument("--verbose", action="store_true", help="also log every request to stderr")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
     if add_options:
         add_options(parser)
     opts = parser.parse_args()
+    if bool(opts.tls_cert) != bool(opts.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
     server = FakeServer(opts.port, handler, opts)
+    if opts.tls_cert:
+        server.enable_tls(opts.tls_cert, opts.tls_key)
     if opts.port_file:
         tmp = "%s.%d.tmp" % (opts.port_file, os.getpid())
         with open(tmp, "w") as f:
             f.write("%d\n" % server.server_address[1])
         os.replace(tmp, opts.port_file)
-    server.log("listening on 127.0.0.1:%d" % server.server_address[1])
+    server.log("listening on %s://127.0.0.1:%d" % ("https" if opts.tls_cert else "http", server.server_address[1]))
 
     def stop(signum, frame):
         """Leave serve_forever on SIGTERM/SIGINT."""

@@ -114,4 +114,138 @@ sub fake_reset {
     fake_post($_, '/_control/reset') for qw(blink provider);
 }
 
+
+# --- Raw HTTP, the fakes' records, the error and access logs (t/hostile, t/upstream, t/secrets).
+
+use IO::Select ();
+use IO::Socket::INET ();
+use Time::HiRes ();
+
+push @EXPORT, qw(raw_request vhost_hostport fake_call fake_routes log_lines_of);
+
+# host:port of an Apache::Test <VirtualHost name> of extra.conf.in (the main server for undef).
+sub vhost_hostport {
+    my ($name) = @_;
+    my $old = Apache::TestRequest::module();
+    Apache::TestRequest::module($name // 'default');
+    my $hostport = Apache::TestRequest::hostport();
+    Apache::TestRequest::module($old);
+    return $hostport;
+}
+
+# Sends bytes to our httpd exactly as given, then reads the answer until the server closes or limit
+# seconds pass. head: request line and header lines, each ending in CRLF (the blank line is added).
+# body: bytes, sent with a Content-Length unless head has one or Transfer-Encoding; or one of
+#   'chunked:N*S' (N chunks of S bytes, then the last chunk), 'endless' (8 KiB chunks, never the last),
+#   'stall:N' (Content-Length N, nothing sent), 'drip:MS' (one 1-byte chunk every MS ms, never the last);
+# the never-ending forms stop sending once the server answers.
+# Returns { status, reason, headers => { lower-case name => value }, body, elapsed, closed }.
+sub raw_request {
+    my ($head, %opt) = @_;
+    my $hostport = $opt{hostport} // vhost_hostport();
+    my $limit = $opt{limit} // 30;
+    my $body = $opt{body};
+    my (@pieces, $feed, $interval);
+    if (!defined $body) {
+    }
+    elsif ($body =~ /^chunked:(\d+)\*(\d+)$/) {
+        $head .= "Transfer-Encoding: chunked\r\n";
+        @pieces = ((map { sprintf("%x\r\n%s\r\n", $2, 'c' x $2) } 1 .. $1), "0\r\n\r\n");
+    }
+    elsif ($body eq 'endless') {
+        $head .= "Transfer-Encoding: chunked\r\n";
+        $feed = sub { sprintf("%x\r\n%s\r\n", 8192, 'e' x 8192) };
+        $interval = 0;
+    }
+    elsif ($body =~ /^stall:(\d+)$/) {
+        $head .= "Content-Length: $1\r\n";
+    }
+    elsif ($body =~ /^drip:(\d+)$/) {
+        $head .= "Transfer-Encoding: chunked\r\n";
+        $feed = sub { "1\r\nd\r\n" };
+        $interval = $1 / 1000;
+    }
+    else {
+        $head .= 'Content-Length: ' . length($body) . "\r\n" unless $head =~ /^(content-length|transfer-encoding):/mi;
+        @pieces = ($body);
+    }
+    local $SIG{PIPE} = 'IGNORE';
+    my $sock = IO::Socket::INET->new(PeerAddr => $hostport, Timeout => 10) or die "connect $hostport: $!";
+    binmode $sock;
+    my $started = Time::HiRes::time();
+    my $pending = join '', "$head\r\n", @pieces;
+    my ($answer, $closed, $next_feed) = ('', 0, $started);
+    my $select = IO::Select->new($sock);
+    while (Time::HiRes::time() - $started < $limit) {
+        if (length $pending) {
+            my $n = syswrite($sock, $pending, 65536);
+            $pending = defined $n ? substr($pending, $n) : '';    # a refused write: read what came back
+        }
+        elsif ($feed && $answer eq '' && Time::HiRes::time() >= $next_feed) {
+            $pending = $feed->();
+            $next_feed = Time::HiRes::time() + $interval;
+            next;
+        }
+        my $wait = length $pending || ($feed && $answer eq '') ? ($interval // 0) : 0.5;
+        next unless $select->can_read($wait);
+        my $n = sysread($sock, my $buf, 65536);
+        if (!$n) {
+            $closed = 1;
+            last;
+        }
+        $answer .= $buf;
+        $pending = '';
+    }
+    my $elapsed = Time::HiRes::time() - $started;
+    close $sock;
+    my ($top, $rest) = split /\r\n\r\n/, $answer, 2;
+    my ($status, $reason) = ($top // '') =~ m{^HTTP/\d\.\d (\d{3}) ?([^\r\n]*)};
+    my %headers;
+    for (split /\r\n/, $top // '') {
+        $headers{ lc $1 } = $2 if /^([^:\s]+):\s*(.*)$/;
+    }
+    $rest //= '';
+    if (($headers{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $decoded = '';
+        while ($rest =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $size = hex $1;
+            last if $size == 0;
+            $decoded .= substr($rest, 0, $size, '');
+            $rest =~ s/^\r\n//;
+        }
+        $rest = $decoded;
+    }
+    return { status => $status // 0, reason => $reason, headers => \%headers, body => $rest,
+             elapsed => $elapsed, closed => $closed };
+}
+
+# A control call to any fake of tests/lib/fakes.sh: blink, provider, witness, or tls_blink (over
+# HTTPS, trusting the test CA); returns the decoded JSON answer.
+sub fake_call {
+    my ($which, $method, $path, $data) = @_;
+    my $port = $ENV{ 'BLINK_FAKE_' . uc($which) . '_PORT' } or die "fake $which is not running (no port)";
+    my $tls = $which eq 'tls_blink';
+    my $ua = LWP::UserAgent->new(timeout => 10,
+        $tls ? (ssl_opts => { SSL_ca_file => $ENV{BLINK_TEST_CA_FILE}, verify_hostname => 1 }) : ());
+    my $req = HTTP::Request->new($method => ($tls ? 'https' : 'http') . "://127.0.0.1:$port$path");
+    if (defined $data) {
+        $req->header('Content-Type' => 'application/json');
+        $req->content($json->encode($data));
+    }
+    my $res = $ua->request($req);
+    die "fake $which $method $path: " . $res->status_line unless $res->is_success;
+    return $json->decode($res->content);
+}
+
+# The routes a fake has been asked for since its last reset, in order.
+sub fake_routes {
+    my ($which) = @_;
+    return [ map { $_->{route} // '?' } @{ fake_call($which, GET => '/_control/requests') } ];
+}
+
+# The lines of t_finish_*_watch that came from mod_blinkauth ([blinkauth:level]).
+sub log_lines_of {
+    return grep { /\[blinkauth:/ } @_;
+}
+
 1;
