@@ -7,7 +7,7 @@ packages=(
     # build
     gcc make pkg-config apache2-dev libjansson-dev libcurl4-openssl-dev libssl-dev
     # run and test
-    apache2 check valgrind curl python3 libapache2-mod-perl2 libwww-perl libjson-perl chromium
+    apache2 check valgrind curl openssl python3 libapache2-mod-perl2 libwww-perl libjson-perl chromium
     # shared flow stores (issue 8)
     redis-server memcached
 )
