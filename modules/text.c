@@ -2,6 +2,7 @@
 #include "text.h"
 
 #include <string.h>
+#include <apr_cstr.h>
 #include <apr_strings.h>
 
 /* 1 when s is non-empty, at most max bytes, and free of control characters (< 0x20, 0x7f). */
@@ -190,18 +191,20 @@ const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int 
     return found[1] ? NULL : found[0];
 }
 
-/* 1 when the parameter name raw (len bytes, not NUL-terminated) is name as blinkauth_text_form_parse reads it. */
+/* 1 when the parameter name raw (len bytes, not NUL-terminated) is name as the callback reads it
+ * (blinkauth_text_form_parse, then an apr_table lookup). */
 static int param_is(apr_pool_t *p, const char *raw, apr_size_t len, const char *name)
 {
     apr_size_t n = strlen(name);
     const char *decoded;
 
-    if (len == n && strncmp(raw, name, n) == 0)
+    /* Like apr_table_get, which the callback's lookups go through, names compare without ASCII case. */
+    if (len == n && apr_cstr_casecmpn(raw, name, n) == 0)
         return 1;
     if (memchr(raw, '%', len) == NULL && memchr(raw, '+', len) == NULL)
         return 0;
     decoded = blinkauth_text_pct_decode(p, apr_pstrmemdup(p, raw, len), 1);
-    return decoded && strcmp(decoded, name) == 0;
+    return decoded && apr_cstr_casecmp(decoded, name) == 0;
 }
 
 /* query (a bare query string, as r->args) with the value of every parameter name replaced by

@@ -36,8 +36,9 @@ apr_table_t *blinkauth_text_form_parse(apr_pool_t *p, const char *s);
 const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int *repeated);
 
 /* query (a bare query string, as r->args) with the value of every parameter name replaced by
- * "REDACTED"; a parameter is name when its name is name as blinkauth_text_form_parse decodes it
- * (so "%63ode" is "code"). NULL stays NULL. */
+ * "REDACTED"; a parameter is name when its name is name as the callback reads it: percent-decoded by
+ * blinkauth_text_form_parse and looked up without ASCII case (so "%63ode" and "CODE" are "code").
+ * NULL stays NULL. */
 const char *blinkauth_text_query_redact(apr_pool_t *p, const char *query, const char *name);
 
 /* text (a URI or a request line, as r->unparsed_uri and r->the_request) with the value of every

@@ -252,6 +252,9 @@ START_TEST(test_query_redact)
     ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "code=ab cd&state=s", "code"), "code=REDACTED&state=s");
     /* The name as the callback decodes it. */
     ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "%63ode=abc&c%6fde+=x", "code"), "%63ode=REDACTED&c%6fde+=x");
+    /* ... and, as apr_table_get finds it, in any ASCII case (found by fuzzing). */
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "CODE=abc&coDe=d&%43ode=e", "code"),
+                     "CODE=REDACTED&coDe=REDACTED&%43ode=REDACTED");
 }
 END_TEST
 
