@@ -7,14 +7,19 @@ cd "$top"
 mkdir -p tests/out
 total_pass=0 total_fail=0 failed_suites=()
 
-# Counts "passed failed" in a suite's log, whatever runner printed it.
+# Counts "passed failed" in a suite's log: its own "name: N passed, N failed" line when it prints
+# one (it may wrap another runner), else whatever runner printed it.
 count() {
-    local log=$1 p=0 f=0 line
+    local log=$1 p=0 f=0 line own
+    own=$(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    if [ -n "$own" ]; then
+        read -r p f < <(sed -E 's/^[a-z0-9-]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$own")
+        echo "$p $f"
+        return
+    fi
     while read -r line; do
         if [[ $line =~ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
             p=$((p + BASH_REMATCH[1] - BASH_REMATCH[2] - BASH_REMATCH[3])); f=$((f + BASH_REMATCH[2] + BASH_REMATCH[3]))
-        elif [[ $line =~ ^([a-z0-9-]+:\ )?([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-            p=$((p + BASH_REMATCH[2])); f=$((f + BASH_REMATCH[3]))
         elif [[ $line =~ ^Files=[0-9]+,\ Tests=([0-9]+) ]]; then
             p=$((p + BASH_REMATCH[1]))
         elif [[ $line =~ ([0-9]+)/[0-9]+\ subtests\ failed ]]; then
