@@ -10,29 +10,42 @@
 #include "config.h"
 #include "text.h"
 
-/* Every string field of blinkauth_config_t, with its name for messages. */
-#define STR_FIELD(f) { offsetof(blinkauth_config_t, f), #f }
-static const struct {
+/* A field of blinkauth_config_t: where it is, and its name for messages. */
+typedef struct {
     size_t offset;
     const char *name;
-} str_fields[] = {
-    STR_FIELD(location),      STR_FIELD(defined_at),    STR_FIELD(auth_id),      STR_FIELD(proxy_secret),
-    STR_FIELD(api_token),     STR_FIELD(api_url),       STR_FIELD(client_id),    STR_FIELD(client_secret),
-    STR_FIELD(authorize_url), STR_FIELD(token_url),     STR_FIELD(userinfo_url), STR_FIELD(revoke_url),
-    STR_FIELD(scope),         STR_FIELD(redirect_uri),  STR_FIELD(account_id_claim), STR_FIELD(ca_file),
+} field_t;
+#define FIELD(f) { offsetof(blinkauth_config_t, f), #f }
+
+/* Every string field of blinkauth_config_t. */
+static const field_t str_fields[] = {
+    FIELD(location),      FIELD(defined_at),    FIELD(auth_id),      FIELD(proxy_secret),
+    FIELD(api_token),     FIELD(api_url),       FIELD(client_id),    FIELD(client_secret),
+    FIELD(authorize_url), FIELD(token_url),     FIELD(userinfo_url), FIELD(revoke_url),
+    FIELD(scope),         FIELD(redirect_uri),  FIELD(account_id_claim), FIELD(ca_file),
 };
-#define N_STR ((int)(sizeof(str_fields) / sizeof(str_fields[0])))
+#define N_STR UNIT_COUNT(str_fields)
 
 /* Every int field of blinkauth_config_t. */
-#define INT_FIELD(f) { offsetof(blinkauth_config_t, f), #f }
+static const field_t int_fields[] = {
+    FIELD(state_timeout),
+    FIELD(timeout),
+};
+#define N_INT UNIT_COUNT(int_fields)
+
+/* The required directives in the order blinkauth_config_missing names them: the field each sets, and a value. */
 static const struct {
     size_t offset;
-    const char *name;
-} int_fields[] = {
-    INT_FIELD(state_timeout),
-    INT_FIELD(timeout),
+    const char *directive;
+    const char *value;
+} required[] = {
+    {offsetof(blinkauth_config_t, auth_id), "BlinkAuthID", "a-1"},
+    {offsetof(blinkauth_config_t, proxy_secret), "BlinkAuthProxySecret", "s"},
+    {offsetof(blinkauth_config_t, api_token), "BlinkAuthAPIToken", "t"},
+    {offsetof(blinkauth_config_t, client_id), "BlinkAuthClientID", "c"},
+    {offsetof(blinkauth_config_t, authorize_url), "BlinkAuthAuthorizeURL", "https://idp.example/a"},
+    {offsetof(blinkauth_config_t, token_url), "BlinkAuthTokenURL", "https://idp.example/t"},
 };
-#define N_INT ((int)(sizeof(int_fields) / sizeof(int_fields[0])))
 
 /* The string field at offset of cfg, as an lvalue. */
 static const char **str_at(blinkauth_config_t *cfg, size_t offset)
@@ -46,17 +59,52 @@ static int *int_at(blinkauth_config_t *cfg, size_t offset)
     return (int *)((char *)cfg + offset);
 }
 
-/* A configuration with every field set to a value naming the field and tag ("outer-auth_id", 1000 + i). */
+/* The value all_set(tag, ...) gives string field i: "outer-auth_id". */
+static const char *tagged(const char *tag, int i)
+{
+    return apr_pstrcat(unit_pool, tag, "-", str_fields[i].name, NULL);
+}
+
+/* A configuration with every field set to a value naming the field and tag ("outer-auth_id", base + i). */
 static blinkauth_config_t *all_set(const char *tag, int base)
 {
     blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/tag");
     int i;
 
     for (i = 0; i < N_STR; i++)
-        *str_at(cfg, str_fields[i].offset) = apr_pstrcat(unit_pool, tag, "-", str_fields[i].name, NULL);
+        *str_at(cfg, str_fields[i].offset) = tagged(tag, i);
     for (i = 0; i < N_INT; i++)
         *int_at(cfg, int_fields[i].offset) = base + i;
     return cfg;
+}
+
+/* Asserts that the string fields of cfg from the first on, and all its int fields, are unset. */
+static void assert_unset(blinkauth_config_t *cfg, int first)
+{
+    int i;
+
+    for (i = first; i < N_STR; i++)
+        ck_assert_msg(*str_at(cfg, str_fields[i].offset) == NULL, "%s is set", str_fields[i].name);
+    for (i = 0; i < N_INT; i++)
+        ck_assert_int_eq(*int_at(cfg, int_fields[i].offset), BLINKAUTH_UNSET_INT);
+}
+
+/* Asserts that the string fields of cfg are all tagged with tag (as all_set sets them). */
+static void assert_str_tagged(blinkauth_config_t *cfg, const char *tag)
+{
+    int i;
+
+    for (i = 0; i < N_STR; i++)
+        ck_assert_str_eq(*str_at(cfg, str_fields[i].offset), tagged(tag, i));
+}
+
+/* Asserts that the int fields of cfg are base, base + 1, ... (as all_set sets them). */
+static void assert_int_based(blinkauth_config_t *cfg, int base)
+{
+    int i;
+
+    for (i = 0; i < N_INT; i++)
+        ck_assert_int_eq(*int_at(cfg, int_fields[i].offset), base + i);
 }
 
 /* A configuration with every required directive set. */
@@ -126,18 +174,11 @@ START_TEST(test_create_all_unset)
 {
     blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
     blinkauth_config_t *srv = blinkauth_config_create(unit_pool, NULL);
-    int i;
 
     ck_assert_str_eq(cfg->location, "/blink");
     ck_assert_ptr_null(srv->location);
-    for (i = 1; i < N_STR; i++) {
-        ck_assert_msg(*str_at(cfg, str_fields[i].offset) == NULL, "%s is set", str_fields[i].name);
-        ck_assert_msg(*str_at(srv, str_fields[i].offset) == NULL, "%s is set", str_fields[i].name);
-    }
-    for (i = 0; i < N_INT; i++) {
-        ck_assert_int_eq(*int_at(cfg, int_fields[i].offset), BLINKAUTH_UNSET_INT);
-        ck_assert_int_eq(*int_at(srv, int_fields[i].offset), BLINKAUTH_UNSET_INT);
-    }
+    assert_unset(cfg, 1);
+    assert_unset(srv, 1);
     ck_assert_int_eq(blinkauth_config_is_used(cfg), 0);
 }
 END_TEST
@@ -157,18 +198,16 @@ START_TEST(test_merge_string_fields)
         m = blinkauth_config_merge(unit_pool, outer, inner);
         ck_assert(m != outer && m != inner);
         for (j = 0; j < N_STR; j++) {
-            want = j == i ? "inner" : apr_pstrcat(unit_pool, "outer-", str_fields[j].name, NULL);
+            want = j == i ? "inner" : tagged("outer", j);
             ck_assert_msg(*str_at(m, str_fields[j].offset) != NULL, "%s lost (inner sets %s)", str_fields[j].name,
                           str_fields[i].name);
             ck_assert_msg(strcmp(*str_at(m, str_fields[j].offset), want) == 0, "%s is \"%s\", not \"%s\"",
                           str_fields[j].name, *str_at(m, str_fields[j].offset), want);
         }
-        for (j = 0; j < N_INT; j++)
-            ck_assert_int_eq(*int_at(m, int_fields[j].offset), 1000 + j);
+        assert_int_based(m, 1000);
         /* The inputs are left as they were. */
         ck_assert_str_eq(*str_at(inner, str_fields[i].offset), "inner");
-        ck_assert_str_eq(*str_at(outer, str_fields[i].offset),
-                         apr_pstrcat(unit_pool, "outer-", str_fields[i].name, NULL));
+        ck_assert_str_eq(*str_at(outer, str_fields[i].offset), tagged("outer", i));
     }
 }
 END_TEST
@@ -187,9 +226,7 @@ START_TEST(test_merge_int_fields)
         for (j = 0; j < N_INT; j++)
             ck_assert_msg(*int_at(m, int_fields[j].offset) == (j == i ? 7 : 1000 + j), "%s is %d (inner sets %s)",
                           int_fields[j].name, *int_at(m, int_fields[j].offset), int_fields[i].name);
-        for (j = 0; j < N_STR; j++)
-            ck_assert_str_eq(*str_at(m, str_fields[j].offset),
-                             apr_pstrcat(unit_pool, "outer-", str_fields[j].name, NULL));
+        assert_str_tagged(m, "outer");
     }
 }
 END_TEST
@@ -197,12 +234,9 @@ END_TEST
 START_TEST(test_merge_inner_wins_everywhere)
 {
     blinkauth_config_t *m = blinkauth_config_merge(unit_pool, all_set("outer", 1000), all_set("inner", 2000));
-    int i;
 
-    for (i = 0; i < N_STR; i++)
-        ck_assert_str_eq(*str_at(m, str_fields[i].offset), apr_pstrcat(unit_pool, "inner-", str_fields[i].name, NULL));
-    for (i = 0; i < N_INT; i++)
-        ck_assert_int_eq(*int_at(m, int_fields[i].offset), 2000 + i);
+    assert_str_tagged(m, "inner");
+    assert_int_based(m, 2000);
 }
 END_TEST
 
@@ -210,12 +244,8 @@ START_TEST(test_merge_both_unset_stays_unset)
 {
     blinkauth_config_t *m = blinkauth_config_merge(unit_pool, blinkauth_config_create(unit_pool, NULL),
                                                    blinkauth_config_create(unit_pool, NULL));
-    int i;
 
-    for (i = 0; i < N_STR; i++)
-        ck_assert_msg(*str_at(m, str_fields[i].offset) == NULL, "%s is set", str_fields[i].name);
-    for (i = 0; i < N_INT; i++)
-        ck_assert_int_eq(*int_at(m, int_fields[i].offset), BLINKAUTH_UNSET_INT);
+    assert_unset(m, 0);
     /* ...so the getters still give the defaults. */
     ck_assert_int_eq(blinkauth_config_state_timeout(m), BLINKAUTH_DEFAULT_STATE_TIMEOUT);
     ck_assert_int_eq(blinkauth_config_timeout(m), BLINKAUTH_DEFAULT_TIMEOUT);
@@ -230,7 +260,7 @@ START_TEST(test_check_url_accepts)
     };
     int i;
 
-    for (i = 0; i < (int)(sizeof(good) / sizeof(good[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(good); i++) {
         const char *why = blinkauth_config_check_url(unit_pool, good[i]);
         ck_assert_msg(why == NULL, "refused %s: %s", good[i], why);
     }
@@ -265,7 +295,7 @@ START_TEST(test_check_url_refuses)
     };
     int i;
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(bad); i++) {
         const char *why = blinkauth_config_check_url(unit_pool, bad[i].url);
         ck_assert_msg(why != NULL, "accepted \"%s\"", bad[i].url);
         ck_assert_msg(strstr(why, bad[i].says) != NULL, "\"%s\" does not say \"%s\"", why, bad[i].says);
@@ -290,16 +320,21 @@ END_TEST
 
 START_TEST(test_parse_seconds_range)
 {
-    int out = -5;
+    static const struct {
+        const char *text;
+        int min, max, want;
+    } good[] = {
+        {"1", 1, 86400, 1},
+        {"86400", 1, 86400, 86400},
+        {"600", 1, 86400, 600},
+        {"0", 0, 0, 0},
+    };
+    int i, out = -5;
 
-    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "1", 1, 86400, &out));
-    ck_assert_int_eq(out, 1);
-    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "86400", 1, 86400, &out));
-    ck_assert_int_eq(out, 86400);
-    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "600", 1, 86400, &out));
-    ck_assert_int_eq(out, 600);
-    ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, "0", 0, 0, &out));
-    ck_assert_int_eq(out, 0);
+    for (i = 0; i < UNIT_COUNT(good); i++) {
+        ck_assert_ptr_null(blinkauth_config_parse_seconds(unit_pool, good[i].text, good[i].min, good[i].max, &out));
+        ck_assert_int_eq(out, good[i].want);
+    }
 }
 END_TEST
 
@@ -311,7 +346,7 @@ START_TEST(test_parse_seconds_refused)
     };
     int i;
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(bad); i++) {
         int out = -5;
         const char *why = blinkauth_config_parse_seconds(unit_pool, bad[i], 1, 86400, &out);
         ck_assert_msg(why != NULL, "accepted \"%s\" as %d", bad[i], out);
@@ -387,7 +422,7 @@ START_TEST(test_check_auth_id)
     ck_assert_ptr_null(blinkauth_config_check_auth_id(unit_pool, unit_filled(BLINKAUTH_ID_MAX, 'x')));
     ck_assert_ptr_nonnull(blinkauth_config_check_auth_id(unit_pool, unit_filled(BLINKAUTH_ID_MAX + 1, 'x')));
     ck_assert_ptr_nonnull(blinkauth_config_check_auth_id(unit_pool, NULL));
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(bad); i++) {
         const char *why = blinkauth_config_check_auth_id(unit_pool, bad[i]);
         ck_assert_msg(why != NULL, "accepted bad[%d]", i);
         ck_assert_ptr_nonnull(strstr(why, "is not an Auth ID: 1 to 256 characters"));
@@ -398,40 +433,22 @@ END_TEST
 START_TEST(test_missing_in_order)
 {
     blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+    int i;
 
-    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthID");
-    cfg->auth_id = "a-1";
-    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthProxySecret");
-    cfg->proxy_secret = "s";
-    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthAPIToken");
-    cfg->api_token = "t";
-    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthClientID");
-    cfg->client_id = "c";
-    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthAuthorizeURL");
-    cfg->authorize_url = "https://idp.example/a";
-    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthTokenURL");
-    cfg->token_url = "https://idp.example/t";
+    for (i = 0; i < UNIT_COUNT(required); i++) {
+        ck_assert_str_eq(blinkauth_config_missing(cfg), required[i].directive);
+        *str_at(cfg, required[i].offset) = required[i].value;
+    }
     ck_assert_ptr_null(blinkauth_config_missing(cfg));
 }
 END_TEST
 
 START_TEST(test_missing_each_alone)
 {
-    static const struct {
-        size_t offset;
-        const char *directive;
-    } required[] = {
-        {offsetof(blinkauth_config_t, auth_id), "BlinkAuthID"},
-        {offsetof(blinkauth_config_t, proxy_secret), "BlinkAuthProxySecret"},
-        {offsetof(blinkauth_config_t, api_token), "BlinkAuthAPIToken"},
-        {offsetof(blinkauth_config_t, client_id), "BlinkAuthClientID"},
-        {offsetof(blinkauth_config_t, authorize_url), "BlinkAuthAuthorizeURL"},
-        {offsetof(blinkauth_config_t, token_url), "BlinkAuthTokenURL"},
-    };
     int i;
 
     ck_assert_ptr_null(blinkauth_config_missing(complete()));
-    for (i = 0; i < (int)(sizeof(required) / sizeof(required[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(required); i++) {
         blinkauth_config_t *cfg = complete();
         *str_at(cfg, required[i].offset) = NULL;
         ck_assert_pstr_eq(blinkauth_config_missing(cfg), required[i].directive);
@@ -475,39 +492,18 @@ START_TEST(test_is_used)
 }
 END_TEST
 
-/* The config suite. */
-static Suite *config_suite(void)
-{
-    Suite *s = suite_create("config");
-    TCase *tc = unit_tcase("core");
-
-    tcase_add_test(tc, test_field_tables_complete);
-    tcase_add_test(tc, test_create_all_unset);
-    tcase_add_test(tc, test_merge_string_fields);
-    tcase_add_test(tc, test_merge_int_fields);
-    tcase_add_test(tc, test_merge_inner_wins_everywhere);
-    tcase_add_test(tc, test_merge_both_unset_stays_unset);
-    tcase_add_test(tc, test_check_url_accepts);
-    tcase_add_test(tc, test_check_url_refuses);
-    tcase_add_test(tc, test_check_url_length);
-    tcase_add_test(tc, test_parse_seconds_range);
-    tcase_add_test(tc, test_parse_seconds_refused);
-    tcase_add_test(tc, test_read_secret_inline);
-    tcase_add_test(tc, test_read_secret_file);
-    tcase_add_test(tc, test_read_secret_file_refused);
-    tcase_add_test(tc, test_read_secret_file_size);
-    tcase_add_test(tc, test_check_auth_id);
-    tcase_add_test(tc, test_missing_in_order);
-    tcase_add_test(tc, test_missing_each_alone);
-    tcase_add_test(tc, test_getters_defaults);
-    tcase_add_test(tc, test_getters_set_values);
-    tcase_add_test(tc, test_is_used);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 /* Runs the config suite. */
 int main(void)
 {
-    return unit_run(config_suite());
+    Suite *s = suite_create("config");
+
+    unit_add_tcase(s, "core", NULL, NULL,
+                   UNIT_TESTS(test_field_tables_complete, test_create_all_unset, test_merge_string_fields,
+                              test_merge_int_fields, test_merge_inner_wins_everywhere,
+                              test_merge_both_unset_stays_unset, test_check_url_accepts, test_check_url_refuses,
+                              test_check_url_length, test_parse_seconds_range, test_parse_seconds_refused,
+                              test_read_secret_inline, test_read_secret_file, test_read_secret_file_refused,
+                              test_read_secret_file_size, test_check_auth_id, test_missing_in_order,
+                              test_missing_each_alone, test_getters_defaults, test_getters_set_values, test_is_used));
+    return unit_run(s);
 }

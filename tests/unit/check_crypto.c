@@ -27,11 +27,22 @@ static void assert_decodes_to(const char *text, const void *want, apr_size_t len
     ck_assert_int_eq(got[len], '\0');
 }
 
+/* Asserts that decode refuses each of the n texts, leaving the length it was given alone. */
+static void assert_decode_refuses(const char *const *bad, int n)
+{
+    apr_size_t len = 777;
+    int i;
+
+    for (i = 0; i < n; i++)
+        ck_assert_msg(blinkauth_crypto_b64url_decode(unit_pool, bad[i], &len) == NULL, "accepted \"%s\"", bad[i]);
+    ck_assert_uint_eq(len, 777);
+}
+
 START_TEST(test_b64url_rfc4648_encode)
 {
     int i;
 
-    for (i = 0; i < (int)(sizeof(rfc4648) / sizeof(rfc4648[0])); i++)
+    for (i = 0; i < UNIT_COUNT(rfc4648); i++)
         ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, (const unsigned char *)rfc4648[i].plain,
                                                         strlen(rfc4648[i].plain)),
                          rfc4648[i].encoded);
@@ -42,7 +53,7 @@ START_TEST(test_b64url_rfc4648_decode)
 {
     int i;
 
-    for (i = 0; i < (int)(sizeof(rfc4648) / sizeof(rfc4648[0])); i++)
+    for (i = 0; i < UNIT_COUNT(rfc4648); i++)
         assert_decodes_to(rfc4648[i].encoded, rfc4648[i].plain, strlen(rfc4648[i].plain));
 }
 END_TEST
@@ -92,25 +103,17 @@ END_TEST
 
 START_TEST(test_b64url_decode_rejects_bad_characters)
 {
-    static const char *bad[] = {"Zm9v=", "Zg==", "Zm+v", "Zm/v", "Zm 9v", "Zm9v\n", "Zm.v", "Zm9\x80", "Zm9*"};
-    apr_size_t len = 777;
-    int i;
+    static const char *const bad[] = {"Zm9v=", "Zg==", "Zm+v", "Zm/v", "Zm 9v", "Zm9v\n", "Zm.v", "Zm9\x80", "Zm9*"};
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
-        ck_assert_msg(blinkauth_crypto_b64url_decode(unit_pool, bad[i], &len) == NULL, "accepted \"%s\"", bad[i]);
-    ck_assert_uint_eq(len, 777);
+    assert_decode_refuses(bad, UNIT_COUNT(bad));
 }
 END_TEST
 
 START_TEST(test_b64url_decode_rejects_impossible_lengths)
 {
-    static const char *bad[] = {"Z", "Zm9vY", "Zm9vYmFyZ", "AAAAAAAAAAAAA"};
-    apr_size_t len = 777;
-    int i;
+    static const char *const bad[] = {"Z", "Zm9vY", "Zm9vYmFyZ", "AAAAAAAAAAAAA"};
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
-        ck_assert_msg(blinkauth_crypto_b64url_decode(unit_pool, bad[i], &len) == NULL, "accepted \"%s\"", bad[i]);
-    ck_assert_uint_eq(len, 777);
+    assert_decode_refuses(bad, UNIT_COUNT(bad));
 }
 END_TEST
 
@@ -173,30 +176,16 @@ START_TEST(test_secret_equal)
 }
 END_TEST
 
-/* The crypto suite. */
-static Suite *crypto_suite(void)
-{
-    Suite *s = suite_create("crypto");
-    TCase *tc = unit_tcase("core");
-
-    tcase_add_test(tc, test_b64url_rfc4648_encode);
-    tcase_add_test(tc, test_b64url_rfc4648_decode);
-    tcase_add_test(tc, test_b64url_url_alphabet);
-    tcase_add_test(tc, test_b64url_round_trip_every_length);
-    tcase_add_test(tc, test_b64url_round_trip_every_byte);
-    tcase_add_test(tc, test_b64url_decode_rejects_bad_characters);
-    tcase_add_test(tc, test_b64url_decode_rejects_impossible_lengths);
-    tcase_add_test(tc, test_random_token_shape);
-    tcase_add_test(tc, test_random_token_differs);
-    tcase_add_test(tc, test_pkce_rfc7636_appendix_b);
-    tcase_add_test(tc, test_pkce_other_verifier);
-    tcase_add_test(tc, test_secret_equal);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 /* Runs the crypto suite. */
 int main(void)
 {
-    return unit_run(crypto_suite());
+    Suite *s = suite_create("crypto");
+
+    unit_add_tcase(s, "core", NULL, NULL,
+                   UNIT_TESTS(test_b64url_rfc4648_encode, test_b64url_rfc4648_decode, test_b64url_url_alphabet,
+                              test_b64url_round_trip_every_length, test_b64url_round_trip_every_byte,
+                              test_b64url_decode_rejects_bad_characters, test_b64url_decode_rejects_impossible_lengths,
+                              test_random_token_shape, test_random_token_differs, test_pkce_rfc7636_appendix_b,
+                              test_pkce_other_verifier, test_secret_equal));
+    return unit_run(s);
 }

@@ -61,6 +61,25 @@ static void assert_not_a_record(const char *text)
     ck_assert_msg(why != NULL && *why != '\0', "no reason for %s", text);
 }
 
+static blinkauth_flow_t *taken; /* what the last take() took */
+static const char *take_why;    /* and the reason it gave */
+
+/* Takes the record of state from the store with ttl into taken and take_why (both reset first: take_why to a
+ * non-NULL marker, so that a NULL reason is the take's own); returns the status. */
+static apr_status_t take(const char *state, apr_interval_time_t ttl)
+{
+    taken = NULL;
+    take_why = "unset";
+    return blinkauth_flow_take(&store, unit_pool, state, ttl, &taken, &take_why);
+}
+
+/* Asserts that mutex is not held: it can be locked (and is unlocked again). */
+static void assert_unlocked(apr_global_mutex_t *mutex)
+{
+    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
+    apr_global_mutex_unlock(mutex);
+}
+
 /* Puts sample(created) with ttl and returns its state, asserting success. */
 static const char *put_sample(apr_time_t created, apr_interval_time_t ttl)
 {
@@ -154,7 +173,7 @@ START_TEST(test_decode_missing_field)
     const char *why = NULL;
     int i;
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+    for (i = 0; i < UNIT_COUNT(bad); i++)
         assert_not_a_record(bad[i]);
     ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, bad[2], strlen(bad[2]), &why));
     ck_assert_ptr_nonnull(strstr(why, "not a flow record ("));
@@ -192,7 +211,7 @@ START_TEST(test_decode_wrong_types)
     };
     int i;
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+    for (i = 0; i < UNIT_COUNT(bad); i++)
         assert_not_a_record(bad[i]);
 }
 END_TEST
@@ -208,17 +227,15 @@ START_TEST(test_put_then_take)
 {
     apr_time_t now = apr_time_now();
     blinkauth_flow_t want = sample(now);
-    blinkauth_flow_t *got = NULL;
-    const char *why = "unset";
     const char *state = put_sample(now, TTL);
 
     ck_assert_uint_eq(strlen(state), 43);
     ck_assert(blinkauth_text_is_b64url(state, 43));
     ck_assert_int_eq(fake_cache_count(cache), 1);
     ck_assert_str_eq(cache->last_id, apr_pstrcat(unit_pool, "blinkauth:", state, NULL));
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
-    assert_same_flow(got, &want);
-    ck_assert_ptr_null(why);
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    assert_same_flow(taken, &want);
+    ck_assert_ptr_null(take_why);
     ck_assert_int_eq(fake_cache_count(cache), 0);
     ck_assert_int_eq(cache->removes, 1);
 }
@@ -229,39 +246,29 @@ START_TEST(test_put_fresh_state_each_time)
     apr_time_t now = apr_time_now();
     const char *s1 = put_sample(now, TTL);
     const char *s2 = put_sample(now, TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
     ck_assert_str_ne(s1, s2);
     ck_assert_int_eq(fake_cache_count(cache), 2);
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, s2, TTL, &got, &why), APR_SUCCESS);
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, s1, TTL, &got, &why), APR_SUCCESS);
+    ck_assert_int_eq(take(s2, TTL), APR_SUCCESS);
+    ck_assert_int_eq(take(s1, TTL), APR_SUCCESS);
 }
 END_TEST
 
 START_TEST(test_take_twice)
 {
     const char *state = put_sample(apr_time_now(), TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
-    why = "unset";
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
-    ck_assert_ptr_null(why);
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    ck_assert_int_eq(take(state, TTL), APR_NOTFOUND);
+    ck_assert_ptr_null(take_why);
 }
 END_TEST
 
 START_TEST(test_take_unknown_state)
 {
-    blinkauth_flow_t *got = NULL;
-    const char *why = "unset";
-
     put_sample(apr_time_now(), TTL);
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", TTL, &got,
-                                         &why),
-                     APR_NOTFOUND);
-    ck_assert_ptr_null(why);
+    ck_assert_int_eq(take("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", TTL), APR_NOTFOUND);
+    ck_assert_ptr_null(take_why);
     ck_assert_int_eq(fake_cache_count(cache), 1);
 }
 END_TEST
@@ -271,12 +278,10 @@ START_TEST(test_take_older_than_ttl)
     /* Still in the store (stored for 600 s), but taken with a 10 s budget 20 s after the connect. */
     apr_time_t then = apr_time_now() - apr_time_from_sec(20);
     const char *state = put_sample(then, TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, apr_time_from_sec(10), &got, &why), APR_TIMEUP);
+    ck_assert_int_eq(take(state, apr_time_from_sec(10)), APR_TIMEUP);
     ck_assert_int_eq(fake_cache_count(cache), 0); /* used up all the same */
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
+    ck_assert_int_eq(take(state, TTL), APR_NOTFOUND);
 }
 END_TEST
 
@@ -284,11 +289,9 @@ START_TEST(test_take_within_ttl)
 {
     apr_time_t then = apr_time_now() - apr_time_from_sec(5);
     const char *state = put_sample(then, TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, apr_time_from_sec(10), &got, &why), APR_SUCCESS);
-    ck_assert(got->created == then);
+    ck_assert_int_eq(take(state, apr_time_from_sec(10)), APR_SUCCESS);
+    ck_assert(taken->created == then);
 }
 END_TEST
 
@@ -296,10 +299,8 @@ START_TEST(test_take_expired_in_store)
 {
     /* The socache itself drops a record past its expiry: that is "not found". */
     const char *state = put_sample(apr_time_now() - apr_time_from_sec(700), TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
+    ck_assert_int_eq(take(state, TTL), APR_NOTFOUND);
 }
 END_TEST
 
@@ -344,32 +345,28 @@ END_TEST
 START_TEST(test_retrieve_failure)
 {
     const char *state = put_sample(apr_time_now(), TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
     cache->fail_retrieve = APR_EGENERAL;
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_EGENERAL);
-    ck_assert_pstr_eq(why, "the flow store failed to read");
+    ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
+    ck_assert_pstr_eq(take_why, "the flow store failed to read");
     ck_assert_int_eq(cache->removes, 0);
     ck_assert_int_eq(fake_cache_count(cache), 1);
     /* The store recovers: the record is still there to be taken. */
     cache->fail_retrieve = APR_SUCCESS;
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
 }
 END_TEST
 
 START_TEST(test_remove_failure)
 {
     const char *state = put_sample(apr_time_now(), TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
     apr_status_t rv;
 
     cache->fail_remove = APR_EGENERAL;
-    rv = blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why);
+    rv = take(state, TTL);
     ck_assert_int_ne(rv, APR_SUCCESS);
     ck_assert_int_eq(rv, APR_EGENERAL);
-    ck_assert_pstr_eq(why, "the flow store failed to delete the record");
+    ck_assert_pstr_eq(take_why, "the flow store failed to delete the record");
     ck_assert_int_eq(cache->removes, 1);
 }
 END_TEST
@@ -378,23 +375,18 @@ START_TEST(test_remove_lost_race)
 {
     /* Another server removed the record between our retrieve and remove: it is theirs. */
     const char *state = put_sample(apr_time_now(), TTL);
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
     cache->fail_remove = APR_NOTFOUND;
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_NOTFOUND);
+    ck_assert_int_eq(take(state, TTL), APR_NOTFOUND);
 }
 END_TEST
 
 START_TEST(test_take_corrupt_record)
 {
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
-
     fake_cache_put_raw(cache, "blinkauth:corrupt", "{\"v\":1,", apr_time_now() + TTL);
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, "corrupt", TTL, &got, &why), APR_EGENERAL);
-    ck_assert_ptr_nonnull(why);
-    ck_assert_int_eq(strncmp(why, "not JSON", 8), 0);
+    ck_assert_int_eq(take("corrupt", TTL), APR_EGENERAL);
+    ck_assert_ptr_nonnull(take_why);
+    ck_assert_int_eq(strncmp(take_why, "not JSON", 8), 0);
     ck_assert_int_eq(fake_cache_count(cache), 0);
 }
 END_TEST
@@ -403,12 +395,10 @@ START_TEST(test_take_raw_record)
 {
     /* take reads exactly what the socache wrote, with no NUL after it. */
     blinkauth_flow_t want = sample(apr_time_now());
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL;
 
     fake_cache_put_raw(cache, "blinkauth:raw", blinkauth_flow_encode(unit_pool, &want), apr_time_now() + TTL);
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, "raw", TTL, &got, &why), APR_SUCCESS);
-    assert_same_flow(got, &want);
+    ck_assert_int_eq(take("raw", TTL), APR_SUCCESS);
+    assert_same_flow(taken, &want);
 }
 END_TEST
 
@@ -417,73 +407,40 @@ START_TEST(test_with_mutex_released)
     /* With a mutex, every path of put and take leaves it unlocked. */
     apr_global_mutex_t *mutex = NULL;
     const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-%ld.lock", (long)getpid());
-    blinkauth_flow_t *got = NULL;
-    const char *why = NULL, *state;
+    const char *state;
 
     ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
     store.mutex = mutex;
     state = put_sample(apr_time_now(), TTL);
-    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
-    apr_global_mutex_unlock(mutex);
+    assert_unlocked(mutex);
     cache->fail_retrieve = APR_EGENERAL;
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_EGENERAL);
-    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
-    apr_global_mutex_unlock(mutex);
+    ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
+    assert_unlocked(mutex);
     cache->fail_retrieve = APR_SUCCESS;
     cache->fail_remove = APR_EGENERAL;
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_EGENERAL);
-    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
-    apr_global_mutex_unlock(mutex);
+    ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
+    assert_unlocked(mutex);
     cache->fail_remove = APR_SUCCESS;
-    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, &got, &why), APR_SUCCESS);
-    ck_assert_int_eq(apr_global_mutex_trylock(mutex), APR_SUCCESS);
-    apr_global_mutex_unlock(mutex);
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    assert_unlocked(mutex);
     apr_global_mutex_destroy(mutex);
 }
 END_TEST
 
-/* The flow suite. */
-static Suite *flow_suite(void)
-{
-    Suite *s = suite_create("flow");
-    TCase *codec = unit_tcase("codec");
-    TCase *cache_tc = tcase_create("socache");
-
-    tcase_add_test(codec, test_encode);
-    tcase_add_test(codec, test_encode_missing_field);
-    tcase_add_test(codec, test_round_trip);
-    tcase_add_test(codec, test_decode_uses_len);
-    tcase_add_test(codec, test_decode_not_json);
-    tcase_add_test(codec, test_decode_wrong_version);
-    tcase_add_test(codec, test_decode_missing_field);
-    tcase_add_test(codec, test_decode_extra_field);
-    tcase_add_test(codec, test_decode_wrong_types);
-    tcase_add_test(codec, test_decode_duplicate_key);
-    suite_add_tcase(s, codec);
-
-    tcase_add_checked_fixture(cache_tc, setup, unit_teardown);
-    tcase_add_test(cache_tc, test_put_then_take);
-    tcase_add_test(cache_tc, test_put_fresh_state_each_time);
-    tcase_add_test(cache_tc, test_take_twice);
-    tcase_add_test(cache_tc, test_take_unknown_state);
-    tcase_add_test(cache_tc, test_take_older_than_ttl);
-    tcase_add_test(cache_tc, test_take_within_ttl);
-    tcase_add_test(cache_tc, test_take_expired_in_store);
-    tcase_add_test(cache_tc, test_store_records_expiry);
-    tcase_add_test(cache_tc, test_put_store_failure);
-    tcase_add_test(cache_tc, test_put_unencodable);
-    tcase_add_test(cache_tc, test_retrieve_failure);
-    tcase_add_test(cache_tc, test_remove_failure);
-    tcase_add_test(cache_tc, test_remove_lost_race);
-    tcase_add_test(cache_tc, test_take_corrupt_record);
-    tcase_add_test(cache_tc, test_take_raw_record);
-    tcase_add_test(cache_tc, test_with_mutex_released);
-    suite_add_tcase(s, cache_tc);
-    return s;
-}
-
-/* Runs the flow suite. */
+/* Runs the flow suite: the record's codec, and put / take against the fake socache. */
 int main(void)
 {
-    return unit_run(flow_suite());
+    Suite *s = suite_create("flow");
+
+    unit_add_tcase(s, "codec", NULL, NULL,
+                   UNIT_TESTS(test_encode, test_encode_missing_field, test_round_trip, test_decode_uses_len,
+                              test_decode_not_json, test_decode_wrong_version, test_decode_missing_field,
+                              test_decode_extra_field, test_decode_wrong_types, test_decode_duplicate_key));
+    unit_add_tcase(s, "socache", setup, NULL,
+                   UNIT_TESTS(test_put_then_take, test_put_fresh_state_each_time, test_take_twice,
+                              test_take_unknown_state, test_take_older_than_ttl, test_take_within_ttl,
+                              test_take_expired_in_store, test_store_records_expiry, test_put_store_failure,
+                              test_put_unencodable, test_retrieve_failure, test_remove_failure, test_remove_lost_race,
+                              test_take_corrupt_record, test_take_raw_record, test_with_mutex_released));
+    return unit_run(s);
 }

@@ -1,8 +1,6 @@
 /* Unit tests of modules/provider.c: the authorization URL, id_token claims, and the token, userinfo and
  * revocation endpoints against the loopback server of http_server.c. */
-#include <stdlib.h>
 #include <string.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 
 #include "unit.h"
@@ -39,37 +37,37 @@ static const char *url_of(const blinkauth_provider_authz_t *a)
     return blinkauth_provider_authorize_url(unit_pool, a);
 }
 
+/* Asserts that the typical parameters with authorize_url give want. */
+static void assert_authorize_url(const char *authorize_url, const char *want)
+{
+    blinkauth_provider_authz_t a = authz(authorize_url);
+
+    ck_assert_str_eq(url_of(&a), want);
+}
+
 START_TEST(test_no_query)
 {
-    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize");
-
-    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?" QUERY);
+    assert_authorize_url("https://idp.example/oauth/authorize", "https://idp.example/oauth/authorize?" QUERY);
 }
 END_TEST
 
 START_TEST(test_existing_query_kept)
 {
-    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize?a=b");
-
-    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?a=b&" QUERY);
-    a.authorize_url = "https://idp.example/authorize?tenant=x%20y&prompt=consent";
-    ck_assert_str_eq(url_of(&a), "https://idp.example/authorize?tenant=x%20y&prompt=consent&" QUERY);
+    assert_authorize_url("https://idp.example/oauth/authorize?a=b", "https://idp.example/oauth/authorize?a=b&" QUERY);
+    assert_authorize_url("https://idp.example/authorize?tenant=x%20y&prompt=consent",
+                         "https://idp.example/authorize?tenant=x%20y&prompt=consent&" QUERY);
 }
 END_TEST
 
 START_TEST(test_url_ending_in_question_mark)
 {
-    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize?");
-
-    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?" QUERY);
+    assert_authorize_url("https://idp.example/oauth/authorize?", "https://idp.example/oauth/authorize?" QUERY);
 }
 END_TEST
 
 START_TEST(test_url_ending_in_ampersand)
 {
-    blinkauth_provider_authz_t a = authz("https://idp.example/oauth/authorize?a=b&");
-
-    ck_assert_str_eq(url_of(&a), "https://idp.example/oauth/authorize?a=b&" QUERY);
+    assert_authorize_url("https://idp.example/oauth/authorize?a=b&", "https://idp.example/oauth/authorize?a=b&" QUERY);
 }
 END_TEST
 
@@ -113,7 +111,7 @@ START_TEST(test_parameter_order)
     const char *url = url_of(&a), *at, *prev = url;
     int i;
 
-    for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(names); i++) {
         at = strstr(url, names[i]);
         ck_assert_msg(at != NULL, "%s missing", names[i]);
         ck_assert_msg(at > prev || (i == 0 && at >= prev), "%s out of order", names[i]);
@@ -184,7 +182,7 @@ START_TEST(test_claim_unusable)
     static const char *names[] = {"real", "t", "n", "o", "a", "e", "nl", "del", "absent"};
     int i;
 
-    for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+    for (i = 0; i < UNIT_COUNT(names); i++)
         ck_assert_msg(blinkauth_provider_claim(unit_pool, c, names[i]) == NULL, "accepted claim %s", names[i]);
     ck_assert_ptr_null(blinkauth_provider_claim(unit_pool, obj("[\"sub\"]"), "sub"));
     ck_assert_ptr_null(blinkauth_provider_claim(unit_pool, NULL, "sub"));
@@ -246,18 +244,6 @@ START_TEST(test_id_token_not_a_jwt)
 }
 END_TEST
 
-static apr_pool_t *pconf; /* the process pool libcurl is initialised with */
-static hs_server_t *server;
-
-/* Stops the loopback server when a test started one, then destroys the pool. */
-static void endpoint_teardown(void)
-{
-    if (server)
-        hs_stop(server);
-    server = NULL;
-    unit_teardown();
-}
-
 /* A raw HTTP/1.1 response with a JSON (or other) body. */
 static const char *reply(int status, const char *body)
 {
@@ -265,29 +251,23 @@ static const char *reply(int status, const char *body)
                         APR_SIZE_T_FMT "\r\n\r\n%s", status, strlen(body), body);
 }
 
-/* Starts the loopback server answering every request with raw (the step outlives this call: the server keeps it). */
+/* Starts the loopback server answering every request with raw. */
 static void serve(const char *raw)
 {
-    hs_step_t *st = apr_pcalloc(unit_pool, sizeof(*st));
-
-    st->action = HS_REPLY;
-    st->raw = raw;
-    server = hs_start(st, 1, 0);
-    ck_assert_ptr_nonnull(server);
+    unit_serve(HS_REPLY, raw);
 }
 
 /* A complete configuration whose endpoints are on the loopback server (started first). */
 static blinkauth_config_t *loopback_config(int confidential)
 {
     blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
-    const char *base = apr_psprintf(unit_pool, "http://127.0.0.1:%d", hs_port(server));
 
     cfg->auth_id = "a-1234";
     cfg->client_id = "my-client";
     cfg->client_secret = confidential ? "s3cret" : NULL;
-    cfg->authorize_url = apr_pstrcat(unit_pool, base, "/authorize", NULL);
-    cfg->token_url = apr_pstrcat(unit_pool, base, "/token", NULL);
-    cfg->revoke_url = apr_pstrcat(unit_pool, base, "/revoke", NULL);
+    cfg->authorize_url = unit_server_url("/authorize");
+    cfg->token_url = unit_server_url("/token");
+    cfg->revoke_url = unit_server_url("/revoke");
     cfg->timeout = 5;
     return cfg;
 }
@@ -295,8 +275,8 @@ static blinkauth_config_t *loopback_config(int confidential)
 /* The one request the server received. */
 static const hs_request_t *only_request(void)
 {
-    ck_assert_int_eq(hs_request_count(server), 1);
-    return hs_request(server, 0);
+    ck_assert_int_eq(hs_request_count(unit_server), 1);
+    return hs_request(unit_server, 0);
 }
 
 /* Exchanges the code "c/d" with verifier "v" for cfg. */
@@ -314,6 +294,17 @@ static void assert_failed(blinkauth_outcome_t out, blinkauth_up_kind_t kind, lon
     ck_assert_int_eq(out.status, status);
     ck_assert_ptr_nonnull(out.why);
     ck_assert_msg(strstr(out.why, part) != NULL, "\"%s\" does not say \"%s\"", out.why, part);
+}
+
+/* Asserts that cfg finds no account identifier in t: a failure with status whose sentence contains part, and the
+ * identifier set to NULL. */
+static void assert_no_account_id(const blinkauth_config_t *cfg, const blinkauth_tokens_t *t, long status,
+                                 const char *part)
+{
+    const char *id = "unset";
+
+    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, t, &id), BLINKAUTH_UP_FAILED, status, part);
+    ck_assert_ptr_null(id);
 }
 
 START_TEST(test_code_exchange_confidential)
@@ -389,24 +380,22 @@ START_TEST(test_code_exchange_unusable_answers)
     };
     int i;
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(bad); i++) {
         blinkauth_tokens_t t;
         serve(reply(200, bad[i].body));
         assert_failed(exchange(loopback_config(1), &t), BLINKAUTH_UP_FAILED, 200, bad[i].says);
-        hs_stop(server);
-        server = NULL;
+        hs_stop(unit_server);
+        unit_server = NULL;
     }
 }
 END_TEST
 
 START_TEST(test_code_exchange_timeout)
 {
-    hs_step_t *st = apr_pcalloc(unit_pool, sizeof(*st));
     blinkauth_config_t *cfg;
     blinkauth_tokens_t t;
 
-    st->action = HS_HANG;
-    server = hs_start(st, 1, 0);
+    unit_serve(HS_HANG, NULL);
     cfg = loopback_config(1);
     cfg->timeout = 1;
     ck_assert_int_eq(exchange(cfg, &t).kind, BLINKAUTH_UP_TIMEOUT);
@@ -435,21 +424,16 @@ START_TEST(test_account_id_from_id_token_refused)
 {
     blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
     blinkauth_tokens_t t = {"at", NULL, NULL, -1};
-    const char *id = "unset";
 
     cfg->client_id = "my-client";
-    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 0,
-                  "no account identifier: no BlinkAuthUserInfoURL is set and the token endpoint issued no id_token");
-    ck_assert_ptr_null(id);
+    assert_no_account_id(cfg, &t, 0,
+                         "no account identifier: no BlinkAuthUserInfoURL is set and the token endpoint issued no "
+                         "id_token");
     t.id_token = jwt("{\"aud\":\"other\",\"sub\":\"u-1\"}");
-    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 0,
-                  "no account identifier: the id_token's aud does not name BlinkAuthClientID");
-    ck_assert_ptr_null(id);
+    assert_no_account_id(cfg, &t, 0, "no account identifier: the id_token's aud does not name BlinkAuthClientID");
     t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\"}");
     cfg->account_id_claim = "email";
-    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 0,
-                  "no account identifier: the id_token has no usable claim 'email'");
-    ck_assert_ptr_null(id);
+    assert_no_account_id(cfg, &t, 0, "no account identifier: the id_token has no usable claim 'email'");
 }
 END_TEST
 
@@ -462,7 +446,7 @@ START_TEST(test_account_id_from_userinfo)
 
     serve(reply(200, "{\"sub\":\"u-1\",\"email\":\"j@example.com\",\"id\":4711}"));
     cfg = loopback_config(1);
-    cfg->userinfo_url = apr_psprintf(unit_pool, "http://127.0.0.1:%d/userinfo", hs_port(server));
+    cfg->userinfo_url = unit_server_url("/userinfo");
     cfg->account_id_claim = "id";
     /* With a userinfo URL the id_token is not looked at. */
     t.id_token = jwt("{\"aud\":\"other\",\"id\":1}");
@@ -480,20 +464,15 @@ START_TEST(test_account_id_userinfo_refused)
 {
     blinkauth_tokens_t t = {"at", NULL, NULL, -1};
     blinkauth_config_t *cfg;
-    const char *id = "unset";
 
     serve(reply(401, "{\"error\":\"invalid_token\"}"));
     cfg = loopback_config(1);
-    cfg->userinfo_url = apr_psprintf(unit_pool, "http://127.0.0.1:%d/userinfo", hs_port(server));
-    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 401,
-                  "answered HTTP 401: invalid_token");
-    ck_assert_ptr_null(id);
-    hs_stop(server);
+    cfg->userinfo_url = unit_server_url("/userinfo");
+    assert_no_account_id(cfg, &t, 401, "answered HTTP 401: invalid_token");
+    hs_stop(unit_server);
     serve(reply(200, "{\"email\":\"j@example.com\"}"));
-    cfg->userinfo_url = apr_psprintf(unit_pool, "http://127.0.0.1:%d/userinfo", hs_port(server));
-    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, &t, &id), BLINKAUTH_UP_FAILED, 200,
-                  "no usable claim 'sub'");
-    ck_assert_ptr_null(id);
+    cfg->userinfo_url = unit_server_url("/userinfo");
+    assert_no_account_id(cfg, &t, 200, "no usable claim 'sub'");
 }
 END_TEST
 
@@ -527,58 +506,24 @@ START_TEST(test_token_revoke_public_and_failed)
 }
 END_TEST
 
-/* The provider suite. */
-static Suite *provider_suite(void)
-{
-    Suite *s = suite_create("provider");
-    TCase *tc = unit_tcase("authorize_url");
-
-    tcase_add_test(tc, test_no_query);
-    tcase_add_test(tc, test_existing_query_kept);
-    tcase_add_test(tc, test_url_ending_in_question_mark);
-    tcase_add_test(tc, test_url_ending_in_ampersand);
-    tcase_add_test(tc, test_values_percent_encoded);
-    tcase_add_test(tc, test_scope_omitted_when_null);
-    tcase_add_test(tc, test_parameter_order);
-    tcase_add_test(tc, test_input_not_modified);
-    suite_add_tcase(s, tc);
-
-    tc = unit_tcase("id_token");
-    tcase_add_test(tc, test_claim_string_and_integer);
-    tcase_add_test(tc, test_claim_unusable);
-    tcase_add_test(tc, test_claim_length);
-    tcase_add_test(tc, test_id_token_claims);
-    tcase_add_test(tc, test_id_token_wrong_audience);
-    tcase_add_test(tc, test_id_token_not_a_jwt);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("endpoints");
-    tcase_add_checked_fixture(tc, unit_setup, endpoint_teardown);
-    tcase_add_test(tc, test_code_exchange_confidential);
-    tcase_add_test(tc, test_code_exchange_public_client);
-    tcase_add_test(tc, test_code_exchange_error_answer);
-    tcase_add_test(tc, test_code_exchange_unusable_answers);
-    tcase_add_test(tc, test_code_exchange_timeout);
-    tcase_add_test(tc, test_account_id_from_id_token);
-    tcase_add_test(tc, test_account_id_from_id_token_refused);
-    tcase_add_test(tc, test_account_id_from_userinfo);
-    tcase_add_test(tc, test_account_id_userinfo_refused);
-    tcase_add_test(tc, test_token_revoke);
-    tcase_add_test(tc, test_token_revoke_public_and_failed);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 /* Runs the provider suite with libcurl initialised the way post_config does it. */
 int main(void)
 {
-    int rc;
+    Suite *s = suite_create("provider");
 
-    apr_initialize();
-    apr_pool_create(&pconf, NULL);
-    blinkauth_http_global_init(pconf);
-    rc = unit_run(provider_suite());
-    apr_pool_destroy(pconf);
-    apr_terminate();
-    return rc;
+    unit_add_tcase(s, "authorize_url", NULL, NULL,
+                   UNIT_TESTS(test_no_query, test_existing_query_kept, test_url_ending_in_question_mark,
+                              test_url_ending_in_ampersand, test_values_percent_encoded, test_scope_omitted_when_null,
+                              test_parameter_order, test_input_not_modified));
+    unit_add_tcase(s, "id_token", NULL, NULL,
+                   UNIT_TESTS(test_claim_string_and_integer, test_claim_unusable, test_claim_length,
+                              test_id_token_claims, test_id_token_wrong_audience, test_id_token_not_a_jwt));
+    unit_add_tcase(s, "endpoints", NULL, unit_server_teardown,
+                   UNIT_TESTS(test_code_exchange_confidential, test_code_exchange_public_client,
+                              test_code_exchange_error_answer, test_code_exchange_unusable_answers,
+                              test_code_exchange_timeout, test_account_id_from_id_token,
+                              test_account_id_from_id_token_refused, test_account_id_from_userinfo,
+                              test_account_id_userinfo_refused, test_token_revoke,
+                              test_token_revoke_public_and_failed));
+    return unit_run_http(s);
 }

@@ -193,35 +193,17 @@ START_TEST(test_json_bind_no_leak)
 }
 END_TEST
 
-/* The respond and json suite. */
-static Suite *respond_suite(void)
-{
-    Suite *s = suite_create("respond");
-    TCase *respond = unit_tcase("respond");
-    TCase *json = unit_tcase("json");
-
-    tcase_add_test(respond, test_json_ok_with_data);
-    tcase_add_test(respond, test_json_ok_null_data);
-    tcase_add_test(respond, test_json_ok_empty_object);
-    tcase_add_test(respond, test_json_error);
-    tcase_add_test(respond, test_page);
-    tcase_add_test(respond, test_page_escapes);
-    suite_add_tcase(s, respond);
-
-    tcase_add_test(json, test_json_parse_ok);
-    tcase_add_test(json, test_json_parse_trailing_garbage);
-    tcase_add_test(json, test_json_parse_duplicate_keys);
-    tcase_add_test(json, test_json_parse_not_json);
-    tcase_add_test(json, test_json_string);
-    tcase_add_test(json, test_json_dump);
-    tcase_add_test(json, test_json_bind_releases);
-    tcase_add_test(json, test_json_bind_no_leak);
-    suite_add_tcase(s, json);
-    return s;
-}
-
 /* Runs the respond and json suite. */
 int main(void)
 {
-    return unit_run(respond_suite());
+    Suite *s = suite_create("respond");
+
+    unit_add_tcase(s, "respond", NULL, NULL,
+                   UNIT_TESTS(test_json_ok_with_data, test_json_ok_null_data, test_json_ok_empty_object,
+                              test_json_error, test_page, test_page_escapes));
+    unit_add_tcase(s, "json", NULL, NULL,
+                   UNIT_TESTS(test_json_parse_ok, test_json_parse_trailing_garbage, test_json_parse_duplicate_keys,
+                              test_json_parse_not_json, test_json_string, test_json_dump, test_json_bind_releases,
+                              test_json_bind_no_leak));
+    return unit_run(s);
 }

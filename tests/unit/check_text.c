@@ -1,4 +1,5 @@
 /* Unit tests of modules/text.c: validation, percent-encoding, HTML escaping and form parsing. */
+#include <stdarg.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -22,6 +23,23 @@ static void assert_entry(apr_table_t *form, int i, const char *want_name, const 
     ck_assert_str_eq(e[i].val, want_value);
 }
 
+/* Parses query and asserts that it gives exactly the n entries that follow as name, value, name, value... */
+static void assert_form(const char *query, int n, ...)
+{
+    apr_table_t *f = blinkauth_text_form_parse(unit_pool, query);
+    va_list ap;
+    int i;
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(form_size(f), n);
+    va_start(ap, n);
+    for (i = 0; i < n; i++) {
+        const char *name = va_arg(ap, const char *);
+        assert_entry(f, i, name, va_arg(ap, const char *));
+    }
+    va_end(ap);
+}
+
 START_TEST(test_is_clean_lengths)
 {
     ck_assert_int_eq(blinkauth_text_is_clean(NULL, 10), 0);
@@ -38,7 +56,7 @@ START_TEST(test_is_clean_control_characters)
     static const char *bad[] = {"\t", "a\tb", "a\nb", "a\r", "\x01", "x\x1f", "x\x7f", "\x7fx", "\x1b[31m"};
     int i;
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+    for (i = 0; i < UNIT_COUNT(bad); i++)
         ck_assert_msg(blinkauth_text_is_clean(bad[i], 100) == 0, "accepted bad[%d]", i);
     ck_assert_int_eq(blinkauth_text_is_clean("a b ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}", 100), 1);
 }
@@ -104,24 +122,48 @@ START_TEST(test_pct_encode)
 }
 END_TEST
 
+/* A percent-decoding case: the input, whether '+' stands for a space (form), and the output. */
+typedef struct {
+    const char *in;
+    int form;
+    const char *want;
+} pct_case_t;
+
+/* Asserts that each of the n cases decodes to its output. */
+static void assert_pct_decodes(const pct_case_t *cases, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, cases[i].in, cases[i].form), cases[i].want);
+}
+
 START_TEST(test_pct_decode)
 {
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "", 0), "");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "plain", 0), "plain");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a%20b", 0), "a b");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "%2f%2F", 0), "//");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "caf%C3%A9", 0), "caf\xc3\xa9");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "%25%32%30", 0), "%20"); /* decoded once only */
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "%FF", 0), "\xff");
+    static const pct_case_t cases[] = {
+        {"", 0, ""},
+        {"plain", 0, "plain"},
+        {"a%20b", 0, "a b"},
+        {"%2f%2F", 0, "//"},
+        {"caf%C3%A9", 0, "caf\xc3\xa9"},
+        {"%25%32%30", 0, "%20"}, /* decoded once only */
+        {"%FF", 0, "\xff"},
+    };
+
+    assert_pct_decodes(cases, UNIT_COUNT(cases));
 }
 END_TEST
 
 START_TEST(test_pct_decode_form_plus)
 {
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a+b", 1), "a b");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a+b", 0), "a+b");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "a%2Bb", 1), "a+b");
-    ck_assert_str_eq(blinkauth_text_pct_decode(unit_pool, "++", 1), "  ");
+    static const pct_case_t cases[] = {
+        {"a+b", 1, "a b"},
+        {"a+b", 0, "a+b"},
+        {"a%2Bb", 1, "a+b"},
+        {"++", 1, "  "},
+    };
+
+    assert_pct_decodes(cases, UNIT_COUNT(cases));
 }
 END_TEST
 
@@ -130,7 +172,7 @@ START_TEST(test_pct_decode_malformed)
     static const char *bad[] = {"%", "a%", "%2", "a%2", "%zz", "%g0", "%0g", "%%20", "%-1", "% 2"};
     int i;
 
-    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+    for (i = 0; i < UNIT_COUNT(bad); i++) {
         ck_assert_msg(blinkauth_text_pct_decode(unit_pool, bad[i], 0) == NULL, "accepted \"%s\"", bad[i]);
         ck_assert_msg(blinkauth_text_pct_decode(unit_pool, bad[i], 1) == NULL, "accepted \"%s\" (form)", bad[i]);
     }
@@ -172,26 +214,13 @@ END_TEST
 
 START_TEST(test_form_parse)
 {
-    apr_table_t *f = blinkauth_text_form_parse(unit_pool, "code=abc&state=x%2Fy&scope=openid+email");
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(form_size(f), 3);
-    assert_entry(f, 0, "code", "abc");
-    assert_entry(f, 1, "state", "x/y");
-    assert_entry(f, 2, "scope", "openid email");
+    assert_form("code=abc&state=x%2Fy&scope=openid+email", 3, "code", "abc", "state", "x/y", "scope", "openid email");
 }
 END_TEST
 
 START_TEST(test_form_parse_empty_values)
 {
-    apr_table_t *f = blinkauth_text_form_parse(unit_pool, "a=&b&c=1&&d=x=y");
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(form_size(f), 4);
-    assert_entry(f, 0, "a", "");
-    assert_entry(f, 1, "b", "");
-    assert_entry(f, 2, "c", "1");
-    assert_entry(f, 3, "d", "x=y");
+    assert_form("a=&b&c=1&&d=x=y", 4, "a", "", "b", "", "c", "1", "d", "x=y");
     ck_assert_int_eq(form_size(blinkauth_text_form_parse(unit_pool, "")), 0);
     ck_assert_int_eq(form_size(blinkauth_text_form_parse(unit_pool, NULL)), 0);
     ck_assert_int_eq(form_size(blinkauth_text_form_parse(unit_pool, "&&")), 0);
@@ -272,37 +301,17 @@ START_TEST(test_uri_redact)
 }
 END_TEST
 
-/* The text suite. */
-static Suite *text_suite(void)
-{
-    Suite *s = suite_create("text");
-    TCase *tc = unit_tcase("core");
-
-    tcase_add_test(tc, test_is_clean_lengths);
-    tcase_add_test(tc, test_is_clean_control_characters);
-    tcase_add_test(tc, test_is_clean_utf8_allowed);
-    tcase_add_test(tc, test_is_utf8);
-    tcase_add_test(tc, test_is_b64url);
-    tcase_add_test(tc, test_pct_encode);
-    tcase_add_test(tc, test_pct_decode);
-    tcase_add_test(tc, test_pct_decode_form_plus);
-    tcase_add_test(tc, test_pct_decode_malformed);
-    tcase_add_test(tc, test_pct_decode_nul_rejected);
-    tcase_add_test(tc, test_html_escape);
-    tcase_add_test(tc, test_html_escape_worst_case_size);
-    tcase_add_test(tc, test_form_parse);
-    tcase_add_test(tc, test_form_parse_empty_values);
-    tcase_add_test(tc, test_form_parse_malformed);
-    tcase_add_test(tc, test_form_single);
-    tcase_add_test(tc, test_form_single_repeated_empty);
-    tcase_add_test(tc, test_query_redact);
-    tcase_add_test(tc, test_uri_redact);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 /* Runs the text suite. */
 int main(void)
 {
-    return unit_run(text_suite());
+    Suite *s = suite_create("text");
+
+    unit_add_tcase(s, "core", NULL, NULL,
+                   UNIT_TESTS(test_is_clean_lengths, test_is_clean_control_characters, test_is_clean_utf8_allowed,
+                              test_is_utf8, test_is_b64url, test_pct_encode, test_pct_decode, test_pct_decode_form_plus,
+                              test_pct_decode_malformed, test_pct_decode_nul_rejected, test_html_escape,
+                              test_html_escape_worst_case_size, test_form_parse, test_form_parse_empty_values,
+                              test_form_parse_malformed, test_form_single, test_form_single_repeated_empty,
+                              test_query_redact, test_uri_redact));
+    return unit_run(s);
 }

@@ -6,7 +6,10 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "http.h"
+
 apr_pool_t *unit_pool;
+hs_server_t *unit_server;
 
 /* Checked fixture: creates unit_pool. */
 void unit_setup(void)
@@ -21,12 +24,17 @@ void unit_teardown(void)
     unit_pool = NULL;
 }
 
-/* A test case named name with the pool fixture; the caller adds tests and adds it to a suite. */
-TCase *unit_tcase(const char *name)
+/* Adds to suite a test case named name holding the n tests, in that order, with the checked fixture setup and
+ * teardown (unit_setup and unit_teardown where NULL); returns the test case. */
+TCase *unit_add_tcase(Suite *suite, const char *name, SFun setup, SFun teardown, const TTest *const *tests, int n)
 {
     TCase *tc = tcase_create(name);
+    int i;
 
-    tcase_add_checked_fixture(tc, unit_setup, unit_teardown);
+    tcase_add_checked_fixture(tc, setup ? setup : unit_setup, teardown ? teardown : unit_teardown);
+    for (i = 0; i < n; i++)
+        tcase_add_test(tc, tests[i]);
+    suite_add_tcase(suite, tc);
     return tc;
 }
 
@@ -45,6 +53,22 @@ int unit_run(Suite *suite)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* unit_run with libcurl initialised the way post_config does it (blinkauth_http_global_init), for the suites that
+ * make HTTP calls. */
+int unit_run_http(Suite *suite)
+{
+    apr_pool_t *pconf;
+    int rc;
+
+    apr_initialize();
+    apr_pool_create(&pconf, NULL);
+    blinkauth_http_global_init(pconf);
+    rc = unit_run(suite);
+    apr_pool_destroy(pconf);
+    apr_terminate();
+    return rc;
+}
+
 /* A NUL-terminated string of n copies of c in unit_pool. */
 char *unit_filled(apr_size_t n, char c)
 {
@@ -53,6 +77,36 @@ char *unit_filled(apr_size_t n, char c)
     memset(s, c, n);
     s[n] = '\0';
     return s;
+}
+
+/* Starts unit_server with the n steps st (copied to unit_pool: the server keeps them), listening after delay_ms. */
+void unit_serve_steps(const hs_step_t *st, int n, int delay_ms)
+{
+    unit_server = hs_start(apr_pmemdup(unit_pool, st, n * sizeof(*st)), n, delay_ms);
+    ck_assert_ptr_nonnull(unit_server);
+}
+
+/* Starts unit_server doing action for every request (answering raw for HS_REPLY). */
+void unit_serve(hs_action_t action, const char *raw)
+{
+    hs_step_t st = { action, raw, 0 };
+
+    unit_serve_steps(&st, 1, 0);
+}
+
+/* unit_server's URL for path ("/token"). */
+const char *unit_server_url(const char *path)
+{
+    return apr_psprintf(unit_pool, "http://127.0.0.1:%d%s", hs_port(unit_server), path);
+}
+
+/* Checked fixture: stops unit_server when the test started one, then destroys unit_pool. */
+void unit_server_teardown(void)
+{
+    if (unit_server)
+        hs_stop(unit_server);
+    unit_server = NULL;
+    unit_teardown();
 }
 
 /* The slot holding id, or NULL. */

@@ -7,6 +7,7 @@
 #include <apr_time.h>
 
 #include "flow.h"
+#include "http_server.h"
 
 /* The pool of the running test, created by unit_setup and destroyed by unit_teardown. */
 extern apr_pool_t *unit_pool;
@@ -17,14 +18,43 @@ void unit_setup(void);
 /* Checked fixture: destroys unit_pool. */
 void unit_teardown(void);
 
-/* A test case named name with the pool fixture; the caller adds tests and adds it to a suite. */
-TCase *unit_tcase(const char *name);
+/* The number of elements of an array. */
+#define UNIT_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The tests of a test case, for unit_add_tcase: UNIT_TESTS(test_a, test_b, ...) stands for the array and its
+ * length, two arguments. */
+#define UNIT_TESTS(...) ((const TTest *const[]){__VA_ARGS__}), UNIT_COUNT(((const TTest *const[]){__VA_ARGS__}))
+
+/* Adds to suite a test case named name holding the n tests, in that order, with the checked fixture setup and
+ * teardown (unit_setup and unit_teardown where NULL); returns the test case. */
+TCase *unit_add_tcase(Suite *suite, const char *name, SFun setup, SFun teardown, const TTest *const *tests, int n);
 
 /* Runs a suite with APR initialised; the process exit status (0 when every test passed). */
 int unit_run(Suite *suite);
 
+/* unit_run with libcurl initialised the way post_config does it (blinkauth_http_global_init), for the suites that
+ * make HTTP calls. */
+int unit_run_http(Suite *suite);
+
 /* A NUL-terminated string of n copies of c in unit_pool. */
 char *unit_filled(apr_size_t n, char c);
+
+/* --- A loopback HTTP server (http_server.c) for the tests that make HTTP calls. --- */
+
+/* The running test's loopback server, or NULL; unit_server_teardown stops it. */
+extern hs_server_t *unit_server;
+
+/* Starts unit_server with the n steps st (copied to unit_pool: the server keeps them), listening after delay_ms. */
+void unit_serve_steps(const hs_step_t *st, int n, int delay_ms);
+
+/* Starts unit_server doing action for every request (answering raw for HS_REPLY). */
+void unit_serve(hs_action_t action, const char *raw);
+
+/* unit_server's URL for path ("/token"). */
+const char *unit_server_url(const char *path);
+
+/* Checked fixture: stops unit_server when the test started one, then destroys unit_pool. */
+void unit_server_teardown(void);
 
 /* --- An in-memory ap_socache_provider_t for the flow tests. --- */
 
