@@ -9,6 +9,8 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 
+#include "upstream.h"
+
 /* libFuzzer's entry point; tests/fuzz/replay_main.c calls it for corpus files when built with gcc. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,6 +71,23 @@ static inline char *fuzz_bytes(const uint8_t *data, size_t size)
     if (size)
         memcpy(b, data, size);
     return b;
+}
+
+/* Reads the error code of an upstream's answer with status and the input's size bytes as body
+ * (blinkauth_upstream_error_code under field). Property: a code found is a short safe token, 1 to 64 letters,
+ * digits and '_'. */
+static inline void fuzz_check_error_code(apr_pool_t *p, long status, const char *body, size_t size, const char *field)
+{
+    blinkauth_http_response_t res = {0};
+    const char *code;
+
+    res.status = status;
+    res.body = body;
+    res.body_len = size;
+    code = blinkauth_upstream_error_code(p, &res, field);
+    if (code)
+        FUZZ_CHECK(*code && strlen(code) <= 64 &&
+                   strspn(code, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(code));
 }
 
 #endif
