@@ -35,6 +35,10 @@ static void tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const b
                       "revoked here", la->id, la->auth_id, cfg->auth_id);
         return;
     }
+    if (cfg->revoke_url && la->refresh_token == NULL && la->access_token == NULL)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "BLA00407: disconnect: Blink returned linked account %s without a string access_token or "
+                      "refresh_token; nothing to revoke", la->id);
     blinkauth_route_tokens_revoke(r, cfg, la->refresh_token, la->access_token, "disconnect");
 }
 

@@ -12,7 +12,7 @@ use Time::HiRes ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 164, need_lwp;
+plan tests => 165, need_lwp;
 
 my $WITNESS = "http://127.0.0.1:$ENV{BLINK_FAKE_WITNESS_PORT}";
 my $TIMEOUT = 2;    # BlinkAuthTimeout of /blink in extra.conf.in
@@ -288,7 +288,9 @@ ok t_cmp($log, qr/BLA00305: .*\(no id returned\)/, 'Blink add answer of the wron
 reset_all();
 $id = linked_account();
 fake_fault('blink', route => 'get', mode => 'wrong_types');
-is_json(blink_call(DELETE => "/blink/linked-accounts/$id"), 200, 'OK', 'Blink get of the wrong types');
+($res, $t, $log) = watched(sub { blink_call(DELETE => "/blink/linked-accounts/$id") });
+is_json($res, 200, 'OK', 'Blink get of the wrong types');
+ok t_cmp($log, qr/BLA00407: .*without a string access_token or refresh_token/, 'Blink get of the wrong types: logged');
 ok t_cmp(linked() . ' ' . revoked(), '0 0', 'Blink get of the wrong types: deleted; no token of the wrong type is sent to revoke');
 ok t_cmp(seen(provider => 'revoke'), 0, 'Blink get of the wrong types: the revocation endpoint is not called with junk');
 
