@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <apr_strings.h>
 
 /* Pool cleanup that drops the pool's reference to a JSON value. */
@@ -45,6 +46,107 @@ json_t *blinkauth_json_parse(apr_pool_t *p, const char *text, apr_size_t len, co
         return NULL;
     }
     return blinkauth_json_bind(p, j);
+}
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0: the checks of jansson's utf8_check_full. */
+static int utf8_sequence(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    apr_uint32_t v;
+    int n, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1F;
+    }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0F;
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000))
+        return 0;
+    return n;
+}
+
+/* Writes the escaped body of s to o when o is not NULL; returns its length, or -1 for invalid UTF-8. */
+static apr_ssize_t quote_body(char *o, const unsigned char *u)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char short_escape[6] = {'b', 't', 'n', 0, 'f', 'r'}; /* \b \t \n \v \f \r: c - 8 */
+    apr_ssize_t len = 0;
+    int n;
+
+    while (*u) {
+        unsigned char c = *u;
+        const unsigned char *run = u;
+
+        /* A run of printable ASCII other than " and \ is copied as it is. */
+        while (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+            c = *++u;
+        if (u > run) {
+            if (o)
+                memcpy(o + len, run, (apr_size_t)(u - run));
+            len += u - run;
+            continue;
+        }
+        if (c >= 0x80) {
+            if ((n = utf8_sequence(u)) == 0)
+                return -1;
+            if (o)
+                memcpy(o + len, u, (apr_size_t)n);
+            len += n;
+            u += n;
+        }
+        else if (c == '"' || c == '\\' || (c >= 8 && c <= 13 && short_escape[c - 8])) {
+            if (o) {
+                o[len] = '\\';
+                o[len + 1] = c == '"' || c == '\\' ? (char)c : short_escape[c - 8];
+            }
+            len += 2;
+            u++;
+        }
+        else {
+            if (o) {
+                memcpy(o + len, "\\u00", 4);
+                o[len + 4] = hex[c >> 4];
+                o[len + 5] = hex[c & 15];
+            }
+            len += 6;
+            u++;
+        }
+    }
+    return len;
+}
+
+/* s as JSON string text with its quotes, escaped as jansson's compact dump does; NULL when s is
+ * NULL or not valid UTF-8 (jansson refuses those too). For fixed-shape answers on hot paths. */
+const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
+{
+    apr_ssize_t len = s ? quote_body(NULL, (const unsigned char *)s) : -1;
+    char *out;
+
+    if (len < 0)
+        return NULL;
+    out = apr_palloc(p, (apr_size_t)len + 3);
+    out[0] = '"';
+    quote_body(out + 1, (const unsigned char *)s);
+    out[len + 1] = '"';
+    out[len + 2] = '\0';
+    return out;
 }
 
 /* The string member name of object o, or NULL when absent or not a string. */

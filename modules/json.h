@@ -15,6 +15,10 @@ const char *blinkauth_json_dump(apr_pool_t *p, const json_t *j);
  * NULL with *why set when it is not JSON. */
 json_t *blinkauth_json_parse(apr_pool_t *p, const char *text, apr_size_t len, const char **why);
 
+/* s as JSON string text with its quotes, escaped as jansson's compact dump does; NULL when s is
+ * NULL or not valid UTF-8 (jansson refuses those too). For fixed-shape answers on hot paths. */
+const char *blinkauth_json_quote(apr_pool_t *p, const char *s);
+
 /* The string member name of object o, or NULL when absent or not a string. */
 const char *blinkauth_json_string(const json_t *o, const char *name);
 

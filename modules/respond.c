@@ -14,11 +14,26 @@ const char *blinkauth_respond_json_ok(apr_pool_t *p, json_t *data)
     return blinkauth_json_dump(p, env);
 }
 
-/* {"code":code,"message":message} for an error answer. */
+/* {"code":"OK","message":"OK","data":{name:value}} for one string member; NULL if value is not UTF-8.
+ * Written directly (the Connect answer): the same bytes as json_pack + json_dumps, several times cheaper. */
+const char *blinkauth_respond_json_ok_string(apr_pool_t *p, const char *name, const char *value)
+{
+    const char *n = blinkauth_json_quote(p, name), *v = blinkauth_json_quote(p, value);
+
+    if (!n || !v)
+        return NULL;
+    return apr_pstrcat(p, "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{", n, ":", v, "}}", NULL);
+}
+
+/* {"code":code,"message":message} for an error answer; written directly, as jansson would
+ * (error answers are what floods of bad requests get). */
 const char *blinkauth_respond_json_error(apr_pool_t *p, const char *code, const char *message)
 {
-    json_t *env = blinkauth_json_bind(p, json_pack("{s:s, s:s}", "code", code, "message", message));
-    return blinkauth_json_dump(p, env);
+    const char *c = blinkauth_json_quote(p, code), *m = blinkauth_json_quote(p, message);
+
+    if (!c || !m)
+        return NULL;
+    return apr_pstrcat(p, "{\"code\":", c, ",\"message\":", m, "}", NULL);
 }
 
 /* A small self-contained HTML page: a heading and one paragraph, both escaped here. */

@@ -13,6 +13,9 @@
 /* {"code":"OK","message":"OK","data":data}; data may be NULL for {} and is not consumed. */
 const char *blinkauth_respond_json_ok(apr_pool_t *p, json_t *data);
 
+/* {"code":"OK","message":"OK","data":{name:value}} for one string member; NULL if value is not UTF-8. */
+const char *blinkauth_respond_json_ok_string(apr_pool_t *p, const char *name, const char *value);
+
 /* {"code":code,"message":message} for an error answer. */
 const char *blinkauth_respond_json_error(apr_pool_t *p, const char *code, const char *message);
 

@@ -39,8 +39,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     blinkauth_flow_t flow = {0};
     blinkauth_provider_authz_t authz = {0};
-    const char *state = NULL, *url;
-    json_t *data;
+    const char *state = NULL, *url, *body;
     apr_status_t rv;
 
     if (r->method_number != M_POST)
@@ -75,6 +74,12 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     url = blinkauth_provider_authorize_url(r->pool, &authz);
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BLA00203: connect: flow started for Auth ID %s", cfg->auth_id);
-    data = blinkauth_json_bind(r->pool, json_pack("{s:s}", "authorization_url", url));
-    return blinkauth_reply_json(r, HTTP_OK, blinkauth_respond_json_ok(r->pool, data));
+    body = blinkauth_respond_json_ok_string(r->pool, "authorization_url", url);
+    if (body == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00204: connect: the authorization URL is not UTF-8; "
+                                                   "check BlinkAuthAuthorizeURL");
+        return blinkauth_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "CONFIG_ERROR",
+                                     "This app is not fully configured; see the server's error log.");
+    }
+    return blinkauth_reply_json(r, HTTP_OK, body);
 }
