@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <apr_atomic.h>
 
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -88,12 +89,34 @@ const char *blinkauth_crypto_random_token(apr_pool_t *p)
     return blinkauth_crypto_b64url_encode(p, buf, sizeof(buf));
 }
 
+/* SHA-256 of data into out (SHA256_DIGEST_LENGTH bytes).
+ * OpenSSL 3's SHA256() looks the algorithm up in its provider store on every call, which costs
+ * more than hashing a short secret; the implementation is fetched once per process instead. */
+static void sha256(const void *data, apr_size_t len, unsigned char *out)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    static volatile void *fetched;
+    EVP_MD *md = (EVP_MD *)apr_atomic_casptr(&fetched, NULL, NULL);
+
+    if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) != NULL) {
+        void *old = apr_atomic_casptr(&fetched, md, NULL);
+        if (old) { /* another thread fetched it first */
+            EVP_MD_free(md);
+            md = old;
+        }
+    }
+    if (md && EVP_Digest(data, len, out, NULL, md, NULL))
+        return;
+#endif
+    SHA256(data, len, out);
+}
+
 /* The RFC 7636 S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
 const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
 
-    SHA256((const unsigned char *)verifier, strlen(verifier), digest);
+    sha256(verifier, strlen(verifier), digest);
     return blinkauth_crypto_b64url_encode(p, digest, sizeof(digest));
 }
 
@@ -105,7 +128,7 @@ int blinkauth_crypto_secret_equal(const char *given, const char *expected)
     /* Hashing first makes the comparison length-independent; CRYPTO_memcmp is constant-time. */
     if (given == NULL || expected == NULL || *expected == '\0')
         return 0;
-    SHA256((const unsigned char *)given, strlen(given), a);
-    SHA256((const unsigned char *)expected, strlen(expected), b);
+    sha256(given, strlen(given), a);
+    sha256(expected, strlen(expected), b);
     return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
 }
