@@ -5,6 +5,7 @@
 #include "json.h"
 
 #include <string.h>
+#include <sys/uio.h>
 #include <apr_strings.h>
 
 /* Appends "&name=value" (value percent-encoded) to a query being built; skips a NULL value. */
@@ -15,27 +16,44 @@ static const char *query_add(apr_pool_t *p, const char *query, const char *name,
     return apr_pstrcat(p, query, *query ? "&" : "", name, "=", blinkauth_text_pct_encode(p, value), NULL);
 }
 
-/* The URL that sends the user's browser to log in at the external service. */
+/* The URL that sends the user's browser to log in at the external service.
+ * Built in one allocation (it is on every Connect): the same text as appending each parameter. */
 const char *blinkauth_provider_authorize_url(apr_pool_t *p, const blinkauth_provider_authz_t *a)
 {
-    const char *q = "";
+    const char *names[] = {"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+                           "code_challenge_method"};
+    const char *values[] = {"code", a->client_id, a->redirect_uri, a->scope, a->state, a->code_challenge, "S256"};
+    struct iovec parts[2 + 4 * (sizeof(names) / sizeof(names[0]))];
+    apr_size_t n = strlen(a->authorize_url), i, k = 0;
     const char *sep;
-    apr_size_t n = strlen(a->authorize_url);
 
-    q = query_add(p, q, "response_type", "code");
-    q = query_add(p, q, "client_id", a->client_id);
-    q = query_add(p, q, "redirect_uri", a->redirect_uri);
-    q = query_add(p, q, "scope", a->scope);
-    q = query_add(p, q, "state", a->state);
-    q = query_add(p, q, "code_challenge", a->code_challenge);
-    q = query_add(p, q, "code_challenge_method", "S256");
     if (strchr(a->authorize_url, '?') == NULL)
         sep = "?";
     else if (a->authorize_url[n - 1] == '?' || a->authorize_url[n - 1] == '&')
         sep = "";
     else
         sep = "&";
-    return apr_pstrcat(p, a->authorize_url, sep, q, NULL);
+    parts[k].iov_base = (void *)a->authorize_url;
+    parts[k++].iov_len = n;
+    parts[k].iov_base = (void *)sep;
+    parts[k++].iov_len = strlen(sep);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v;
+        if (values[i] == NULL)
+            continue;
+        if (k > 2) {
+            parts[k].iov_base = "&";
+            parts[k++].iov_len = 1;
+        }
+        parts[k].iov_base = (void *)names[i];
+        parts[k++].iov_len = strlen(names[i]);
+        parts[k].iov_base = "=";
+        parts[k++].iov_len = 1;
+        v = blinkauth_text_pct_encode(p, values[i]);
+        parts[k].iov_base = (void *)v;
+        parts[k++].iov_len = strlen(v);
+    }
+    return apr_pstrcatv(p, parts, k, NULL);
 }
 
 /* A form POST to one of the provider's endpoints, authenticated as the client (RFC 6749 2.3.1). */
