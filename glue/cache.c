@@ -92,6 +92,8 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     store.instance = instance;
     store.server = s;
     store.mutex = mutex;
+    /* shmcb is always a segment of our own; the other providers may be shared servers. */
+    store.bare_keys = strcmp(provider->name, "shmcb") == 0;
     return OK;
 }
 

@@ -25,6 +25,7 @@ typedef struct {
     ap_socache_instance_t *instance;
     server_rec *server;       /* only for the provider's own logging */
     apr_global_mutex_t *mutex; /* may be NULL when the provider is safe without it */
+    int bare_keys;             /* 1 when the store is ours alone (shmcb): the key is the state itself */
 } blinkauth_flow_store_t;
 
 /* The flow record as text (JSON). */
