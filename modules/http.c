@@ -15,7 +15,9 @@
 #endif
 
 #define USER_AGENT "mod_blinkauth/" BLINKAUTH_VERSION
-#define IDLE_MAX 16                            /* handles kept per process */
+/* Handles kept per process: at least ThreadsPerChild (Debian: 25, httpd max default 64), or a burst
+ * of concurrent calls destroys the surplus handles and their kept-alive connections with them. */
+#define IDLE_MAX 64
 #define CONNECT_RETRY_WAIT apr_time_from_msec(100)
 #define RESERVE_MIN apr_time_from_msec(250)    /* least time a retried attempt must keep */
 #define RETRY_AFTER_MAX 3600                   /* larger delta-seconds never fit anyway */
