@@ -54,6 +54,19 @@ blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_siz
     return flow;
 }
 
+/* The shard of store that keeps state's record (store itself when it has none).  By the state's
+ * second character: shmcb spreads the records of each shard over its subcaches by the first. */
+static const blinkauth_flow_store_t *shard_of(const blinkauth_flow_store_t *store, const char *state)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *at;
+
+    if (store->shard == NULL || store->shards < 2 || state[0] == '\0' || state[1] == '\0')
+        return store;
+    at = strchr(alphabet, state[1]);
+    return &store->shard[(at ? (int)(at - alphabet) : (unsigned char)state[1]) % store->shards];
+}
+
 /* Takes the store's lock when it has one. */
 static apr_status_t store_lock(const blinkauth_flow_store_t *store)
 {
@@ -78,6 +91,7 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
 
     if (fresh == NULL || text == NULL || strlen(text) > BLINKAUTH_FLOW_MAX)
         return APR_EGENERAL;
+    store = shard_of(store, fresh);
     key = flow_key(store, p, fresh);
     if ((rv = store_lock(store)) != APR_SUCCESS)
         return rv;
@@ -96,12 +110,14 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
 apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                  apr_interval_time_t ttl, blinkauth_flow_t **flow, const char **why)
 {
-    const char *key = flow_key(store, p, state);
+    const char *key;
     unsigned char *buf = apr_palloc(p, BLINKAUTH_FLOW_MAX + 1);
     unsigned int len = BLINKAUTH_FLOW_MAX;
     apr_status_t rv;
 
     *why = NULL;
+    store = shard_of(store, state);
+    key = flow_key(store, p, state);
     if ((rv = store_lock(store)) != APR_SUCCESS) {
         *why = "cannot take the flow store's lock";
         return rv;

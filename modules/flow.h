@@ -19,13 +19,17 @@ typedef struct {
     apr_time_t created;
 } blinkauth_flow_t;
 
-/* Where flow records live: a socache provider and instance, and the lock that makes take atomic. */
-typedef struct {
+/* Where flow records live: a socache provider and instance, and the lock that makes take atomic.
+ * A store may be split into shards, each a complete store of its own; a state's record lives in
+ * the shard its second character selects. */
+typedef struct blinkauth_flow_store_t {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     server_rec *server;       /* only for the provider's own logging */
     apr_global_mutex_t *mutex; /* may be NULL when the provider is safe without it */
     int bare_keys;             /* 1 when the store is ours alone (shmcb): the key is the state itself */
+    const struct blinkauth_flow_store_t *shard; /* shards of this store, or NULL: it is one */
+    int shards;
 } blinkauth_flow_store_t;
 
 /* The flow record as text (JSON). */
