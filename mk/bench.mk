@@ -1,0 +1,13 @@
+# Benchmarks (issue 7) and the load run (issue 6), each against httpd with the module as built.
+# Neither is part of `make test`: their figures depend on the machine.
+#   make bench   Connect vs a static file, callback and Disconnect against fast fakes, memory;
+#                writes bench/results.md and bench/throughput.png (bench/bench.sh)
+#   make load    200,000 Connect calls at 50 connections, per-child RSS, and a graceful restart
+#                in the middle of a second run; fails when a request is lost (bench/load.sh)
+.PHONY: bench load
+
+bench: $(MODULE)
+	@bench/bench.sh
+
+load: $(MODULE)
+	@bench/load.sh
