@@ -1,5 +1,6 @@
 /* jansson tied to APR pools: values released with their pool, text copied into it. */
 #include "json.h"
+#include "text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,40 +49,6 @@ json_t *blinkauth_json_parse(apr_pool_t *p, const char *text, apr_size_t len, co
     return blinkauth_json_bind(p, j);
 }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0: the checks of jansson's utf8_check_full. */
-static int utf8_sequence(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    apr_uint32_t v;
-    int n, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        v = c & 0x1F;
-    }
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        v = c & 0x0F;
-    }
-    else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        v = c & 0x07;
-    }
-    else {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000))
-        return 0;
-    return n;
-}
-
 /* Writes the escaped body of s to o when o is not NULL; returns its length, or -1 for invalid UTF-8. */
 static apr_ssize_t quote_body(char *o, const unsigned char *u)
 {
@@ -104,7 +71,7 @@ static apr_ssize_t quote_body(char *o, const unsigned char *u)
             continue;
         }
         if (c >= 0x80) {
-            if ((n = utf8_sequence(u)) == 0)
+            if ((n = blinkauth_text_utf8_length(u)) == 0)
                 return -1;
             if (o)
                 memcpy(o + len, u, (apr_size_t)n);

@@ -20,32 +20,49 @@ int blinkauth_text_is_clean(const char *s, apr_size_t max)
     return 1;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 (RFC 3629; the checks of jansson's utf8_check_full). */
+int blinkauth_text_utf8_length(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    apr_uint32_t v;
+    int n, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1F;
+    }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0F;
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000))
+        return 0;
+    return n;
+}
+
 /* 1 when s is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF). */
 int blinkauth_text_is_utf8(const char *s)
 {
     const unsigned char *u = (const unsigned char *)s;
+    int n;
 
-    while (*u) {
-        unsigned long cp;
-        int n, i;
-        if (u[0] < 0x80) {
-            u++;
-            continue;
-        }
-        if ((u[0] & 0xe0) == 0xc0) n = 1, cp = u[0] & 0x1f;
-        else if ((u[0] & 0xf0) == 0xe0) n = 2, cp = u[0] & 0x0f;
-        else if ((u[0] & 0xf8) == 0xf0) n = 3, cp = u[0] & 0x07;
-        else return 0;
-        for (i = 1; i <= n; i++) {
-            if ((u[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (u[i] & 0x3f);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
+    for (; *u; u += n)
+        if ((n = blinkauth_text_utf8_length(u)) == 0)
             return 0;
-        u += n + 1;
-    }
     return 1;
 }
 

@@ -13,6 +13,9 @@
 /* 1 when s is non-empty, at most max bytes, and free of control characters (< 0x20, 0x7f). */
 int blinkauth_text_is_clean(const char *s, apr_size_t max);
 
+/* Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 (RFC 3629). */
+int blinkauth_text_utf8_length(const unsigned char *s);
+
 /* 1 when s is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF). */
 int blinkauth_text_is_utf8(const char *s);
 
