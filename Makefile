@@ -2,13 +2,13 @@
 # `make test` runs every suite; `make run` starts a local sandbox.  See README.md.
 
 APXS     ?= apxs
-VERSION  := 0.1.0
+VERSION  := $(shell sed -n 's/^#define BLINKAUTH_VERSION "\(.*\)"$$/\1/p' modules/version.h)
 CORE_SRC := $(sort $(wildcard modules/*.c))
 CORE_HDR := $(wildcard modules/*.h)
 GLUE_SRC := $(sort $(wildcard glue/*.c routes/*.c))
-GLUE_HDR := $(wildcard glue/*.h)
+GLUE_HDR := $(wildcard glue/*.h routes/*.h)
 LIBS     := -ljansson -lcurl -lcrypto
-WARN     := -Wall -Wextra -Wno-unused-parameter -std=gnu11
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wredundant-decls -Wmissing-prototypes -std=gnu11
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
@@ -28,7 +28,7 @@ all: $(MODULE)
 $(MODULE): mod_blinkauth.c $(CORE_SRC) $(CORE_HDR) $(GLUE_SRC) $(GLUE_HDR) Makefile
 	@mkdir -p build
 	@echo "  APXS  mod_blinkauth.so"
-	@$(APXS) -c -Imodules -Iglue -Wc,"$(WARN) $(EXTRA_CFLAGS) -DBLINKAUTH_VERSION=\\\"$(VERSION)\\\"" \
+	@$(APXS) -c -Imodules -Iglue -Iroutes -Wc,"$(WARN) $(EXTRA_CFLAGS)" \
 	    $(if $(EXTRA_LDFLAGS),-Wl$(comma)$(EXTRA_LDFLAGS)) \
 	    -o mod_blinkauth.la mod_blinkauth.c $(GLUE_SRC) $(CORE_SRC) $(LIBS) >build/apxs.log 2>&1 \
 	    || { cat build/apxs.log; exit 1; }
@@ -48,8 +48,7 @@ install: $(MODULE)
 UNIT_SRC  := $(sort $(wildcard tests/unit/check_*.c))
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 UNIT_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
-UNIT_CFLAGS := $(WARN) $(EXTRA_CFLAGS) -g -O1 -I. -Imodules -Itests/unit -I$(INCLUDEDIR) $(APR_CFLAGS) \
-               -DBLINKAUTH_VERSION=\"$(VERSION)\"
+UNIT_CFLAGS := $(WARN) $(EXTRA_CFLAGS) -g -O1 -I. -Imodules -Itests/unit -I$(INCLUDEDIR) $(APR_CFLAGS)
 
 build/unit/%: tests/unit/%.c $(CORE_SRC) $(CORE_HDR) $(UNIT_HELP) $(wildcard tests/unit/*.h)
 	@mkdir -p build/unit

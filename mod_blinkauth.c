@@ -1,6 +1,8 @@
 /* mod_blinkauth: a Blink Authenticated App backend by configuration alone — the httpd glue. */
-#define BLINKAUTH_MODULE_MAIN
 #include "glue.h"
+#include "cache.h"
+#include "reply.h"
+#include "routes.h"
 #include "http.h"
 
 #include "apr_strings.h"
@@ -26,10 +28,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     if (blinkauth_http_global_init(pconf) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "BLA00006: cannot initialise libcurl");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00006) "cannot initialise libcurl");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "BLA00007: mod_blinkauth/%s ready", BLINKAUTH_VERSION);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, BLALOGNO(00007) "mod_blinkauth/%s ready", BLINKAUTH_VERSION);
     return blinkauth_cache_post_config(pconf, plog, ptemp, s);
 }
 
@@ -38,7 +40,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     blinkauth_cache_child_init(pchild, s);
     if (blinkauth_http_child_init(pchild) != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "BLA00008: cannot prepare the HTTP client in this child");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00008) "cannot prepare the HTTP client in this child");
 }
 
 /* The request path below the app's <Location>, without its leading '/'; NULL when outside it. */
@@ -49,8 +51,6 @@ static const char *route_path(request_rec *r, const blinkauth_config_t *cfg)
     if (cfg->location == NULL)
         return NULL;
     n = strlen(cfg->location);
-    while (n > 0 && cfg->location[n - 1] == '/')
-        n--;
     if (strncmp(r->uri, cfg->location, n) != 0 || (r->uri[n] != '/' && r->uri[n] != '\0'))
         return NULL;
     return r->uri[n] == '/' ? r->uri + n + 1 : r->uri + n;
@@ -76,9 +76,9 @@ static int handler(request_rec *r)
         return DECLINED;
     cfg = blinkauth_request_config(r);
     if ((missing = blinkauth_config_missing(cfg)) != NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00009: %s has SetHandler blinkauth but no %s", r->uri, missing);
-        return blinkauth_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "CONFIG_ERROR",
-                                     "This app is not fully configured; see the server's error log.");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, BLALOGNO(00009) "%s has SetHandler blinkauth but no %s", r->uri,
+                      missing);
+        return blinkauth_reply_config_error(r);
     }
     if ((path = route_path(r, cfg)) != NULL) {
         if (strcmp(path, "callback") == 0)
@@ -88,7 +88,7 @@ static int handler(request_rec *r)
         if ((param = route_param(path, "linked-accounts/")) != NULL)
             return blinkauth_route_disconnect(r, cfg, param);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00010: %s %s: no such route", r->method, r->uri);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00010) "%s %s: no such route", r->method, r->uri);
     return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "There is no such route in this app.");
 }
 
@@ -121,14 +121,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(blinkauth) = {
-    STANDARD20_MODULE_STUFF,
-    create_dir_config,
-    merge_dir_config,
-    NULL,
-    NULL,
-    blinkauth_cmds,
-    register_hooks,
+/* The module; glue.h declares it (APLOG_USE_MODULE), so AP_DECLARE_MODULE would declare it twice. */
+module AP_MODULE_DECLARE_DATA blinkauth_module = {
+    STANDARD20_MODULE_STUFF, create_dir_config, merge_dir_config, NULL, NULL, blinkauth_cmds, register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
     AP_MODULE_FLAG_NONE
 #endif

@@ -176,7 +176,7 @@ static int connect_state(conn_t *c, char *state)
 static int capacity(int count)
 {
     conn_t *c = calloc(1, sizeof(conn_t));
-    char (*states)[64] = calloc((size_t)count, 64), req[512];
+    char(*states)[64] = calloc((size_t)count, 64), req[512];
     int i, kept = 0, lost = 0, first_kept = -1;
 
     c->fd = -1;
@@ -292,8 +292,8 @@ static void *run(void *arg)
     b->port = port_b;
     for (int i = 0; i < j->iters; i++) {
         double us = 0;
-        int rc = strcmp(mode, "callback") == 0     ? one_callback(a, &us)
-                 : strcmp(mode, "disconnect") == 0 ? one_disconnect(a, &us)
+        int rc = strcmp(mode, "callback") == 0         ? one_callback(a, &us)
+                 : strcmp(mode, "disconnect") == 0     ? one_disconnect(a, &us)
                  : strcmp(mode, "fakes-callback") == 0 ? fakes_callback(a, b, &us)
                                                        : fakes_disconnect(a, b, &us);
         if (rc == 0)

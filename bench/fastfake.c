@@ -54,8 +54,10 @@ static int answer(int fd, int status, const char *body, int close_after)
     size_t blen = strlen(body);
     int n = snprintf(buf, sizeof(buf),
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n%s", status,
-                     status == 200 ? "OK" : status == 201 ? "Created" : "Not Found", blen,
-                     close_after ? "Connection: close\r\n" : "", body);
+                     status == 200   ? "OK"
+                     : status == 201 ? "Created"
+                                     : "Not Found",
+                     blen, close_after ? "Connection: close\r\n" : "", body);
     return write_all(fd, buf, (size_t)n);
 }
 
@@ -83,12 +85,13 @@ static int serve_blink(int fd, const char *method, const char *path, int close_a
     if (accounts && strcmp(method, "POST") == 0 && *tail == '\0')
         return answer(fd, 201, "{\"data\":{\"id\":\"la-1\"}}", close_after);
     if (accounts && strcmp(method, "GET") == 0 && *tail == '/')
-        return answer(fd, 200,
-                      "{\"data\":{\"id\":\"la-1\",\"auth_id\":\"a-1234\",\"external_account_id\":\"user42@example.com\","
-                      "\"access_token\":\"at-0123456789abcdef0123456789abcdef\","
-                      "\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\","
-                      "\"expiry\":\"2030-01-01T00:00:00Z\",\"reauth_required\":false}}",
-                      close_after);
+        return answer(
+            fd, 200,
+            "{\"data\":{\"id\":\"la-1\",\"auth_id\":\"a-1234\",\"external_account_id\":\"user42@example.com\","
+            "\"access_token\":\"at-0123456789abcdef0123456789abcdef\","
+            "\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\","
+            "\"expiry\":\"2030-01-01T00:00:00Z\",\"reauth_required\":false}}",
+            close_after);
     if (accounts && strcmp(method, "DELETE") == 0 && *tail == '/')
         return answer(fd, 200, "{\"data\":{}}", close_after);
     return answer(fd, 404, "{\"code\":\"NOT_FOUND\"}", close_after);

@@ -1,5 +1,5 @@
 /* The flow store's lifecycle in httpd: provider chosen by BlinkAuthCache, created, attached after fork. */
-#include "glue.h"
+#include "cache.h"
 
 #include "ap_provider.h"
 #include "ap_socache.h"
@@ -15,8 +15,8 @@
 #define SHARD_MIN_SIZE 65536
 
 static const ap_socache_provider_t *provider;
-static const char *provider_arg;          /* what followed "name:" in BlinkAuthCache, or NULL */
-static ap_socache_instance_t *instance;   /* made by the directive; for shmcb only a check */
+static const char *provider_arg;        /* what followed "name:" in BlinkAuthCache, or NULL */
+static ap_socache_instance_t *instance; /* made by the directive; for shmcb only a check */
 static apr_global_mutex_t *mutex[SHARDS];
 static blinkauth_flow_store_t store, shard[SHARDS];
 static int shards;
@@ -31,7 +31,6 @@ static const char *provider_lookup(apr_pool_t *p, const char *name, const ap_soc
     return NULL;
 }
 
-/* BlinkAuthCache: choose the socache provider for flow records. */
 const char *blinkauth_cache_cmd(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -51,7 +50,6 @@ const char *blinkauth_cache_cmd(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* Registers the flow store's mutex. */
 int blinkauth_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     provider = NULL;
@@ -81,8 +79,8 @@ static const char *shard_arg(apr_pool_t *p, const char *arg, int k, int n, apr_s
 
     if (arg == NULL || *arg == '\0')
         return NULL;
-    return apr_psprintf(p, "%s.%d(%" APR_SIZE_T_FMT ")", paren ? apr_pstrmemdup(p, arg, (apr_size_t)(paren - arg)) : arg,
-                        k, size / (apr_size_t)n);
+    return apr_psprintf(p, "%s.%d(%" APR_SIZE_T_FMT ")",
+                        paren ? apr_pstrmemdup(p, arg, (apr_size_t)(paren - arg)) : arg, k, size / (apr_size_t)n);
 }
 
 /* How many shards shmcb gets: SHARDS, fewer when a configured size would leave them under 64 KB. */
@@ -98,7 +96,6 @@ static int shard_count(const char *arg, apr_size_t *size)
     return n >= SHARDS ? SHARDS : n < 1 ? 1 : (int)n;
 }
 
-/* Creates the flow store (default shmcb, in SHARDS parts) and its mutexes once the configuration is read. */
 int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     struct ap_socache_hints hints = {.avg_id_len = 53, .avg_obj_size = 400, .expiry_interval = 60};
@@ -108,7 +105,7 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     int k, is_shmcb;
 
     if (provider == NULL && (err = provider_lookup(ptemp, DEFAULT_PROVIDER, &provider)) != NULL) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "BLA00001: flow store: %s", err);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00001) "flow store: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     is_shmcb = strcmp(provider->name, "shmcb") == 0;
@@ -126,19 +123,20 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         else
             one->instance = instance;
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "BLA00001: flow store: %s", err);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00011) "flow store: cannot create the %s cache: %s",
+                         provider->name, err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         rv = ap_global_mutex_create(&mutex[k], NULL, MUTEX_TYPE, apr_itoa(ptemp, k), s, pconf, 0);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "BLA00002: flow store: cannot create its mutex");
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, BLALOGNO(00002) "flow store: cannot create its mutex");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         one->mutex = mutex[k];
         rv = provider->init(one->instance, k == 0 ? "mod_blinkauth" : apr_psprintf(pconf, "mod_blinkauth-%d", k),
                             &hints, s, pconf);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "BLA00003: flow store: cannot initialise the %s cache",
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, BLALOGNO(00003) "flow store: cannot initialise the %s cache",
                          provider->name);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -150,7 +148,6 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     return OK;
 }
 
-/* Re-attaches the flow store's mutexes in a new child. */
 void blinkauth_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
@@ -159,14 +156,14 @@ void blinkauth_cache_child_init(apr_pool_t *pchild, server_rec *s)
     for (k = 0; k < shards && mutex[k]; k++) {
         rv = apr_global_mutex_child_init(&mutex[k], apr_global_mutex_lockfile(mutex[k]), pchild);
         if (rv != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "BLA00004: flow store: cannot attach its mutex in this child");
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         BLALOGNO(00004) "flow store: cannot attach its mutex in this child");
         shard[k].mutex = mutex[k];
     }
     if (shards > 0)
         store.mutex = mutex[0];
 }
 
-/* The flow store, ready after post_config. */
 const blinkauth_flow_store_t *blinkauth_cache_store(void)
 {
     return store.provider ? &store : NULL;

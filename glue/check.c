@@ -5,7 +5,7 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
-/* 1 when section path outer contains inner, as nested <Location>s do. */
+/* 1 when section path outer contains inner, as nested <Location>s do (both kept without a trailing '/'). */
 static int path_contains(const char *outer, const char *inner)
 {
     apr_size_t n;
@@ -13,8 +13,6 @@ static int path_contains(const char *outer, const char *inner)
     if (outer == NULL || inner == NULL)
         return 0;
     n = strlen(outer);
-    while (n > 0 && outer[n - 1] == '/')
-        n--;
     return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
@@ -52,7 +50,6 @@ static int section_has_nested_app(apr_array_header_t *sections, int i)
     return 0;
 }
 
-/* Refuses httpd's start when an app's <Location> lacks a required directive. */
 int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *seen = apr_hash_make(ptemp);
@@ -74,8 +71,8 @@ int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
             missing = blinkauth_config_missing(section_effective(ptemp, s, sections, i));
             if (missing) {
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                             "BLA00005: BlinkAuth: <Location %s> (BlinkAuth directives at %s) lacks %s, "
-                             "which every Blink app needs",
+                             BLALOGNO(00005) "BlinkAuth: <Location %s> (BlinkAuth directives at %s) lacks %s, "
+                                             "which every Blink app needs",
                              own->location ? own->location : "?", own->defined_at, missing);
                 return HTTP_INTERNAL_SERVER_ERROR;
             }

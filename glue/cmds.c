@@ -1,5 +1,6 @@
 /* The BlinkAuth* directives: each setter validates its value so httpd refuses a bad config with file:line. */
 #include "glue.h"
+#include "cache.h"
 #include "text.h"
 
 #include "apr_strings.h"
@@ -28,14 +29,24 @@ static const char *complain(cmd_parms *cmd, const char *why)
 static const char *set_url(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *why = blinkauth_config_check_url(cmd->pool, arg);
-    apr_size_t n = strlen(arg);
 
     if (why)
         return complain(cmd, why);
-    while (n > 0 && arg[n - 1] == '/' && (apr_size_t)cmd->info == APR_OFFSETOF(blinkauth_config_t, api_url))
-        n--; /* the Blink API base is joined with paths that start with '/' */
-    *FIELD(touch(cmd, dconf), cmd) = apr_pstrmemdup(cmd->pool, arg, n);
+    *FIELD(touch(cmd, dconf), cmd) = arg;
     return NULL;
+}
+
+/* BlinkAuthAPIURL: a URL kept without trailing '/', as it is joined with paths that start with one. */
+static const char *set_api_url(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *why = set_url(cmd, dconf, arg);
+    apr_size_t n = strlen(arg);
+
+    while (why == NULL && n > 0 && arg[n - 1] == '/')
+        n--;
+    if (why == NULL)
+        ((blinkauth_config_t *)dconf)->api_url = apr_pstrmemdup(cmd->pool, arg, n);
+    return why;
 }
 
 /* A secret directive: inline, or file:/path read now. */
@@ -109,9 +120,8 @@ const command_rec blinkauth_cmds[] = {
     AP_INIT_TAKE1("BlinkAuthID", set_auth_id, NULL, APP_CONF, "the app's Auth ID from the Blink Admin panel"),
     AP_INIT_TAKE1("BlinkAuthProxySecret", set_secret, AT(proxy_secret), APP_CONF,
                   "the app's Proxy Secret (or file:/path)"),
-    AP_INIT_TAKE1("BlinkAuthAPIToken", set_secret, AT(api_token), APP_CONF,
-                  "the Blink API app token (or file:/path)"),
-    AP_INIT_TAKE1("BlinkAuthAPIURL", set_url, AT(api_url), APP_CONF,
+    AP_INIT_TAKE1("BlinkAuthAPIToken", set_secret, AT(api_token), APP_CONF, "the Blink API app token (or file:/path)"),
+    AP_INIT_TAKE1("BlinkAuthAPIURL", set_api_url, AT(api_url), APP_CONF,
                   "the Blink API base URL (default " BLINKAUTH_DEFAULT_API_URL ")"),
     AP_INIT_TAKE1("BlinkAuthClientID", set_text, AT(client_id), APP_CONF,
                   "the OAuth client id at the external service"),

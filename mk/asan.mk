@@ -1,4 +1,4 @@
-# Sanitizers (issue 6): make test-asan builds mod_blinkauth with AddressSanitizer + UBSan in a copy of the
+# Sanitizers: make test-asan builds mod_blinkauth with AddressSanitizer + UBSan in a copy of the
 # tree (build/asan/tree/, leaving .libs/ alone) and runs the whole Apache::Test suite against Debian's
 # httpd with it loaded (libasan and libubsan preloaded by build/asan/apache2). Fails on any test failure
 # or sanitizer report. APACHE_TEST_PORT defaults to 8702 there. See tests/asan/run.sh.

@@ -1,4 +1,4 @@
-# Benchmarks (issue 7) and the load run (issue 6), each against httpd with the module as built.
+# Benchmarks and the load run, each against httpd with the module as built.
 # Neither is part of `make test`: their figures depend on the machine.
 #   make bench   Connect vs a static file, callback and Disconnect against fast fakes, memory;
 #                writes bench/results.md and bench/throughput.png (bench/bench.sh)

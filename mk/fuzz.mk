@@ -1,4 +1,4 @@
-# Fuzzing (issue 6): one libFuzzer target per parser of outside input, tests/fuzz/fuzz_<name>.c, with its
+# Fuzzing: one libFuzzer target per parser of outside input, tests/fuzz/fuzz_<name>.c, with its
 # seed corpus in tests/fuzz/corpus/<name>/ and kept crash inputs in tests/fuzz/regressions/<name>/.
 #
 #   make fuzz                         build every target with clang -fsanitize=fuzzer,address,undefined and
@@ -14,8 +14,7 @@
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_CC      ?= clang
-FUZZ_FLAGS   := $(WARN) -g -O1 -I. -Imodules -Itests/fuzz -I$(INCLUDEDIR) $(APR_CFLAGS) \
-                -DBLINKAUTH_VERSION=\"$(VERSION)\"
+FUZZ_FLAGS   := $(WARN) -g -O1 -I. -Imodules -Itests/fuzz -I$(INCLUDEDIR) $(APR_CFLAGS)
 FUZZ_LIBS    := $(LIBS) $(APR_LIBS) -ldl -lpthread
 FUZZ_SUPPORT := tests/fuzz/fuzz.h tests/fuzz/pool_shim.c
 

@@ -6,7 +6,6 @@
 
 #include <apr_strings.h>
 
-/* The "data" object of a Blink API answer's envelope; NULL with *why when there is none. */
 json_t *blinkauth_blinkapi_envelope_data(apr_pool_t *p, const char *body, apr_size_t len, const char **why)
 {
     json_t *envelope = blinkauth_json_parse(p, body, len, NULL);
@@ -30,8 +29,6 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
     const char *why = NULL;
 
     req.bearer = cfg->api_token;
-    req.headers = apr_array_make(p, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(req.headers, const char *) = "Accept: application/json";
     if (body) {
         req.body = blinkauth_json_dump(p, body);
         req.body_len = strlen(req.body);
@@ -60,7 +57,6 @@ static void put_string(json_t *o, const char *field, const char *value)
         json_object_set_new(o, field, json_string(value));
 }
 
-/* Saves a linked account for user_id; on success *id is Blink's id for it (NULL if Blink gave none). */
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_add(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                           const char *user_id, const blinkauth_linked_account_t *la,
                                                           const char **id)
@@ -81,14 +77,13 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_add(apr_pool_t *p, const b
     return out;
 }
 
-/* Fetches user_id's linked account id into *la. */
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_get(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                           const char *user_id, const char *id,
                                                           blinkauth_linked_account_t **la)
 {
     json_t *data = NULL;
-    blinkauth_outcome_t out = api_call(p, cfg, "Blink get linked account", "GET", account_path(p, user_id, id), NULL,
-                                       &data);
+    blinkauth_outcome_t out =
+        api_call(p, cfg, "Blink get linked account", "GET", account_path(p, user_id, id), NULL, &data);
 
     *la = NULL;
     if (out.kind != BLINKAUTH_UP_OK)
@@ -104,7 +99,6 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_get(apr_pool_t *p, const b
     return out;
 }
 
-/* Deletes user_id's linked account id. */
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_delete(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                              const char *user_id, const char *id)
 {

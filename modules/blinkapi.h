@@ -14,7 +14,7 @@ typedef struct {
     const char *external_account_id;
     const char *access_token;
     const char *refresh_token;
-    const char *expiry;      /* RFC 3339 UTC */
+    const char *expiry; /* RFC 3339 UTC */
     int reauth_required;
 } blinkauth_linked_account_t;
 

@@ -1,5 +1,6 @@
-/* Every Blink API path and field name mod_blinkauth uses, in one place (blink-contract.md section 4).
- * Paths marked "our reading" in the contract are to be checked against the live reference; change them here. */
+/* Every Blink API path and field name mod_blinkauth uses, in one place. docs/blink-api.md says which of them Blink
+ * documents and which are our reading of its documentation: check those against the live reference and change them
+ * here. */
 #ifndef BLINKAUTH_BLINKAPI_SPEC_H
 #define BLINKAUTH_BLINKAPI_SPEC_H
 

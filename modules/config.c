@@ -8,12 +8,14 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 
-/* A fresh configuration for the section at path (NULL for the server's), everything unset. */
 blinkauth_config_t *blinkauth_config_create(apr_pool_t *p, const char *path)
 {
     blinkauth_config_t *cfg = apr_pcalloc(p, sizeof(*cfg));
+    apr_size_t n = path ? strlen(path) : 0;
 
-    cfg->location = path;
+    while (n > 0 && path[n - 1] == '/')
+        n--;
+    cfg->location = path ? apr_pstrmemdup(p, path, n) : NULL;
     cfg->state_timeout = BLINKAUTH_UNSET_INT;
     cfg->timeout = BLINKAUTH_UNSET_INT;
     return cfg;
@@ -22,7 +24,6 @@ blinkauth_config_t *blinkauth_config_create(apr_pool_t *p, const char *path)
 #define PICK_STR(field) out->field = inner->field ? inner->field : outer->field
 #define PICK_INT(field) out->field = inner->field != BLINKAUTH_UNSET_INT ? inner->field : outer->field
 
-/* The inner section's settings where it has them, the outer's elsewhere. */
 blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config_t *outer,
                                            const blinkauth_config_t *inner)
 {
@@ -49,7 +50,6 @@ blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config
     return out;
 }
 
-/* NULL when value is an absolute http(s) URL without fragment or blanks, else why not. */
 const char *blinkauth_config_check_url(apr_pool_t *p, const char *value)
 {
     const char *rest;
@@ -70,7 +70,6 @@ const char *blinkauth_config_check_url(apr_pool_t *p, const char *value)
     return NULL;
 }
 
-/* Parses a whole number of seconds within [min, max] into *out; NULL or why not. */
 const char *blinkauth_config_parse_seconds(apr_pool_t *p, const char *value, int min, int max, int *out)
 {
     char *end = NULL;
@@ -84,8 +83,6 @@ const char *blinkauth_config_parse_seconds(apr_pool_t *p, const char *value, int
     return NULL;
 }
 
-/* Resolves a secret given inline or as file:/path (read now, one trailing newline stripped)
- * into *out; NULL or why not. */
 const char *blinkauth_config_read_secret(apr_pool_t *p, const char *value, const char **out)
 {
     /* Room for the longest secret, "\r\n" and one more byte, so that a longer file is seen as such
@@ -122,52 +119,53 @@ const char *blinkauth_config_read_secret(apr_pool_t *p, const char *value, const
     return NULL;
 }
 
-/* NULL when an app's auth id is usable text, else why not. */
 const char *blinkauth_config_check_auth_id(apr_pool_t *p, const char *value)
 {
     if (!blinkauth_text_is_clean(value, BLINKAUTH_ID_MAX) || strpbrk(value, "/?#% ") != NULL)
-        return apr_psprintf(p, "'%s' is not an Auth ID: 1 to %d characters, no blanks, control characters, "
-                               "'/', '?', '#' or '%%'", value, BLINKAUTH_ID_MAX);
+        return apr_psprintf(p,
+                            "'%s' is not an Auth ID: 1 to %d characters, no blanks, control characters, "
+                            "'/', '?', '#' or '%%'",
+                            value, BLINKAUTH_ID_MAX);
     return NULL;
 }
 
-/* The name of the first required directive missing from cfg, or NULL when complete. */
 const char *blinkauth_config_missing(const blinkauth_config_t *cfg)
 {
-    if (!cfg->auth_id) return "BlinkAuthID";
-    if (!cfg->proxy_secret) return "BlinkAuthProxySecret";
-    if (!cfg->api_token) return "BlinkAuthAPIToken";
-    if (!cfg->client_id) return "BlinkAuthClientID";
-    if (!cfg->authorize_url) return "BlinkAuthAuthorizeURL";
-    if (!cfg->token_url) return "BlinkAuthTokenURL";
+    if (!cfg->auth_id)
+        return "BlinkAuthID";
+    if (!cfg->proxy_secret)
+        return "BlinkAuthProxySecret";
+    if (!cfg->api_token)
+        return "BlinkAuthAPIToken";
+    if (!cfg->client_id)
+        return "BlinkAuthClientID";
+    if (!cfg->authorize_url)
+        return "BlinkAuthAuthorizeURL";
+    if (!cfg->token_url)
+        return "BlinkAuthTokenURL";
     return NULL;
 }
 
-/* 1 when the section sets any BlinkAuth directive itself. */
 int blinkauth_config_is_used(const blinkauth_config_t *cfg)
 {
     return cfg->defined_at != NULL;
 }
 
-/* The Blink API base URL, without a trailing slash. */
 const char *blinkauth_config_api_url(const blinkauth_config_t *cfg)
 {
     return cfg->api_url ? cfg->api_url : BLINKAUTH_DEFAULT_API_URL;
 }
 
-/* The claim that names the user's external account. */
 const char *blinkauth_config_account_id_claim(const blinkauth_config_t *cfg)
 {
     return cfg->account_id_claim ? cfg->account_id_claim : BLINKAUTH_DEFAULT_ACCOUNT_ID_CLAIM;
 }
 
-/* Seconds a connect may take from Connect to callback. */
 int blinkauth_config_state_timeout(const blinkauth_config_t *cfg)
 {
     return cfg->state_timeout != BLINKAUTH_UNSET_INT ? cfg->state_timeout : BLINKAUTH_DEFAULT_STATE_TIMEOUT;
 }
 
-/* Seconds for each outbound call. */
 int blinkauth_config_timeout(const blinkauth_config_t *cfg)
 {
     return cfg->timeout != BLINKAUTH_UNSET_INT ? cfg->timeout : BLINKAUTH_DEFAULT_TIMEOUT;

@@ -24,8 +24,8 @@
 
 /* One Blink app's settings; NULL / BLINKAUTH_UNSET_INT mean "not set here". */
 typedef struct {
-    const char *location;        /* the <Location> path the routes live under */
-    const char *defined_at;      /* "file:line" of the first BlinkAuth directive of the section */
+    const char *location;   /* the <Location> path the routes live under, without a trailing '/' */
+    const char *defined_at; /* "file:line" of the first BlinkAuth directive of the section */
     const char *auth_id;
     const char *proxy_secret;
     const char *api_token;
@@ -44,7 +44,8 @@ typedef struct {
     int timeout;
 } blinkauth_config_t;
 
-/* A fresh configuration for the section at path (NULL for the server's), everything unset. */
+/* A fresh configuration for the section at path (NULL for the server's; kept without trailing '/'), everything
+ * unset. */
 blinkauth_config_t *blinkauth_config_create(apr_pool_t *p, const char *path);
 
 /* The inner section's settings where it has them, the outer's elsewhere. */
@@ -70,10 +71,18 @@ const char *blinkauth_config_missing(const blinkauth_config_t *cfg);
 /* 1 when the section sets any BlinkAuth directive itself. */
 int blinkauth_config_is_used(const blinkauth_config_t *cfg);
 
-/* Getters that apply the defaults. */
+/* The getters below apply the defaults. */
+
+/* The Blink API base URL, without a trailing slash. */
 const char *blinkauth_config_api_url(const blinkauth_config_t *cfg);
+
+/* The claim that names the user's external account. */
 const char *blinkauth_config_account_id_claim(const blinkauth_config_t *cfg);
+
+/* Seconds a connect may take from Connect to callback. */
 int blinkauth_config_state_timeout(const blinkauth_config_t *cfg);
+
+/* Seconds for each outbound call. */
 int blinkauth_config_timeout(const blinkauth_config_t *cfg);
 
 #endif

@@ -9,10 +9,8 @@
 #include <openssl/sha.h>
 #include <apr_atomic.h>
 
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* base64url (RFC 4648 section 5) without padding, allocated in p. */
 const char *blinkauth_crypto_b64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len)
 {
     char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1);
@@ -41,18 +39,21 @@ const char *blinkauth_crypto_b64url_encode(apr_pool_t *p, const unsigned char *d
     return out;
 }
 
-/* The 6-bit value of one base64url character, or -1. */
-static int b64url_value(unsigned char c)
+int blinkauth_crypto_b64url_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
     return -1;
 }
 
-/* Decodes base64url without padding into a pool buffer; NULL when the text is not base64url. */
 unsigned char *blinkauth_crypto_b64url_decode(apr_pool_t *p, const char *text, apr_size_t *len)
 {
     apr_size_t n = strlen(text), i, o = 0;
@@ -64,7 +65,7 @@ unsigned char *blinkauth_crypto_b64url_decode(apr_pool_t *p, const char *text, a
         return NULL;
     out = apr_palloc(p, n * 3 / 4 + 1);
     for (i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)text[i]);
+        int v = blinkauth_crypto_b64url_value((unsigned char)text[i]);
         if (v < 0)
             return NULL;
         acc = (acc << 6) | (unsigned long)v;
@@ -79,7 +80,6 @@ unsigned char *blinkauth_crypto_b64url_decode(apr_pool_t *p, const char *text, a
     return out;
 }
 
-/* Fresh random bytes from the system CSPRNG, base64url-encoded; NULL if randomness failed. */
 const char *blinkauth_crypto_random_token(apr_pool_t *p)
 {
     unsigned char buf[BLINKAUTH_RANDOM_BYTES];
@@ -111,7 +111,6 @@ static void sha256(const void *data, apr_size_t len, unsigned char *out)
     SHA256(data, len, out);
 }
 
-/* The RFC 7636 S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
 const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -120,7 +119,6 @@ const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
     return blinkauth_crypto_b64url_encode(p, digest, sizeof(digest));
 }
 
-/* 1 when both secrets are equal, compared in time independent of their contents and lengths. */
 int blinkauth_crypto_secret_equal(const char *given, const char *expected)
 {
     unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];

@@ -11,6 +11,9 @@
 /* base64url (RFC 4648 section 5) without padding, allocated in p. */
 const char *blinkauth_crypto_b64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 
+/* The 6-bit value of one base64url character, or -1 when c is not in the alphabet. */
+int blinkauth_crypto_b64url_value(unsigned char c);
+
 /* Decodes base64url without padding into a pool buffer; NULL when the text is not base64url. */
 unsigned char *blinkauth_crypto_b64url_decode(apr_pool_t *p, const char *text, apr_size_t *len);
 

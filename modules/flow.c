@@ -16,11 +16,10 @@ static const char *flow_key(const blinkauth_flow_store_t *store, apr_pool_t *p, 
     return store->bare_keys ? state : apr_pstrcat(p, KEY_PREFIX, state, NULL);
 }
 
-/* The flow record as text (JSON); NULL when a field is missing or not UTF-8.
- * Written directly rather than with json_pack + json_dumps: it is on every Connect, and this is
- * several times cheaper (the same bytes; the unit tests hold it to jansson's form). */
 const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
 {
+    /* Written directly rather than with json_pack + json_dumps: it is on every Connect, and this is several times
+     * cheaper (the same bytes; the unit tests hold it to jansson's form). */
     const char *user = blinkauth_json_quote(p, flow->user_id), *auth = blinkauth_json_quote(p, flow->auth_id);
     const char *verifier = blinkauth_json_quote(p, flow->verifier);
     const char *redirect = blinkauth_json_quote(p, flow->redirect_uri);
@@ -28,11 +27,10 @@ const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
     if (!user || !auth || !verifier || !redirect)
         return NULL;
     return apr_pstrcat(p, "{\"v\":1,\"user\":", user, ",\"auth\":", auth, ",\"verifier\":", verifier,
-                       ",\"redirect\":", redirect, ",\"created\":",
-                       apr_psprintf(p, "%" APR_INT64_T_FMT "}", (apr_int64_t)flow->created), NULL);
+                       ",\"redirect\":", redirect,
+                       ",\"created\":", apr_psprintf(p, "%" APR_INT64_T_FMT "}", (apr_int64_t)flow->created), NULL);
 }
 
-/* The flow record read back from text; NULL when it is not one (with *why). */
 blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_size_t len, const char **why)
 {
     blinkauth_flow_t *flow = apr_pcalloc(p, sizeof(*flow));
@@ -42,9 +40,9 @@ blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_siz
 
     if (j == NULL)
         return NULL;
-    if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s:I}", "v", &version, "user",
-                       &flow->user_id, "auth", &flow->auth_id, "verifier", &flow->verifier, "redirect",
-                       &flow->redirect_uri, "created", &created) != 0 ||
+    if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s:I}", "v", &version, "user", &flow->user_id,
+                       "auth", &flow->auth_id, "verifier", &flow->verifier, "redirect", &flow->redirect_uri, "created",
+                       &created) != 0 ||
         version != 1) {
         *why = apr_psprintf(p, "not a flow record (%s)", version != 1 && err.text[0] == '\0' ? "version" : err.text);
         return NULL;
@@ -58,13 +56,12 @@ blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_siz
  * second character: shmcb spreads the records of each shard over its subcaches by the first. */
 static const blinkauth_flow_store_t *shard_of(const blinkauth_flow_store_t *store, const char *state)
 {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const char *at;
+    int v;
 
     if (store->shard == NULL || store->shards < 2 || state[0] == '\0' || state[1] == '\0')
         return store;
-    at = strchr(alphabet, state[1]);
-    return &store->shard[(at ? (int)(at - alphabet) : (unsigned char)state[1]) % store->shards];
+    v = blinkauth_crypto_b64url_value((unsigned char)state[1]);
+    return &store->shard[(v >= 0 ? v : (unsigned char)state[1]) % store->shards];
 }
 
 /* Takes the store's lock when it has one. */
@@ -80,7 +77,6 @@ static void store_unlock(const blinkauth_flow_store_t *store)
         apr_global_mutex_unlock(store->mutex);
 }
 
-/* Stores flow under a fresh random state, expiring after ttl; sets *state. */
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
                                 apr_interval_time_t ttl, const char **state)
 {
@@ -95,18 +91,14 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
     key = flow_key(store, p, fresh);
     if ((rv = store_lock(store)) != APR_SUCCESS)
         return rv;
-    rv = store->provider->store(store->instance, store->server, (const unsigned char *)key,
-                                (unsigned int)strlen(key), flow->created + ttl, (unsigned char *)text,
-                                (unsigned int)strlen(text), p);
+    rv = store->provider->store(store->instance, store->server, (const unsigned char *)key, (unsigned int)strlen(key),
+                                flow->created + ttl, (unsigned char *)text, (unsigned int)strlen(text), p);
     store_unlock(store);
     if (rv == APR_SUCCESS)
         *state = fresh;
     return rv;
 }
 
-/* Reads and deletes the flow record of state, so it can be used once.
- * APR_NOTFOUND when there is none, APR_TIMEUP when it is older than ttl, another error when the
- * store failed (with *why). */
 apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                  apr_interval_time_t ttl, blinkauth_flow_t **flow, const char **why)
 {

@@ -25,14 +25,14 @@ typedef struct {
 typedef struct blinkauth_flow_store_t {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
-    server_rec *server;       /* only for the provider's own logging */
+    server_rec *server;        /* only for the provider's own logging */
     apr_global_mutex_t *mutex; /* may be NULL when the provider is safe without it */
     int bare_keys;             /* 1 when the store is ours alone (shmcb): the key is the state itself */
     const struct blinkauth_flow_store_t *shard; /* shards of this store, or NULL: it is one */
     int shards;
 } blinkauth_flow_store_t;
 
-/* The flow record as text (JSON). */
+/* The flow record as text (JSON); NULL when a field is missing or not UTF-8. */
 const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow);
 
 /* The flow record read back from text; NULL when it is not one (with *why). */

@@ -1,5 +1,7 @@
 /* The one outbound HTTP client of mod_blinkauth: libcurl easy handles, pooled per process. */
 #include "http.h"
+#include "text.h"
+#include "version.h"
 
 #include <string.h>
 
@@ -10,17 +12,13 @@
 #include <apr_time.h>
 #include <curl/curl.h>
 
-#ifndef BLINKAUTH_VERSION
-#define BLINKAUTH_VERSION "dev"
-#endif
-
 #define USER_AGENT "mod_blinkauth/" BLINKAUTH_VERSION
 /* Handles kept per process: at least ThreadsPerChild (Debian: 25, httpd max default 64), or a burst
  * of concurrent calls destroys the surplus handles and their kept-alive connections with them. */
 #define IDLE_MAX 64
 #define CONNECT_RETRY_WAIT apr_time_from_msec(100)
-#define RESERVE_MIN apr_time_from_msec(250)    /* least time a retried attempt must keep */
-#define RETRY_AFTER_MAX 3600                   /* larger delta-seconds never fit anyway */
+#define RESERVE_MIN apr_time_from_msec(250) /* least time a retried attempt must keep */
+#define RETRY_AFTER_MAX 3600                /* larger delta-seconds never fit anyway */
 
 /* Idle handles; guarded by the mutex in lock_slot (set by child_init, or lazily). */
 static CURL *idle[IDLE_MAX];
@@ -40,11 +38,11 @@ typedef struct {
 } xfer_t;
 
 /* Fail the enclosing CURLcode function when a curl_easy_setopt does not take. */
-#define SET(h, opt, val)                                    \
-    do {                                                    \
-        CURLcode rc_ = curl_easy_setopt((h), (opt), (val)); \
-        if (rc_ != CURLE_OK)                                \
-            return rc_;                                     \
+#define SET(h, opt, val)                                                                                               \
+    do {                                                                                                               \
+        CURLcode rc_ = curl_easy_setopt((h), (opt), (val));                                                            \
+        if (rc_ != CURLE_OK)                                                                                           \
+            return rc_;                                                                                                \
     } while (0)
 
 /* Destroy every idle handle. */
@@ -132,7 +130,6 @@ static apr_status_t global_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Initialise libcurl for the process; call once from post_config (before any fork). */
 apr_status_t blinkauth_http_global_init(apr_pool_t *pconf)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -142,7 +139,6 @@ apr_status_t blinkauth_http_global_init(apr_pool_t *pconf)
     return APR_SUCCESS;
 }
 
-/* Make the handle pool ready in a (new) child: empties what fork inherited, creates the mutex. */
 apr_status_t blinkauth_http_child_init(apr_pool_t *pchild)
 {
     apr_thread_mutex_t *m;
@@ -215,36 +211,20 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
 
     if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) { /* a new (possibly interim) response */
         x->content_type = x->retry_after = NULL;
-    } else if ((v = header_value(x->p, buf, n, "Content-Type"))) {
+    }
+    else if ((v = header_value(x->p, buf, n, "Content-Type"))) {
         x->content_type = v;
-    } else if ((v = header_value(x->p, buf, n, "Retry-After"))) {
+    }
+    else if ((v = header_value(x->p, buf, n, "Retry-After"))) {
         x->retry_after = v;
-    } else if ((v = header_value(x->p, buf, n, "Content-Length"))) {
-        if (apr_strtoff(&cl, v, &end, 10) == APR_SUCCESS && *end == '\0' && cl >= 0
-            && (apr_uint64_t)cl > x->max) {
+    }
+    else if ((v = header_value(x->p, buf, n, "Content-Length"))) {
+        if (apr_strtoff(&cl, v, &end, 10) == APR_SUCCESS && *end == '\0' && cl >= 0 && (apr_uint64_t)cl > x->max) {
             x->too_large = 1;
             return 0;
         }
     }
     return n;
-}
-
-/* application/x-www-form-urlencoded form of s (RFC 6749 2.3.1): unreserved kept, space as +. */
-static const char *form_encode(apr_pool_t *p, const char *s)
-{
-    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
-
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (apr_isalnum(c) || strchr("-._~", c))
-            *o++ = c;
-        else if (c == ' ')
-            *o++ = '+';
-        else
-            o += sprintf(o, "%%%02X", c);
-    }
-    *o = '\0';
-    return out;
 }
 
 /* Append one header line to a curl list, keeping the list intact on failure. */
@@ -258,15 +238,16 @@ static CURLcode add_header(struct curl_slist **list, const char *line)
     return CURLE_OK;
 }
 
-/* The request headers: caller's, Content-Type, Bearer, and no "Expect: 100-continue". */
-static CURLcode build_headers(apr_pool_t *p, const blinkauth_http_request_t *req,
-                              struct curl_slist **list)
+/* The request headers: caller's, Content-Type, Accept, Bearer, and no "Expect: 100-continue". */
+static CURLcode build_headers(apr_pool_t *p, const blinkauth_http_request_t *req, struct curl_slist **list)
 {
     CURLcode rc = add_header(list, "Expect:");
     int i;
 
     if (rc == CURLE_OK && req->content_type)
         rc = add_header(list, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
+    if (rc == CURLE_OK && req->accept)
+        rc = add_header(list, apr_pstrcat(p, "Accept: ", req->accept, NULL));
     if (rc == CURLE_OK && req->bearer)
         rc = add_header(list, apr_pstrcat(p, "Authorization: Bearer ", req->bearer, NULL));
     for (i = 0; rc == CURLE_OK && req->headers && i < req->headers->nelts; i++)
@@ -304,7 +285,9 @@ static CURLcode setup(CURL *h, apr_pool_t *p, const blinkauth_http_request_t *re
     SET(h, CURLOPT_HEADERDATA, x);
     if (has_body) {
         SET(h, CURLOPT_POSTFIELDSIZE_LARGE,
-            (curl_off_t)(req->body_len ? req->body_len : req->body ? strlen(req->body) : 0));
+            (curl_off_t)(req->body_len ? req->body_len
+                         : req->body   ? strlen(req->body)
+                                       : 0));
         SET(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
     }
     /* curl picks POST with a body and GET without; anything else is named explicitly. */
@@ -312,8 +295,8 @@ static CURLcode setup(CURL *h, apr_pool_t *p, const blinkauth_http_request_t *re
         SET(h, CURLOPT_CUSTOMREQUEST, method);
     if (req->basic_user) {
         SET(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        SET(h, CURLOPT_USERNAME, form_encode(p, req->basic_user));
-        SET(h, CURLOPT_PASSWORD, form_encode(p, req->basic_pass ? req->basic_pass : ""));
+        SET(h, CURLOPT_USERNAME, blinkauth_text_form_encode(p, req->basic_user));
+        SET(h, CURLOPT_PASSWORD, blinkauth_text_form_encode(p, req->basic_pass ? req->basic_pass : ""));
     }
     return CURLE_OK;
 }
@@ -348,10 +331,10 @@ static blinkauth_http_error_t classify(CURLcode rc, const xfer_t *x)
 }
 
 /* Make one attempt with whatever budget is left until deadline; fills res for it. */
-static void attempt(apr_pool_t *p, const blinkauth_http_request_t *req,
-                    blinkauth_http_response_t *res, apr_time_t deadline)
+static void attempt(apr_pool_t *p, const blinkauth_http_request_t *req, blinkauth_http_response_t *res,
+                    apr_time_t deadline)
 {
-    xfer_t x = { p, NULL, 0, 0, req->max_body ? req->max_body : BLINKAUTH_HTTP_MAX_BODY, 0, NULL, NULL };
+    xfer_t x = {p, NULL, 0, 0, req->max_body ? req->max_body : BLINKAUTH_HTTP_MAX_BODY, 0, NULL, NULL};
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
     long ms = (long)apr_time_as_msec(deadline - apr_time_now());
@@ -390,14 +373,16 @@ static void attempt(apr_pool_t *p, const blinkauth_http_request_t *req,
         }
         res->content_type = x.content_type;
         res->retry_after = x.retry_after;
-    } else if (setup_failed) {
+    }
+    else if (setup_failed) {
         res->error = BLINKAUTH_HTTP_ERR_OTHER;
         res->error_text = apr_pstrcat(p, "curl setup failed: ", curl_easy_strerror(rc), NULL);
-    } else {
+    }
+    else {
         res->error = classify(rc, &x);
         res->error_text = res->error == BLINKAUTH_HTTP_ERR_TOO_LARGE
-            ? apr_psprintf(p, "response body exceeds %" APR_SIZE_T_FMT " bytes", x.max)
-            : apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                              ? apr_psprintf(p, "response body exceeds %" APR_SIZE_T_FMT " bytes", x.max)
+                              : apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
     }
     handle_put(h, rc == CURLE_OK);
     curl_slist_free_all(headers);
@@ -420,8 +405,7 @@ static long retry_after_s(const blinkauth_http_response_t *res)
 }
 
 /* How long to wait before the one allowed retry, or -1 when it is unsafe or does not fit. */
-static apr_interval_time_t retry_wait(const blinkauth_http_response_t *res, apr_time_t began,
-                                      apr_time_t deadline)
+static apr_interval_time_t retry_wait(const blinkauth_http_response_t *res, apr_time_t began, apr_time_t deadline)
 {
     apr_time_t now = apr_time_now();
     apr_interval_time_t wait = -1, reserve = now - began;
@@ -431,8 +415,8 @@ static apr_interval_time_t retry_wait(const blinkauth_http_response_t *res, apr_
         return -1;
     if (res->error == BLINKAUTH_HTTP_ERR_CONNECT)
         wait = CONNECT_RETRY_WAIT;
-    else if (res->error == BLINKAUTH_HTTP_OK && (res->status == 429 || res->status == 503)
-             && (s = retry_after_s(res)) >= 0)
+    else if (res->error == BLINKAUTH_HTTP_OK && (res->status == 429 || res->status == 503) &&
+             (s = retry_after_s(res)) >= 0)
         wait = apr_time_from_sec(s);
     /* The retry needs at least as long as the attempt just made took. */
     if (reserve < RESERVE_MIN)
@@ -455,7 +439,7 @@ static const char *invalid(const blinkauth_http_request_t *req)
 
     if (!req->url)
         return "no URL";
-    if (has_crlf(req->bearer) || has_crlf(req->content_type) || has_crlf(req->method))
+    if (has_crlf(req->bearer) || has_crlf(req->content_type) || has_crlf(req->accept) || has_crlf(req->method))
         return "line break in a header value";
     for (i = 0; req->headers && i < req->headers->nelts; i++)
         if (has_crlf(APR_ARRAY_IDX(req->headers, i, const char *)))
@@ -463,9 +447,7 @@ static const char *invalid(const blinkauth_http_request_t *req)
     return NULL;
 }
 
-/* Perform one call; always fills res, returns APR_SUCCESS when a response arrived. */
-apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *req,
-                                 blinkauth_http_response_t *res)
+apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *req, blinkauth_http_response_t *res)
 {
     apr_time_t start = apr_time_now(), began;
     apr_time_t deadline = start + apr_time_from_sec(req->timeout_s > 0 ? req->timeout_s : 1);
@@ -497,7 +479,6 @@ apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *
     }
 }
 
-/* The URL with any query string, fragment and userinfo removed, for logging. */
 const char *blinkauth_http_url_for_log(apr_pool_t *p, const char *url)
 {
     const char *scheme_end, *host, *auth_end, *at, *cut;
@@ -510,6 +491,5 @@ const char *blinkauth_http_url_for_log(apr_pool_t *p, const char *url)
     for (at = auth_end; at > host && at[-1] != '@'; at--)
         ;
     cut = auth_end + strcspn(auth_end, "?#");
-    return apr_pstrcat(p, apr_pstrmemdup(p, url, host - url),
-                       apr_pstrmemdup(p, at, cut - at), NULL);
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, host - url), apr_pstrmemdup(p, at, cut - at), NULL);
 }

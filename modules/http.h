@@ -20,32 +20,33 @@ typedef enum {
 
 /* One outbound call: everything it needs, as plain values. */
 typedef struct {
-    const char *method;              /* "GET", "POST", "DELETE" */
-    const char *url;                 /* absolute http(s) URL */
-    apr_array_header_t *headers;     /* const char * "Name: value", or NULL */
-    const char *body;                /* request body or NULL */
-    apr_size_t body_len;             /* 0 = strlen(body) */
-    const char *content_type;        /* for the body, e.g. "application/json" */
-    const char *bearer;              /* sends Authorization: Bearer <bearer> when set */
-    const char *basic_user;          /* sends HTTP Basic auth when set (with basic_pass) */
+    const char *method;          /* "GET", "POST", "DELETE" */
+    const char *url;             /* absolute http(s) URL */
+    apr_array_header_t *headers; /* const char * "Name: value", or NULL */
+    const char *body;            /* request body or NULL */
+    apr_size_t body_len;         /* 0 = strlen(body) */
+    const char *content_type;    /* for the body, e.g. "application/json" */
+    const char *accept;          /* sends Accept: <accept> when set */
+    const char *bearer;          /* sends Authorization: Bearer <bearer> when set */
+    const char *basic_user;      /* sends HTTP Basic auth when set (with basic_pass) */
     const char *basic_pass;
-    long timeout_s;                  /* total budget for the call including retries; >= 1 */
-    const char *ca_file;             /* CA bundle; NULL = system default. Verification is always on. */
-    apr_size_t max_body;             /* 0 = BLINKAUTH_HTTP_MAX_BODY */
+    long timeout_s;      /* total budget for the call including retries; >= 1 */
+    const char *ca_file; /* CA bundle; NULL = system default. Verification is always on. */
+    apr_size_t max_body; /* 0 = BLINKAUTH_HTTP_MAX_BODY */
 } blinkauth_http_request_t;
 
 /* The outcome of one call. */
 typedef struct {
     blinkauth_http_error_t error;
-    long status;                     /* HTTP status, 0 when no response */
-    const char *body;                /* NUL-terminated copy in the pool ("" when empty) */
+    long status;      /* HTTP status, 0 when no response */
+    const char *body; /* NUL-terminated copy in the pool ("" when empty) */
     apr_size_t body_len;
-    const char *content_type;        /* response Content-Type or NULL */
-    const char *retry_after;         /* response Retry-After, raw text, or NULL */
-    const char *error_text;          /* curl's words for the failure, or NULL */
-    long elapsed_ms;                 /* wall time of the whole call, retries included */
-    int attempts;                    /* 1, or 2 when it was retried (0: refused before sending) */
-    long new_connections;            /* TCP connections this call opened (curl NUM_CONNECTS) */
+    const char *content_type; /* response Content-Type or NULL */
+    const char *retry_after;  /* response Retry-After, raw text, or NULL */
+    const char *error_text;   /* curl's words for the failure, or NULL */
+    long elapsed_ms;          /* wall time of the whole call, retries included */
+    int attempts;             /* 1, or 2 when it was retried (0: refused before sending) */
+    long new_connections;     /* TCP connections this call opened (curl NUM_CONNECTS) */
 } blinkauth_http_response_t;
 
 /* Initialise libcurl for the process; call once from post_config (before any fork). */
@@ -57,8 +58,7 @@ apr_status_t blinkauth_http_child_init(apr_pool_t *pchild);
 /* Perform one call; always fills res, returns APR_SUCCESS when a response arrived
  * (APR_ECONNREFUSED for ERR_CONNECT, APR_TIMEUP for ERR_TIMEOUT, APR_EINVAL for a request
  * refused before sending, e.g. a line break in a header value, APR_EGENERAL otherwise). */
-apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *req,
-                                 blinkauth_http_response_t *res);
+apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *req, blinkauth_http_response_t *res);
 
 /* The URL with any query string, fragment and userinfo removed, for logging. */
 const char *blinkauth_http_url_for_log(apr_pool_t *p, const char *url);

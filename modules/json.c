@@ -13,7 +13,6 @@ static apr_status_t json_release(void *data)
     return APR_SUCCESS;
 }
 
-/* Hands j to the pool: it is released (json_decref) when p is cleared. Returns j. */
 json_t *blinkauth_json_bind(apr_pool_t *p, json_t *j)
 {
     if (j)
@@ -21,7 +20,6 @@ json_t *blinkauth_json_bind(apr_pool_t *p, json_t *j)
     return j;
 }
 
-/* Compact JSON text of j, allocated in p (NULL only if encoding failed). */
 const char *blinkauth_json_dump(apr_pool_t *p, const json_t *j)
 {
     char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -34,8 +32,6 @@ const char *blinkauth_json_dump(apr_pool_t *p, const json_t *j)
     return copy;
 }
 
-/* Parses text strictly (one JSON value, nothing after it) into a pool-bound value;
- * NULL with *why set when it is not JSON. */
 json_t *blinkauth_json_parse(apr_pool_t *p, const char *text, apr_size_t len, const char **why)
 {
     json_error_t err;
@@ -99,8 +95,6 @@ static apr_ssize_t quote_body(char *o, const unsigned char *u)
     return len;
 }
 
-/* s as JSON string text with its quotes, escaped as jansson's compact dump does; NULL when s is
- * NULL or not valid UTF-8 (jansson refuses those too). For fixed-shape answers on hot paths. */
 const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
 {
     apr_ssize_t len = s ? quote_body(NULL, (const unsigned char *)s) : -1;
@@ -116,7 +110,6 @@ const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* The string member name of object o, or NULL when absent or not a string. */
 const char *blinkauth_json_string(const json_t *o, const char *name)
 {
     json_t *v = json_is_object(o) ? json_object_get(o, name) : NULL;

@@ -16,12 +16,11 @@ static const char *query_add(apr_pool_t *p, const char *query, const char *name,
     return apr_pstrcat(p, query, *query ? "&" : "", name, "=", blinkauth_text_pct_encode(p, value), NULL);
 }
 
-/* The URL that sends the user's browser to log in at the external service.
- * Built in one allocation (it is on every Connect): the same text as appending each parameter. */
 const char *blinkauth_provider_authorize_url(apr_pool_t *p, const blinkauth_provider_authz_t *a)
 {
-    const char *names[] = {"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                           "code_challenge_method"};
+    /* Built in one allocation (it is on every Connect): the same text as appending each parameter. */
+    const char *names[] = {"response_type", "client_id",      "redirect_uri",         "scope",
+                           "state",         "code_challenge", "code_challenge_method"};
     const char *values[] = {"code", a->client_id, a->redirect_uri, a->scope, a->state, a->code_challenge, "S256"};
     struct iovec parts[2 + 4 * (sizeof(names) / sizeof(names[0]))];
     apr_size_t n = strlen(a->authorize_url), i, k = 0;
@@ -72,8 +71,6 @@ static blinkauth_http_request_t client_post(apr_pool_t *p, const blinkauth_confi
     req.body = form;
     req.body_len = strlen(form);
     req.content_type = "application/x-www-form-urlencoded";
-    req.headers = apr_array_make(p, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(req.headers, const char *) = "Accept: application/json";
     return req;
 }
 
@@ -87,7 +84,6 @@ static const char *optional_string(const json_t *o, const char *name, int *ok)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Reads a token endpoint's JSON answer (RFC 6749 5.1) into tokens, strictly; 0 with *why when unusable. */
 int blinkauth_provider_token_parse(apr_pool_t *p, const char *body, apr_size_t len, blinkauth_tokens_t *tokens,
                                    const char **why)
 {
@@ -113,7 +109,6 @@ int blinkauth_provider_token_parse(apr_pool_t *p, const char *body, apr_size_t l
     return 1;
 }
 
-/* Exchanges an authorization code (with its PKCE verifier) at BlinkAuthTokenURL; strict about the answer. */
 blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinkauth_config_t *cfg, const char *code,
                                                      const char *redirect_uri, const char *verifier,
                                                      blinkauth_tokens_t *tokens)
@@ -137,7 +132,6 @@ blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinka
     return out;
 }
 
-/* The claim name of a JSON object as account identifier text (a string or an integer); NULL if unusable. */
 const char *blinkauth_provider_claim(apr_pool_t *p, const json_t *claims, const char *name)
 {
     json_t *v = json_is_object(claims) ? json_object_get(claims, name) : NULL;
@@ -159,16 +153,11 @@ static int audience_has(const json_t *claims, const char *client_id)
 
     if (json_is_string(aud))
         return strcmp(json_string_value(aud), client_id) == 0;
-    json_array_foreach(aud, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), client_id) == 0)
-            return 1;
+    json_array_foreach(aud, i, v) if (json_is_string(v) && strcmp(json_string_value(v), client_id) == 0) return 1;
     return 0;
 }
 
-/* The claims of an id_token as a JSON object (payload only: it came straight from the token endpoint);
- * NULL with *why when it is not a JWT meant for client_id. */
-json_t *blinkauth_provider_id_token_claims(apr_pool_t *p, const char *id_token, const char *client_id,
-                                           const char **why)
+json_t *blinkauth_provider_id_token_claims(apr_pool_t *p, const char *id_token, const char *client_id, const char **why)
 {
     const char *dot1 = strchr(id_token, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
     unsigned char *payload;
@@ -192,7 +181,6 @@ json_t *blinkauth_provider_id_token_claims(apr_pool_t *p, const char *id_token, 
     return claims;
 }
 
-/* The user's account identifier: BlinkAuthAccountIDClaim from userinfo when configured, else from the id_token. */
 blinkauth_outcome_t blinkauth_provider_account_id(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                   const blinkauth_tokens_t *tokens, const char **account_id)
 {
@@ -204,22 +192,23 @@ blinkauth_outcome_t blinkauth_provider_account_id(apr_pool_t *p, const blinkauth
 
     *account_id = NULL;
     if (cfg->userinfo_url == NULL) {
-        claims = tokens->id_token ? blinkauth_provider_id_token_claims(p, tokens->id_token, cfg->client_id, &why)
-                                  : NULL;
+        claims =
+            tokens->id_token ? blinkauth_provider_id_token_claims(p, tokens->id_token, cfg->client_id, &why) : NULL;
         if (claims && (*account_id = blinkauth_provider_claim(p, claims, claim)) != NULL)
             return out;
         out.kind = BLINKAUTH_UP_FAILED;
-        out.why = apr_psprintf(p, "no account identifier: %s", tokens->id_token == NULL
+        out.why = apr_psprintf(p, "no account identifier: %s",
+                               tokens->id_token == NULL
                                    ? "no BlinkAuthUserInfoURL is set and the token endpoint issued no id_token"
-                                   : why ? why : apr_psprintf(p, "the id_token has no usable claim '%s'", claim));
+                               : why ? why
+                                     : apr_psprintf(p, "the id_token has no usable claim '%s'", claim));
         return out;
     }
     req = blinkauth_upstream_request(cfg, "GET", cfg->userinfo_url);
     req.bearer = tokens->access_token;
-    req.headers = apr_array_make(p, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(req.headers, const char *) = "Accept: application/json";
     blinkauth_http_call(p, &req, &res);
-    out = blinkauth_upstream_outcome(p, "userinfo endpoint", &req, &res, blinkauth_upstream_error_code(p, &res, "error"));
+    out =
+        blinkauth_upstream_outcome(p, "userinfo endpoint", &req, &res, blinkauth_upstream_error_code(p, &res, "error"));
     if (out.kind != BLINKAUTH_UP_OK)
         return out;
     claims = blinkauth_json_parse(p, res.body, res.body_len, NULL);
@@ -229,7 +218,6 @@ blinkauth_outcome_t blinkauth_provider_account_id(apr_pool_t *p, const blinkauth
     return out;
 }
 
-/* Revokes one token at BlinkAuthRevokeURL (RFC 7009); hint is "access_token" or "refresh_token". */
 blinkauth_outcome_t blinkauth_provider_token_revoke(apr_pool_t *p, const blinkauth_config_t *cfg, const char *token,
                                                     const char *hint)
 {

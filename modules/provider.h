@@ -12,7 +12,7 @@ typedef struct {
     const char *authorize_url; /* may carry a query string of its own, which is kept */
     const char *client_id;
     const char *redirect_uri;
-    const char *scope;         /* NULL: no scope parameter */
+    const char *scope; /* NULL: no scope parameter */
     const char *state;
     const char *code_challenge; /* S256 */
 } blinkauth_provider_authz_t;

@@ -1,28 +1,44 @@
 /* Handling of text from outside: validation, percent-encoding, HTML escaping, query parsing. */
 #include "text.h"
+#include "crypto.h"
 
 #include <string.h>
 #include <apr_cstr.h>
 #include <apr_strings.h>
 
-/* 1 when s is non-empty, at most max bytes, and free of control characters (< 0x20, 0x7f). */
-int blinkauth_text_is_clean(const char *s, apr_size_t max)
+/* 1 when s is non-empty, at most max bytes, and every byte of it passes ok. */
+static int all_of(const char *s, apr_size_t max, int (*ok)(unsigned char))
 {
     apr_size_t n = 0;
 
     if (s == NULL || *s == '\0')
         return 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (n >= max || c < 0x20 || c == 0x7f)
+    for (; s[n]; n++)
+        if (n >= max || !ok((unsigned char)s[n]))
             return 0;
-    }
     return 1;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 (RFC 3629; the checks of jansson's utf8_check_full). */
+/* 1 for a byte that is not a control character (< 0x20, 0x7f). */
+static int not_control(unsigned char c)
+{
+    return c >= 0x20 && c != 0x7f;
+}
+
+/* 1 for a byte of the base64url alphabet. */
+static int in_b64url(unsigned char c)
+{
+    return blinkauth_crypto_b64url_value(c) >= 0;
+}
+
+int blinkauth_text_is_clean(const char *s, apr_size_t max)
+{
+    return all_of(s, max, not_control);
+}
+
 int blinkauth_text_utf8_length(const unsigned char *s)
 {
+    /* The checks of jansson's utf8_check_full, so that what passes here jansson accepts too. */
     unsigned char c = s[0];
     apr_uint32_t v;
     int n, i;
@@ -54,7 +70,6 @@ int blinkauth_text_utf8_length(const unsigned char *s)
     return n;
 }
 
-/* 1 when s is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF). */
 int blinkauth_text_is_utf8(const char *s)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -66,32 +81,20 @@ int blinkauth_text_is_utf8(const char *s)
     return 1;
 }
 
-/* 1 when s is non-empty, at most max bytes, and only of the base64url alphabet. */
 int blinkauth_text_is_b64url(const char *s, apr_size_t max)
 {
-    apr_size_t n = 0;
-
-    if (s == NULL || *s == '\0')
-        return 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                 c == '_';
-        if (n >= max || !ok)
-            return 0;
-    }
-    return 1;
+    return all_of(s, max, in_b64url);
 }
 
 /* 1 for the RFC 3986 unreserved characters. */
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
 }
 
-/* Percent-encodes every byte but RFC 3986 unreserved ones; safe in a path segment and a query. */
-const char *blinkauth_text_pct_encode(apr_pool_t *p, const char *s)
+/* s with every byte but RFC 3986 unreserved ones as %XX, and a space as '+' when form is set. */
+static const char *encode(apr_pool_t *p, const char *s, int form)
 {
     static const char hex[] = "0123456789ABCDEF";
     char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
@@ -100,6 +103,9 @@ const char *blinkauth_text_pct_encode(apr_pool_t *p, const char *s)
         unsigned char c = (unsigned char)*s;
         if (unreserved(c)) {
             *o++ = (char)c;
+        }
+        else if (form && c == ' ') {
+            *o++ = '+';
         }
         else {
             *o++ = '%';
@@ -111,16 +117,28 @@ const char *blinkauth_text_pct_encode(apr_pool_t *p, const char *s)
     return out;
 }
 
+const char *blinkauth_text_pct_encode(apr_pool_t *p, const char *s)
+{
+    return encode(p, s, 0);
+}
+
+const char *blinkauth_text_form_encode(apr_pool_t *p, const char *s)
+{
+    return encode(p, s, 1);
+}
+
 /* The value of one hex digit, or -1. */
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
-/* Decodes %XX escapes (and '+' as space when form is set); NULL on a malformed escape or NUL. */
 char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form)
 {
     char *out = apr_palloc(p, strlen(s) + 1), *o = out;
@@ -141,7 +159,6 @@ char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form)
     return out;
 }
 
-/* Escapes & < > " ' for HTML text and attribute values. */
 const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s)
 {
     char *out = apr_palloc(p, strlen(s) * 6 + 1), *o = out;
@@ -149,11 +166,21 @@ const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s)
     for (; *s; s++) {
         const char *rep = NULL;
         switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
         }
         if (rep) {
             apr_size_t n = strlen(rep);
@@ -168,8 +195,6 @@ const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* Parses an application/x-www-form-urlencoded string into a table; NULL when malformed.
- * A name given twice is kept twice, so callers can refuse repeated parameters. */
 apr_table_t *blinkauth_text_form_parse(apr_pool_t *p, const char *s)
 {
     apr_table_t *form = apr_table_make(p, 8);
@@ -197,7 +222,6 @@ static int count_value(void *rec, const char *key, const char *value)
     return found[1] == NULL;
 }
 
-/* The one value of name in a parsed form; NULL when absent or repeated. */
 const char *blinkauth_text_form_single(apr_table_t *form, const char *name, int *repeated)
 {
     const char *found[2] = {NULL, NULL};
@@ -224,8 +248,6 @@ static int param_is(apr_pool_t *p, const char *raw, apr_size_t len, const char *
     return decoded && apr_cstr_casecmp(decoded, name) == 0;
 }
 
-/* query (a bare query string, as r->args) with the value of every parameter name replaced by
- * "REDACTED"; NULL stays NULL. */
 const char *blinkauth_text_query_redact(apr_pool_t *p, const char *query, const char *name)
 {
     apr_size_t segments = 1;
@@ -259,8 +281,6 @@ const char *blinkauth_text_query_redact(apr_pool_t *p, const char *query, const 
     return out;
 }
 
-/* text (a URI or a request line, as r->unparsed_uri and r->the_request) with the value of every
- * parameter name of its query replaced by "REDACTED"; NULL stays NULL. */
 const char *blinkauth_text_uri_redact(apr_pool_t *p, const char *text, const char *name)
 {
     const char *q = text ? strchr(text, '?') : NULL, *end;
@@ -272,6 +292,6 @@ const char *blinkauth_text_uri_redact(apr_pool_t *p, const char *text, const cha
     if (end == NULL || strncmp(end, " HTTP/", 6) != 0)
         end = q + strlen(q);
     return apr_pstrcat(p, apr_pstrmemdup(p, text, (apr_size_t)(q + 1 - text)),
-                       blinkauth_text_query_redact(p, apr_pstrmemdup(p, q + 1, (apr_size_t)(end - q - 1)), name),
-                       end, NULL);
+                       blinkauth_text_query_redact(p, apr_pstrmemdup(p, q + 1, (apr_size_t)(end - q - 1)), name), end,
+                       NULL);
 }

@@ -25,6 +25,10 @@ int blinkauth_text_is_b64url(const char *s, apr_size_t max);
 /* Percent-encodes every byte but RFC 3986 unreserved ones; safe in a path segment and a query. */
 const char *blinkauth_text_pct_encode(apr_pool_t *p, const char *s);
 
+/* The application/x-www-form-urlencoded form of s, as RFC 6749 2.3.1 wants for the client id and secret in HTTP
+ * Basic: as blinkauth_text_pct_encode, but a space is '+'. */
+const char *blinkauth_text_form_encode(apr_pool_t *p, const char *s);
+
 /* Decodes %XX escapes (and '+' as space when form is set); NULL on a malformed escape or NUL. */
 char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form);
 

@@ -12,7 +12,6 @@ static const char *step_name(apr_pool_t *p, const char *step, const blinkauth_ht
     return apr_psprintf(p, "%s (%s %s)", step, req->method, blinkauth_http_url_for_log(p, req->url));
 }
 
-/* The outcome of an HTTP call: OK for a status in [200, 300), NOT_FOUND for 404, else a failure. */
 blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
                                                const blinkauth_http_response_t *res, const char *detail)
 {
@@ -33,7 +32,6 @@ blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, 
     return out;
 }
 
-/* A failed outcome for a well-delivered answer that was not what was asked for (bad JSON, missing field). */
 blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
                                                const blinkauth_http_response_t *res, const char *what)
 {
@@ -44,27 +42,25 @@ blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, 
     return out;
 }
 
-/* The error code an upstream put in its JSON answer under field, when it is a short safe token. */
 const char *blinkauth_upstream_error_code(apr_pool_t *p, const blinkauth_http_response_t *res, const char *field)
 {
     json_t *j = res->body_len ? blinkauth_json_parse(p, res->body, res->body_len, NULL) : NULL;
     const char *code = blinkauth_json_string(j, field);
 
-    if (code == NULL || *code == '\0' || strlen(code) > 64 || strspn(code, "abcdefghijklmnopqrstuvwxyz"
-                                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                                                                     strlen(code))
+    if (code == NULL || *code == '\0' || strlen(code) > 64 ||
+        strspn(code, "abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(code))
         return NULL;
     return code;
 }
 
-/* Timeout, CA file and the other settings every upstream call of an app shares. */
-blinkauth_http_request_t blinkauth_upstream_request(const blinkauth_config_t *cfg, const char *method,
-                                                    const char *url)
+blinkauth_http_request_t blinkauth_upstream_request(const blinkauth_config_t *cfg, const char *method, const char *url)
 {
     blinkauth_http_request_t req = {0};
 
     req.method = method;
     req.url = url;
+    req.accept = "application/json";
     req.timeout_s = blinkauth_config_timeout(cfg);
     req.ca_file = cfg->ca_file;
     return req;

@@ -34,8 +34,7 @@ blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, 
  * short token of letters, digits and '_' (safe to log and show); NULL otherwise. */
 const char *blinkauth_upstream_error_code(apr_pool_t *p, const blinkauth_http_response_t *res, const char *field);
 
-/* Timeout, CA file and the other settings every upstream call of an app shares. */
-blinkauth_http_request_t blinkauth_upstream_request(const blinkauth_config_t *cfg, const char *method,
-                                                    const char *url);
+/* Timeout, CA file, Accept: application/json and the other settings every upstream call of an app shares. */
+blinkauth_http_request_t blinkauth_upstream_request(const blinkauth_config_t *cfg, const char *method, const char *url);
 
 #endif

@@ -1,5 +1,8 @@
 /* GET <location>/callback: the browser returns from the external service; exchange, identify, save in Blink. */
-#include "glue.h"
+#include "routes.h"
+#include "cache.h"
+#include "reply.h"
+#include "revoke.h"
 #include "blinkapi.h"
 #include "crypto.h"
 #include "provider.h"
@@ -31,7 +34,7 @@ static int code_acceptable(const char *code)
 /* The "expired or already used" page, logging why. */
 static int expired(request_rec *r, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BLA00301: callback refused: %s", why);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, BLALOGNO(00301) "callback refused: %s", why);
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, TITLE_EXPIRED, SAY_EXPIRED);
 }
 
@@ -40,7 +43,7 @@ static int upstream_failed(request_rec *r, const blinkauth_outcome_t *out, const
 {
     int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00302: callback: %s", out->why);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, BLALOGNO(00302) "callback: %s", out->why);
     return blinkauth_reply_page(r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, TITLE_FAILED, message);
 }
 
@@ -63,7 +66,8 @@ static int provider_error(request_rec *r, const char *error)
     int cancelled = strcmp(error, "access_denied") == 0;
     const char *code = blinkauth_text_is_b64url(error, 64) ? error : "(unreadable)";
 
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "BLA00304: callback: the external service answered error=%s", code);
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, BLALOGNO(00304) "callback: the external service answered error=%s",
+                  code);
     if (cancelled)
         return blinkauth_reply_page(r, HTTP_OK, "Connection cancelled",
                                     "You cancelled the connection, so nothing was saved. You can close this window, "
@@ -84,14 +88,16 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
 
     out = blinkauth_provider_code_exchange(r->pool, cfg, code, flow->redirect_uri, flow->verifier, &tokens);
     if (out.kind != BLINKAUTH_UP_OK)
-        return upstream_failed(r, &out, "The external service did not accept the login. Nothing was saved. "
-                                        "Go back to Blink and click Connect again.");
+        return upstream_failed(r, &out,
+                               "The external service did not accept the login. Nothing was saved. "
+                               "Go back to Blink and click Connect again.");
     out = blinkauth_provider_account_id(r->pool, cfg, &tokens, &la.external_account_id);
     if (out.kind != BLINKAUTH_UP_OK) {
-        blinkauth_route_tokens_revoke(r, cfg, tokens.refresh_token, tokens.access_token,
-                                      "callback: revoking the unsaved tokens");
-        return upstream_failed(r, &out, "Your account at the external service could not be identified. Nothing was "
-                                        "saved. Go back to Blink and click Connect again.");
+        blinkauth_revoke_tokens(r, cfg, tokens.refresh_token, tokens.access_token,
+                                "callback: revoking the unsaved tokens");
+        return upstream_failed(r, &out,
+                               "Your account at the external service could not be identified. Nothing was "
+                               "saved. Go back to Blink and click Connect again.");
     }
     la.auth_id = flow->auth_id;
     la.access_token = tokens.access_token;
@@ -99,16 +105,17 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
     la.expiry = expiry_of(r->pool, tokens.expires_in);
     out = blinkauth_blinkapi_linked_account_add(r->pool, cfg, flow->user_id, &la, &id);
     if (out.kind != BLINKAUTH_UP_OK) {
-        blinkauth_route_tokens_revoke(r, cfg, tokens.refresh_token, tokens.access_token,
-                                      "callback: revoking the unsaved tokens");
-        return upstream_failed(r, &out, "The connection could not be saved in Blink, so it was not made. "
-                                        "Go back to Blink and click Connect again.");
+        blinkauth_revoke_tokens(r, cfg, tokens.refresh_token, tokens.access_token,
+                                "callback: revoking the unsaved tokens");
+        return upstream_failed(r, &out,
+                               "The connection could not be saved in Blink, so it was not made. "
+                               "Go back to Blink and click Connect again.");
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00305: callback: linked account %s saved for Auth ID %s (%s)",
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00305) "callback: linked account %s saved for Auth ID %s (%s)",
                   id ? id : "(no id returned)", flow->auth_id, out.why);
-    return blinkauth_reply_page(r, HTTP_OK, "Connected",
-                                apr_pstrcat(r->pool, "Connected as ", la.external_account_id,
-                                            ". You can close this window.", NULL));
+    return blinkauth_reply_page(
+        r, HTTP_OK, "Connected",
+        apr_pstrcat(r->pool, "Connected as ", la.external_account_id, ". You can close this window.", NULL));
 }
 
 /* Keeps the authorization code out of the access log (%r, %q, %U%q): it is shown as REDACTED. */
@@ -119,7 +126,6 @@ static void code_redact(request_rec *r)
     r->args = r->parsed_uri.query = (char *)blinkauth_text_query_redact(r->pool, r->args, "code");
 }
 
-/* GET <location>/callback: the browser returns from the external service; exchange, identify, save in Blink. */
 int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
@@ -140,15 +146,15 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
         return expired(r, repeated ? "state is repeated" : "state is missing or malformed");
     if (store == NULL)
         return expired(r, "no flow store");
-    rv = blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &flow,
-                             &why);
+    rv =
+        blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &flow, &why);
     if (rv == APR_NOTFOUND)
         return expired(r, "no flow record for this state: unknown, already used or expired (with more than one "
                           "server, set BlinkAuthCache to a shared store)");
     if (rv == APR_TIMEUP)
         return expired(r, "the flow record is older than BlinkAuthStateTimeout");
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "BLA00306: callback: %s", why);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BLALOGNO(00306) "callback: %s", why);
         return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, TITLE_FAILED,
                                     "The connection could not be completed right now. Go back to Blink and click "
                                     "Connect again in a moment.");

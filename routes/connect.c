@@ -1,39 +1,31 @@
 /* POST <location>/auth/<auth_id>: Blink's Connect click, answered with an authorization URL. */
-#include "glue.h"
+#include "routes.h"
+#include "cache.h"
+#include "guard.h"
+#include "reply.h"
 #include "crypto.h"
-#include "json.h"
+#include "envelope.h"
 #include "provider.h"
-#include "respond.h"
 
 #include "apr_strings.h"
-
-/* Largest request body accepted (and dropped): the route needs none. */
-#define CONNECT_BODY_MAX (64 * 1024)
 
 /* The redirect URI: BlinkAuthRedirectURI, else <scheme>://<host>[:port]<location>/callback. */
 static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg)
 {
-    apr_size_t n;
-
     if (cfg->redirect_uri)
         return cfg->redirect_uri;
-    n = strlen(cfg->location);
-    while (n > 0 && cfg->location[n - 1] == '/')
-        n--;
-    return ap_construct_url(r->pool, apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, cfg->location, n), "/callback", NULL),
-                            r);
+    return ap_construct_url(r->pool, apr_pstrcat(r->pool, cfg->location, "/callback", NULL), r);
 }
 
 /* Answers 503 when the flow record could not be stored. */
 static int store_failed(request_rec *r, apr_status_t rv, const char *what)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "BLA00201: connect: %s; answering 503", what);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BLALOGNO(00201) "connect: %s; answering 503", what);
     return blinkauth_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
                                  "The connect could not be started because the flow store is unavailable; "
                                  "try again shortly.");
 }
 
-/* POST <location>/auth/<auth_id>: Blink's Connect click, answered with an authorization URL. */
 int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const char *auth_id)
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
@@ -47,11 +39,11 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     if (!blinkauth_guard_secret(r, cfg))
         return OK;
     if (strcmp(auth_id, cfg->auth_id) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00202: connect: Auth ID in the path is not BlinkAuthID %s",
-                      cfg->auth_id);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      BLALOGNO(00202) "connect: Auth ID in the path is not BlinkAuthID %s", cfg->auth_id);
         return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "No app with this Auth ID is served here.");
     }
-    if (!blinkauth_guard_user_id(r, &flow.user_id) || !blinkauth_guard_body(r, CONNECT_BODY_MAX))
+    if (!blinkauth_guard_user_id(r, &flow.user_id) || !blinkauth_guard_body(r))
         return OK;
 
     flow.auth_id = cfg->auth_id;
@@ -62,8 +54,8 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
         return store_failed(r, APR_EGENERAL, store ? "no randomness for the PKCE verifier" : "no flow store");
     rv = blinkauth_flow_put(store, r->pool, &flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &state);
     if (rv != APR_SUCCESS)
-        return store_failed(r, rv, apr_psprintf(r->pool, "the %s flow store refused the flow record",
-                                                store->provider->name));
+        return store_failed(r, rv,
+                            apr_psprintf(r->pool, "the %s flow store refused the flow record", store->provider->name));
 
     authz.authorize_url = cfg->authorize_url;
     authz.client_id = cfg->client_id;
@@ -73,13 +65,13 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     authz.code_challenge = blinkauth_crypto_pkce_challenge(r->pool, flow.verifier);
     url = blinkauth_provider_authorize_url(r->pool, &authz);
 
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BLA00203: connect: flow started for Auth ID %s", cfg->auth_id);
-    body = blinkauth_respond_json_ok_string(r->pool, "authorization_url", url);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);
+    body = blinkauth_envelope_ok_string(r->pool, "authorization_url", url);
     if (body == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00204: connect: the authorization URL is not UTF-8; "
-                                                   "check BlinkAuthAuthorizeURL");
-        return blinkauth_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "CONFIG_ERROR",
-                                     "This app is not fully configured; see the server's error log.");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      BLALOGNO(00204) "connect: the authorization URL is not UTF-8; "
+                                      "check BlinkAuthAuthorizeURL");
+        return blinkauth_reply_config_error(r);
     }
     return blinkauth_reply_json(r, HTTP_OK, body);
 }

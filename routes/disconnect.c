@@ -1,8 +1,10 @@
 /* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click — delete in Blink, then revoke. */
-#include "glue.h"
+#include "routes.h"
+#include "guard.h"
+#include "reply.h"
+#include "revoke.h"
 #include "blinkapi.h"
-#include "json.h"
-#include "respond.h"
+#include "envelope.h"
 #include "text.h"
 
 #include "apr_strings.h"
@@ -19,11 +21,11 @@ static int blink_failed(request_rec *r, const blinkauth_outcome_t *out)
 {
     int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BLA00401: disconnect: %s", out->why);
-    return blinkauth_reply_error(r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY,
-                                 timeout ? "UPSTREAM_TIMEOUT" : "UPSTREAM_ERROR",
-                                 timeout ? "The Blink API did not answer in time; the account is still linked. Try again."
-                                         : "The Blink API refused or failed; the account is still linked. Try again.");
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, BLALOGNO(00401) "disconnect: %s", out->why);
+    return blinkauth_reply_error(
+        r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, timeout ? "UPSTREAM_TIMEOUT" : "UPSTREAM_ERROR",
+        timeout ? "The Blink API did not answer in time; the account is still linked. Try again."
+                : "The Blink API refused or failed; the account is still linked. Try again.");
 }
 
 /* Revokes the deleted account's tokens, unless the account belongs to another app. */
@@ -31,18 +33,19 @@ static void tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const b
 {
     if (la->auth_id && strcmp(la->auth_id, cfg->auth_id) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "BLA00402: disconnect: linked account %s belongs to Auth ID %s, not %s; its tokens are not "
-                      "revoked here", la->id, la->auth_id, cfg->auth_id);
+                      BLALOGNO(00402) "disconnect: linked account %s belongs to Auth ID %s, not %s; its tokens are not "
+                                      "revoked here",
+                      la->id, la->auth_id, cfg->auth_id);
         return;
     }
     if (cfg->revoke_url && la->refresh_token == NULL && la->access_token == NULL)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "BLA00407: disconnect: Blink returned linked account %s without a string access_token or "
-                      "refresh_token; nothing to revoke", la->id);
-    blinkauth_route_tokens_revoke(r, cfg, la->refresh_token, la->access_token, "disconnect");
+                      BLALOGNO(00407) "disconnect: Blink returned linked account %s without a string access_token or "
+                                      "refresh_token; nothing to revoke",
+                      la->id);
+    blinkauth_revoke_tokens(r, cfg, la->refresh_token, la->access_token, "disconnect");
 }
 
-/* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click — delete in Blink, then revoke. */
 int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, const char *id)
 {
     const char *user_id = NULL;
@@ -51,11 +54,12 @@ int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, co
 
     if (r->method_number != M_DELETE)
         return blinkauth_reply_not_allowed(r, "DELETE");
-    if (!blinkauth_guard_secret(r, cfg) || !blinkauth_guard_user_id(r, &user_id) || !blinkauth_guard_body(r, 64 * 1024))
+    if (!blinkauth_guard_secret(r, cfg) || !blinkauth_guard_user_id(r, &user_id) || !blinkauth_guard_body(r))
         return OK;
     if (!id_acceptable(id)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BLA00404: disconnect refused: the linked account id is empty, "
-                                                       "over %d bytes, or has a control character, '/' or dot segment",
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      BLALOGNO(00404) "disconnect refused: the linked account id is empty, "
+                                      "over %d bytes, or has a control character, '/' or dot segment",
                       BLINKAUTH_ID_MAX);
         return blinkauth_reply_error(r, HTTP_BAD_REQUEST, "BAD_REQUEST",
                                      "The linked account id must be 1 to 256 printable characters without '/'.");
@@ -65,13 +69,14 @@ int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, co
     if (out.kind == BLINKAUTH_UP_OK)
         out = blinkauth_blinkapi_linked_account_delete(r->pool, cfg, user_id, id);
     if (out.kind == BLINKAUTH_UP_NOT_FOUND) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00405: disconnect: linked account %s is already gone (%s)", id,
-                      out.why);
-        return blinkauth_reply_json(r, HTTP_OK, blinkauth_respond_json_ok(r->pool, NULL));
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      BLALOGNO(00405) "disconnect: linked account %s is already gone (%s)", id, out.why);
+        return blinkauth_reply_json(r, HTTP_OK, blinkauth_envelope_ok(r->pool, NULL));
     }
     if (out.kind != BLINKAUTH_UP_OK)
         return blink_failed(r, &out);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BLA00406: disconnect: linked account %s deleted (%s)", id, out.why);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00406) "disconnect: linked account %s deleted (%s)", id,
+                  out.why);
     tokens_revoke(r, cfg, la);
-    return blinkauth_reply_json(r, HTTP_OK, blinkauth_respond_json_ok(r->pool, NULL));
+    return blinkauth_reply_json(r, HTTP_OK, blinkauth_envelope_ok(r->pool, NULL));
 }

@@ -21,12 +21,12 @@ void fuzz_shim_end(void);
 size_t fuzz_shim_allocated(void);
 
 /* A property the code under test must keep: a violation aborts, so libFuzzer (and the replay) report it. */
-#define FUZZ_CHECK(cond)                                                                                   \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            fprintf(stderr, "fuzz: property violated: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                                       \
-        }                                                                                                  \
+#define FUZZ_CHECK(cond)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "fuzz: property violated: %s (%s:%d)\n", #cond, __FILE__, __LINE__);                       \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* A pool of its own for one input, under a root pool made once per process. */

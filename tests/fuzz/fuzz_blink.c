@@ -6,8 +6,12 @@
 #include "blinkapi_spec.h"
 #include "json.h"
 
-static const char *const fields[] = {BLINKAPI_FIELD_ID, BLINKAPI_FIELD_AUTH_ID, BLINKAPI_FIELD_EXTERNAL_ACCOUNT_ID,
-                                     BLINKAPI_FIELD_ACCESS_TOKEN, BLINKAPI_FIELD_REFRESH_TOKEN, BLINKAPI_FIELD_EXPIRY,
+static const char *const fields[] = {BLINKAPI_FIELD_ID,
+                                     BLINKAPI_FIELD_AUTH_ID,
+                                     BLINKAPI_FIELD_EXTERNAL_ACCOUNT_ID,
+                                     BLINKAPI_FIELD_ACCESS_TOKEN,
+                                     BLINKAPI_FIELD_REFRESH_TOKEN,
+                                     BLINKAPI_FIELD_EXPIRY,
                                      NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,4 @@
-/* Fuzz target: request header values as the guards read them (glue/reply.c): the user id
+/* Fuzz target: request header values as the guards read them (glue/guard.c): the user id
  * (blinkauth_text_is_clean with BLINKAUTH_ID_MAX, blinkauth_text_is_utf8, no dot segment), the proxy secret
  * (blinkauth_crypto_secret_equal), and what an accepted user id goes on to: the flow record and the Blink
  * API path. Properties: is_clean agrees with an independent reading of its contract; is_utf8 agrees with

@@ -13,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_pools.h>
+#include "fuzz.h"
 
 #undef apr_pcalloc
+/* apr_pools.h makes apr_pcalloc a macro; the shim replaces the function behind it. */
+APR_DECLARE(void *) apr_pcalloc(apr_pool_t *p, apr_size_t size);
 
 static int active;
 static void **blocks;

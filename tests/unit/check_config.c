@@ -15,14 +15,17 @@ typedef struct {
     size_t offset;
     const char *name;
 } field_t;
-#define FIELD(f) { offsetof(blinkauth_config_t, f), #f }
+#define FIELD(f)                                                                                                       \
+    {                                                                                                                  \
+        offsetof(blinkauth_config_t, f), #f                                                                            \
+    }
 
 /* Every string field of blinkauth_config_t. */
 static const field_t str_fields[] = {
-    FIELD(location),      FIELD(defined_at),    FIELD(auth_id),      FIELD(proxy_secret),
-    FIELD(api_token),     FIELD(api_url),       FIELD(client_id),    FIELD(client_secret),
-    FIELD(authorize_url), FIELD(token_url),     FIELD(userinfo_url), FIELD(revoke_url),
-    FIELD(scope),         FIELD(redirect_uri),  FIELD(account_id_claim), FIELD(ca_file),
+    FIELD(location),      FIELD(defined_at),   FIELD(auth_id),          FIELD(proxy_secret),
+    FIELD(api_token),     FIELD(api_url),      FIELD(client_id),        FIELD(client_secret),
+    FIELD(authorize_url), FIELD(token_url),    FIELD(userinfo_url),     FIELD(revoke_url),
+    FIELD(scope),         FIELD(redirect_uri), FIELD(account_id_claim), FIELD(ca_file),
 };
 #define N_STR UNIT_COUNT(str_fields)
 
@@ -255,8 +258,11 @@ END_TEST
 START_TEST(test_check_url_accepts)
 {
     static const char *good[] = {
-        "https://idp.example/oauth/authorize", "http://127.0.0.1:8080/token?x=1&y=%20",
-        "HTTPS://IDP.EXAMPLE", "https://a", "http://[::1]:8443/x",
+        "https://idp.example/oauth/authorize",
+        "http://127.0.0.1:8080/token?x=1&y=%20",
+        "HTTPS://IDP.EXAMPLE",
+        "https://a",
+        "http://[::1]:8443/x",
     };
     int i;
 
@@ -341,8 +347,21 @@ END_TEST
 START_TEST(test_parse_seconds_refused)
 {
     static const char *bad[] = {
-        "0", "86401", "-1", "", "abc", "10s", "1.5", "1e3", "10 ", "0x10", "ten",
-        "2147483648", "4294967297", "99999999999999999999", "-99999999999999999999",
+        "0",
+        "86401",
+        "-1",
+        "",
+        "abc",
+        "10s",
+        "1.5",
+        "1e3",
+        "10 ",
+        "0x10",
+        "ten",
+        "2147483648",
+        "4294967297",
+        "99999999999999999999",
+        "-99999999999999999999",
     };
     int i;
 
@@ -351,8 +370,7 @@ START_TEST(test_parse_seconds_refused)
         const char *why = blinkauth_config_parse_seconds(unit_pool, bad[i], 1, 86400, &out);
         ck_assert_msg(why != NULL, "accepted \"%s\" as %d", bad[i], out);
         ck_assert_int_eq(out, -5);
-        ck_assert_str_eq(why, apr_psprintf(unit_pool, "'%s' is not a whole number of seconds from 1 to 86400",
-                                           bad[i]));
+        ck_assert_str_eq(why, apr_psprintf(unit_pool, "'%s' is not a whole number of seconds from 1 to 86400", bad[i]));
     }
 }
 END_TEST
@@ -381,7 +399,8 @@ END_TEST
 
 START_TEST(test_read_secret_file_refused)
 {
-    assert_secret_refused("file:/nonexistent/blinkauth/secret", "cannot read secret file '/nonexistent/blinkauth/secret'");
+    assert_secret_refused("file:/nonexistent/blinkauth/secret",
+                          "cannot read secret file '/nonexistent/blinkauth/secret'");
     assert_secret_refused("file:", "cannot read secret file ''");
     assert_secret_refused(secret_file("", 0), "is empty");
     assert_secret_refused(secret_file("\n", 1), "is empty");

@@ -13,8 +13,8 @@
 #define CREATED APR_INT64_C(1700000000123456)
 
 /* The encoding of sample(CREATED). */
-#define SAMPLE_JSON                                                                                        \
-    "{\"v\":1,\"user\":\"u-42\",\"auth\":\"a-1234\",\"verifier\":\"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\"," \
+#define SAMPLE_JSON                                                                                                    \
+    "{\"v\":1,\"user\":\"u-42\",\"auth\":\"a-1234\",\"verifier\":\"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\","     \
     "\"redirect\":\"https://apps.example.com/blink/callback\",\"created\":1700000000123456}"
 
 static ap_socache_instance_t *cache;
@@ -155,7 +155,8 @@ START_TEST(test_decode_wrong_version)
     ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, text, strlen(text), &why));
     ck_assert_pstr_eq(why, "not a flow record (version)");
     assert_not_a_record("{\"v\":0,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}");
-    assert_not_a_record("{\"v\":\"1\",\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}");
+    assert_not_a_record(
+        "{\"v\":\"1\",\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}");
     assert_not_a_record("{\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}");
 }
 END_TEST
@@ -218,8 +219,9 @@ END_TEST
 
 START_TEST(test_decode_duplicate_key)
 {
-    assert_not_a_record("{\"v\":1,\"user\":\"u\",\"user\":\"evil\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\","
-                        "\"created\":1}");
+    assert_not_a_record(
+        "{\"v\":1,\"user\":\"u\",\"user\":\"evil\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\","
+        "\"created\":1}");
 }
 END_TEST
 

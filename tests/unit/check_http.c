@@ -9,10 +9,7 @@
 #include "unit.h"
 #include "http.h"
 #include "http_server.h"
-
-#ifndef BLINKAUTH_VERSION /* as in http.c, when built without the Makefile */
-#define BLINKAUTH_VERSION "dev"
-#endif
+#include "version.h"
 
 /* A raw HTTP/1.1 response with a Content-Length; extra headers each end in CRLF. */
 static const char *reply(int status, const char *extra, const char *body)
@@ -30,7 +27,7 @@ static const char *streamed(const char *body)
 /* A request for url with a generous budget. */
 static blinkauth_http_request_t get(const char *url)
 {
-    blinkauth_http_request_t req = { .method = "GET", .url = url, .timeout_s = 5 };
+    blinkauth_http_request_t req = {.method = "GET", .url = url, .timeout_s = 5};
     return req;
 }
 
@@ -51,7 +48,7 @@ static blinkauth_http_request_t serve(const char *raw, const char *path)
 /* Starts the loopback server answering first, then then to every later request; returns a request for path. */
 static blinkauth_http_request_t serve2(const char *first, const char *then, const char *path)
 {
-    hs_step_t st[] = { { HS_REPLY, first, 0 }, { HS_REPLY, then, 0 } };
+    hs_step_t st[] = {{HS_REPLY, first, 0}, {HS_REPLY, then, 0}};
 
     unit_serve_steps(st, 2, 0);
     return get(unit_server_url(path));
@@ -60,7 +57,7 @@ static blinkauth_http_request_t serve2(const char *first, const char *then, cons
 /* Serves first, then then; calls path and asserts that the call succeeded with first's status alone: one
  * attempt, one request. Returns the response. */
 static blinkauth_http_response_t call_answered_by_first(const char *first, const char *then, const char *path,
-                                                          int status)
+                                                        int status)
 {
     blinkauth_http_request_t req = serve2(first, then, path);
     blinkauth_http_response_t res;
@@ -189,10 +186,9 @@ static void *calls_main(void *arg)
 
     apr_pool_create_unmanaged(&tp);
     for (i = 0; i < 10; i++) {
-        blinkauth_http_request_t req = { .method = "GET", .url = url, .timeout_s = 10 };
+        blinkauth_http_request_t req = {.method = "GET", .url = url, .timeout_s = 10};
         blinkauth_http_response_t res;
-        if (blinkauth_http_call(tp, &req, &res) == APR_SUCCESS && res.status == 200
-            && strcmp(res.body, "ok") == 0)
+        if (blinkauth_http_call(tp, &req, &res) == APR_SUCCESS && res.status == 200 && strcmp(res.body, "ok") == 0)
             ok++;
     }
     apr_pool_destroy(tp);
@@ -236,12 +232,12 @@ END_TEST
 
 START_TEST(test_refused_then_listening)
 {
-    hs_step_t st[] = { { HS_REPLY, reply(200, NULL, "up"), 0 } };
+    hs_step_t st[] = {{HS_REPLY, reply(200, NULL, "up"), 0}};
     blinkauth_http_request_t req = get(apr_psprintf(unit_pool, "http://127.0.0.1:%d/", hs_unused_port()));
     blinkauth_http_response_t res;
 
     blinkauth_http_call(unit_pool, &req, &res); /* warm up: the timed call below must start fast */
-    unit_serve_steps(st, 1, 60); /* refuses for 60 ms; the retry comes after ~100 ms */
+    unit_serve_steps(st, 1, 60);                /* refuses for 60 ms; the retry comes after ~100 ms */
     req.url = unit_server_url("/");
     ck_assert_int_eq(blinkauth_http_call(unit_pool, &req, &res), APR_SUCCESS);
     ck_assert_int_eq(res.status, 200);
@@ -503,8 +499,7 @@ START_TEST(test_fork_gets_own_connections)
         apr_pool_t *pchild;
         apr_pool_create(&pchild, NULL);
         blinkauth_http_child_init(pchild);
-        verdict = blinkauth_http_call(pchild, &req, &res) == APR_SUCCESS
-            && res.new_connections == 1 ? 'y' : 'n';
+        verdict = blinkauth_http_call(pchild, &req, &res) == APR_SUCCESS && res.new_connections == 1 ? 'y' : 'n';
         apr_pool_destroy(pchild);
         if (write(fds[1], &verdict, 1) != 1)
             _exit(1);

@@ -12,9 +12,9 @@
 #include "text.h"
 
 /* The query every test expects after the authorize URL, for the values of authz(). */
-#define QUERY                                                                                                  \
-    "response_type=code&client_id=my-client"                                                                   \
-    "&redirect_uri=https%3A%2F%2Fapps.example.com%2Fblink%2Fcallback&scope=openid%20email%20offline_access" \
+#define QUERY                                                                                                          \
+    "response_type=code&client_id=my-client"                                                                           \
+    "&redirect_uri=https%3A%2F%2Fapps.example.com%2Fblink%2Fcallback&scope=openid%20email%20offline_access"            \
     "&state=St4te-_x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
 
 /* Typical parameters, with the given authorize URL. */
@@ -106,8 +106,8 @@ END_TEST
 START_TEST(test_parameter_order)
 {
     blinkauth_provider_authz_t a = authz("https://idp.example/authorize");
-    static const char *names[] = {"?response_type=", "&client_id=", "&redirect_uri=", "&scope=",
-                                  "&state=", "&code_challenge=", "&code_challenge_method="};
+    static const char *names[] = {"?response_type=", "&client_id=",      "&redirect_uri=",         "&scope=",
+                                  "&state=",         "&code_challenge=", "&code_challenge_method="};
     const char *url = url_of(&a), *at, *prev = url;
     int i;
 
@@ -247,8 +247,9 @@ END_TEST
 /* A raw HTTP/1.1 response with a JSON (or other) body. */
 static const char *reply(int status, const char *body)
 {
-    return apr_psprintf(unit_pool, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %"
-                        APR_SIZE_T_FMT "\r\n\r\n%s", status, strlen(body), body);
+    return apr_psprintf(
+        unit_pool, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %" APR_SIZE_T_FMT "\r\n\r\n%s",
+        status, strlen(body), body);
 }
 
 /* Starts the loopback server answering every request with raw. */
@@ -518,12 +519,11 @@ int main(void)
     unit_add_tcase(s, "id_token", NULL, NULL,
                    UNIT_TESTS(test_claim_string_and_integer, test_claim_unusable, test_claim_length,
                               test_id_token_claims, test_id_token_wrong_audience, test_id_token_not_a_jwt));
-    unit_add_tcase(s, "endpoints", NULL, unit_server_teardown,
-                   UNIT_TESTS(test_code_exchange_confidential, test_code_exchange_public_client,
-                              test_code_exchange_error_answer, test_code_exchange_unusable_answers,
-                              test_code_exchange_timeout, test_account_id_from_id_token,
-                              test_account_id_from_id_token_refused, test_account_id_from_userinfo,
-                              test_account_id_userinfo_refused, test_token_revoke,
-                              test_token_revoke_public_and_failed));
+    unit_add_tcase(
+        s, "endpoints", NULL, unit_server_teardown,
+        UNIT_TESTS(test_code_exchange_confidential, test_code_exchange_public_client, test_code_exchange_error_answer,
+                   test_code_exchange_unusable_answers, test_code_exchange_timeout, test_account_id_from_id_token,
+                   test_account_id_from_id_token_refused, test_account_id_from_userinfo,
+                   test_account_id_userinfo_refused, test_token_revoke, test_token_revoke_public_and_failed));
     return unit_run_http(s);
 }

@@ -64,11 +64,11 @@ END_TEST
 
 START_TEST(test_is_clean_utf8_allowed)
 {
-    ck_assert_int_eq(blinkauth_text_is_clean("caf\xc3\xa9", 100), 1);        /* é */
-    ck_assert_int_eq(blinkauth_text_is_clean("\xe2\x82\xac 5", 100), 1);     /* € */
-    ck_assert_int_eq(blinkauth_text_is_clean("\xf0\x9f\x94\x91", 100), 1);   /* 🔑 */
-    ck_assert_int_eq(blinkauth_text_is_clean("\x80\xff", 100), 1);           /* any byte >= 0x80 */
-    ck_assert_int_eq(blinkauth_text_is_clean("\xc3\xa9", 1), 0);             /* max counts bytes */
+    ck_assert_int_eq(blinkauth_text_is_clean("caf\xc3\xa9", 100), 1);      /* é */
+    ck_assert_int_eq(blinkauth_text_is_clean("\xe2\x82\xac 5", 100), 1);   /* € */
+    ck_assert_int_eq(blinkauth_text_is_clean("\xf0\x9f\x94\x91", 100), 1); /* 🔑 */
+    ck_assert_int_eq(blinkauth_text_is_clean("\x80\xff", 100), 1);         /* any byte >= 0x80 */
+    ck_assert_int_eq(blinkauth_text_is_clean("\xc3\xa9", 1), 0);           /* max counts bytes */
 }
 END_TEST
 
@@ -77,15 +77,15 @@ START_TEST(test_is_utf8)
     ck_assert_int_eq(blinkauth_text_is_utf8(""), 1);
     ck_assert_int_eq(blinkauth_text_is_utf8("plain ascii"), 1);
     ck_assert_int_eq(blinkauth_text_is_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), 1); /* 2, 3, 4 bytes */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\xf4\x8f\xbf\xbf"), 1);                  /* U+10FFFF */
-    ck_assert_int_eq(blinkauth_text_is_utf8("caf\xe9"), 0);                          /* Latin-1 */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\xc0\xaf"), 0);                         /* overlong '/' */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\xe0\x80\xaf"), 0);                     /* overlong, 3 bytes */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\xed\xa0\x80"), 0);                     /* surrogate U+D800 */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\xf4\x90\x80\x80"), 0);                 /* past U+10FFFF */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\xc3"), 0);                             /* truncated */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\x80"), 0);                             /* lone continuation */
-    ck_assert_int_eq(blinkauth_text_is_utf8("\xf8\x88\x80\x80\x80"), 0);             /* 5-byte form */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xf4\x8f\xbf\xbf"), 1);                          /* U+10FFFF */
+    ck_assert_int_eq(blinkauth_text_is_utf8("caf\xe9"), 0);                                   /* Latin-1 */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xc0\xaf"), 0);                                  /* overlong '/' */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xe0\x80\xaf"), 0);                              /* overlong, 3 bytes */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xed\xa0\x80"), 0);                              /* surrogate U+D800 */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xf4\x90\x80\x80"), 0);                          /* past U+10FFFF */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xc3"), 0);                                      /* truncated */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\x80"), 0);                                      /* lone continuation */
+    ck_assert_int_eq(blinkauth_text_is_utf8("\xf8\x88\x80\x80\x80"), 0);                      /* 5-byte form */
 }
 END_TEST
 
@@ -141,12 +141,8 @@ static void assert_pct_decodes(const pct_case_t *cases, int n)
 START_TEST(test_pct_decode)
 {
     static const pct_case_t cases[] = {
-        {"", 0, ""},
-        {"plain", 0, "plain"},
-        {"a%20b", 0, "a b"},
-        {"%2f%2F", 0, "//"},
-        {"caf%C3%A9", 0, "caf\xc3\xa9"},
-        {"%25%32%30", 0, "%20"}, /* decoded once only */
+        {"", 0, ""},         {"plain", 0, "plain"},           {"a%20b", 0, "a b"},
+        {"%2f%2F", 0, "//"}, {"caf%C3%A9", 0, "caf\xc3\xa9"}, {"%25%32%30", 0, "%20"}, /* decoded once only */
         {"%FF", 0, "\xff"},
     };
 
@@ -280,7 +276,8 @@ START_TEST(test_query_redact)
     ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "code=ab?cd&state=s", "code"), "code=REDACTED&state=s");
     ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "code=ab cd&state=s", "code"), "code=REDACTED&state=s");
     /* The name as the callback decodes it. */
-    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "%63ode=abc&c%6fde+=x", "code"), "%63ode=REDACTED&c%6fde+=x");
+    ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "%63ode=abc&c%6fde+=x", "code"),
+                     "%63ode=REDACTED&c%6fde+=x");
     /* ... and, as apr_table_get finds it, in any ASCII case (found by fuzzing). */
     ck_assert_str_eq(blinkauth_text_query_redact(unit_pool, "CODE=abc&coDe=d&%43ode=e", "code"),
                      "CODE=REDACTED&coDe=REDACTED&%43ode=REDACTED");
@@ -291,8 +288,7 @@ START_TEST(test_uri_redact)
 {
     ck_assert_ptr_null(blinkauth_text_uri_redact(unit_pool, NULL, "code"));
     ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "/blink/callback", "code"), "/blink/callback");
-    ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "/cb?state=s&code=c?d", "code"),
-                     "/cb?state=s&code=REDACTED");
+    ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "/cb?state=s&code=c?d", "code"), "/cb?state=s&code=REDACTED");
     ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "GET /cb?code=abc&state=s HTTP/1.1", "code"),
                      "GET /cb?code=REDACTED&state=s HTTP/1.1");
     ck_assert_str_eq(blinkauth_text_uri_redact(unit_pool, "GET /cb?code=ab cd HTTP/1.1", "code"),

@@ -42,7 +42,7 @@ struct hs_server {
 /* Wait until fd is readable (1) or the server is stopping (0). */
 static int wait_readable(hs_server_t *s, int fd)
 {
-    struct pollfd p[2] = { { fd, POLLIN, 0 }, { s->stop_pipe[0], POLLIN, 0 } };
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {s->stop_pipe[0], POLLIN, 0}};
 
     for (;;) {
         if (poll(p, 2, -1) < 0) {
@@ -81,8 +81,7 @@ static long parse_head(char *buf, size_t head_len, hs_request_t *r)
     *eol = '\0';
     if (sscanf(line, "%15s %1023s", r->method, r->path) != 2)
         return -1;
-    for (line = eol + 2; line < end && (eol = memmem(line, end - line, "\r\n", 2)) && eol > line;
-         line = eol + 2) {
+    for (line = eol + 2; line < end && (eol = memmem(line, end - line, "\r\n", 2)) && eol > line; line = eol + 2) {
         *eol = '\0';
         if (!(colon = strchr(line, ':')) || r->nheaders >= HS_MAX_HEADERS)
             continue;
@@ -113,8 +112,7 @@ static void *conn_main(void *arg)
         ssize_t got;
 
         while (!(head_end = memmem(buf, have, "\r\n\r\n", 4))) {
-            if (have == HS_BUF || !wait_readable(s, c->fd)
-                || (got = recv(c->fd, buf + have, HS_BUF - have, 0)) <= 0)
+            if (have == HS_BUF || !wait_readable(s, c->fd) || (got = recv(c->fd, buf + have, HS_BUF - have, 0)) <= 0)
                 goto done;
             have += (size_t)got;
             if (buf[0] < 'A' || buf[0] > 'Z')
@@ -125,8 +123,7 @@ static void *conn_main(void *arg)
         if ((cl = parse_head(buf, head_len, &r)) < 0 || cl > HS_BUF)
             goto done;
         while (have < head_len + (size_t)cl) {
-            if (have == HS_BUF || !wait_readable(s, c->fd)
-                || (got = recv(c->fd, buf + have, HS_BUF - have, 0)) <= 0)
+            if (have == HS_BUF || !wait_readable(s, c->fd) || (got = recv(c->fd, buf + have, HS_BUF - have, 0)) <= 0)
                 goto done;
             have += (size_t)got;
         }
@@ -168,7 +165,7 @@ done:
 static void *acceptor_main(void *arg)
 {
     hs_server_t *s = arg;
-    struct timespec ts = { s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L };
+    struct timespec ts = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
 
     if (s->delay_ms)
         nanosleep(&ts, NULL);
@@ -200,7 +197,7 @@ static void *acceptor_main(void *arg)
 hs_server_t *hs_start(const hs_step_t *steps, int nsteps, int listen_delay_ms)
 {
     hs_server_t *s = calloc(1, sizeof(*s));
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
     int one = 1;
 
@@ -212,8 +209,7 @@ hs_server_t *hs_start(const hs_step_t *steps, int nsteps, int listen_delay_ms)
         abort();
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     /* bound now, so the port is known and refuses connections until listen() */
-    if (bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) != 0
-        || getsockname(s->lfd, (struct sockaddr *)&a, &alen) != 0)
+    if (bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(s->lfd, (struct sockaddr *)&a, &alen) != 0)
         abort();
     s->port = ntohs(a.sin_port);
     if (!listen_delay_ms && listen(s->lfd, 16) != 0)
@@ -296,12 +292,11 @@ void hs_stop(hs_server_t *s)
 /* A loopback port that nothing listens on (bound once, then released). */
 int hs_unused_port(void)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0
-        || getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
         abort();
     port = ntohs(a.sin_port);
     close(fd);

@@ -17,8 +17,8 @@ typedef enum {
 /* One scripted answer; the last step repeats for any further request. */
 typedef struct {
     hs_action_t action;
-    const char *raw;  /* the full response: status line, headers, blank line, body */
-    size_t raw_len;   /* 0 = strlen(raw) */
+    const char *raw; /* the full response: status line, headers, blank line, body */
+    size_t raw_len;  /* 0 = strlen(raw) */
 } hs_step_t;
 
 /* One request as the server received it. */
@@ -28,7 +28,7 @@ typedef struct {
     int nheaders;
     char name[HS_MAX_HEADERS][64];
     char value[HS_MAX_HEADERS][1024];
-    char *body;       /* NUL-terminated */
+    char *body; /* NUL-terminated */
     size_t body_len;
 } hs_request_t;
 

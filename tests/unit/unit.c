@@ -89,7 +89,7 @@ void unit_serve_steps(const hs_step_t *st, int n, int delay_ms)
 /* Starts unit_server doing action for every request (answering raw for HS_REPLY). */
 void unit_serve(hs_action_t action, const char *raw)
 {
-    hs_step_t st = { action, raw, 0 };
+    hs_step_t st = {action, raw, 0};
 
     unit_serve_steps(&st, 1, 0);
 }
@@ -144,9 +144,8 @@ static apr_status_t fake_keep(ap_socache_instance_t *inst, const unsigned char *
 }
 
 /* socache store: records the call, then fails as told or keeps the object. */
-static apr_status_t fake_store(ap_socache_instance_t *inst, server_rec *s, const unsigned char *id,
-                               unsigned int idlen, apr_time_t expiry, unsigned char *data, unsigned int datalen,
-                               apr_pool_t *pool)
+static apr_status_t fake_store(ap_socache_instance_t *inst, server_rec *s, const unsigned char *id, unsigned int idlen,
+                               apr_time_t expiry, unsigned char *data, unsigned int datalen, apr_pool_t *pool)
 {
     (void)s;
     inst->stores++;
@@ -178,8 +177,8 @@ static apr_status_t fake_retrieve(ap_socache_instance_t *inst, server_rec *s, co
 }
 
 /* socache remove: fails as told, else deletes the object (APR_NOTFOUND when there is none). */
-static apr_status_t fake_remove(ap_socache_instance_t *inst, server_rec *s, const unsigned char *id,
-                                unsigned int idlen, apr_pool_t *pool)
+static apr_status_t fake_remove(ap_socache_instance_t *inst, server_rec *s, const unsigned char *id, unsigned int idlen,
+                                apr_pool_t *pool)
 {
     fake_cache_entry_t *e;
 
@@ -214,8 +213,7 @@ ap_socache_instance_t *fake_cache_create(apr_pool_t *p)
 /* A flow store over the fake instance, without a mutex. */
 blinkauth_flow_store_t fake_cache_store(ap_socache_instance_t *inst)
 {
-    blinkauth_flow_store_t store = { .provider = &fake_cache_provider, .instance = inst, .server = NULL,
-                                     .mutex = NULL };
+    blinkauth_flow_store_t store = {.provider = &fake_cache_provider, .instance = inst, .server = NULL, .mutex = NULL};
     return store;
 }
 

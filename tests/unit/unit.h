@@ -72,7 +72,7 @@ typedef struct {
 
 /* The fake's state: the objects, switches that make an operation fail, and what it was asked. */
 struct ap_socache_instance_t {
-    apr_pool_t *pool;               /* copies of ids and data live here */
+    apr_pool_t *pool; /* copies of ids and data live here */
     fake_cache_entry_t slot[FAKE_CACHE_SLOTS];
     apr_status_t fail_store;        /* when not APR_SUCCESS, store returns it and keeps nothing */
     apr_status_t fail_retrieve;     /* when not APR_SUCCESS, retrieve returns it */

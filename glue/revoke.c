@@ -1,10 +1,9 @@
 /* Revocation of an account's tokens at the external service, shared by the callback and Disconnect. */
-#include "glue.h"
+#include "revoke.h"
 #include "provider.h"
 
-/* Revokes the refresh and access token (those given) at BlinkAuthRevokeURL when set; failures are only logged. */
-void blinkauth_route_tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const char *refresh_token,
-                                   const char *access_token, const char *context)
+void blinkauth_revoke_tokens(request_rec *r, const blinkauth_config_t *cfg, const char *refresh_token,
+                             const char *access_token, const char *context)
 {
     const char *kinds[2] = {"refresh_token", "access_token"};
     const char *values[2] = {refresh_token, access_token};
@@ -16,7 +15,7 @@ void blinkauth_route_tokens_revoke(request_rec *r, const blinkauth_config_t *cfg
             continue;
         out = blinkauth_provider_token_revoke(r->pool, cfg, values[i], kinds[i]);
         ap_log_rerror(APLOG_MARK, out.kind == BLINKAUTH_UP_OK ? APLOG_INFO : APLOG_WARNING, 0, r,
-                      "BLA00501: %s: %s%s", context, out.why,
+                      BLALOGNO(00501) "%s: %s%s", context, out.why,
                       out.kind == BLINKAUTH_UP_OK ? "" : " (revocation is best effort)");
     }
 }

@@ -1,9 +1,11 @@
-/* Unit tests of modules/respond.c (JSON envelopes, HTML pages) and modules/json.c (jansson tied to pools). */
+/* Unit tests of modules/envelope.c (JSON envelopes), modules/page.c (HTML pages) and modules/json.c (jansson tied to
+ * pools). */
 #include <string.h>
 #include <apr_strings.h>
 
 #include "unit.h"
-#include "respond.h"
+#include "envelope.h"
+#include "page.h"
 #include "json.h"
 
 /* A string literal and its length in bytes (embedded NULs included), as two arguments. */
@@ -33,7 +35,7 @@ START_TEST(test_json_ok_with_data)
 {
     json_t *data = json_pack("{s:s}", "authorization_url", "https://idp.example/authorize?a=b&c=%20");
 
-    ck_assert_str_eq(blinkauth_respond_json_ok(unit_pool, data),
+    ck_assert_str_eq(blinkauth_envelope_ok(unit_pool, data),
                      "{\"code\":\"OK\",\"message\":\"OK\",\"data\":"
                      "{\"authorization_url\":\"https://idp.example/authorize?a=b&c=%20\"}}");
     /* data is not consumed: the envelope holds its own reference until the pool goes. */
@@ -46,7 +48,7 @@ END_TEST
 
 START_TEST(test_json_ok_null_data)
 {
-    ck_assert_str_eq(blinkauth_respond_json_ok(unit_pool, NULL), "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{}}");
+    ck_assert_str_eq(blinkauth_envelope_ok(unit_pool, NULL), "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{}}");
 }
 END_TEST
 
@@ -54,22 +56,22 @@ START_TEST(test_json_ok_empty_object)
 {
     json_t *data = blinkauth_json_bind(unit_pool, json_object());
 
-    ck_assert_str_eq(blinkauth_respond_json_ok(unit_pool, data), "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{}}");
+    ck_assert_str_eq(blinkauth_envelope_ok(unit_pool, data), "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{}}");
 }
 END_TEST
 
 START_TEST(test_json_error)
 {
-    ck_assert_str_eq(blinkauth_respond_json_error(unit_pool, "UNAUTHORIZED", "The proxy secret is wrong."),
+    ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "UNAUTHORIZED", "The proxy secret is wrong."),
                      "{\"code\":\"UNAUTHORIZED\",\"message\":\"The proxy secret is wrong.\"}");
-    ck_assert_str_eq(blinkauth_respond_json_error(unit_pool, "BAD_REQUEST", "Say \"hi\"\n\\ caf\xc3\xa9 </x>"),
+    ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "BAD_REQUEST", "Say \"hi\"\n\\ caf\xc3\xa9 </x>"),
                      "{\"code\":\"BAD_REQUEST\",\"message\":\"Say \\\"hi\\\"\\n\\\\ caf\xc3\xa9 </x>\"}");
 }
 END_TEST
 
 START_TEST(test_page)
 {
-    const char *page = blinkauth_respond_page(unit_pool, "Connected", "You can close this window.");
+    const char *page = blinkauth_page_html(unit_pool, "Connected", "You can close this window.");
 
     ck_assert_int_eq(strncmp(page, "<!DOCTYPE html>\n<html lang=\"en\">", 32), 0);
     ck_assert_ptr_nonnull(strstr(page, "<meta charset=\"utf-8\">"));
@@ -81,8 +83,8 @@ END_TEST
 
 START_TEST(test_page_escapes)
 {
-    const char *page = blinkauth_respond_page(unit_pool, "<b>Error</b> & \"more\"",
-                                              "Bad state <script>alert('x')</script>");
+    const char *page =
+        blinkauth_page_html(unit_pool, "<b>Error</b> & \"more\"", "Bad state <script>alert('x')</script>");
 
     ck_assert_ptr_nonnull(strstr(page, "<title>&lt;b&gt;Error&lt;/b&gt; &amp; &quot;more&quot;</title>"));
     ck_assert_ptr_nonnull(strstr(page, "<h1>&lt;b&gt;Error&lt;/b&gt; &amp; &quot;more&quot;</h1>"));
@@ -187,18 +189,18 @@ START_TEST(test_json_bind_no_leak)
         json_t *j = blinkauth_json_bind(unit_pool, json_pack("{s:s, s:[i]}", "k", "v", "l", i));
         ck_assert_ptr_nonnull(j);
         ck_assert_ptr_nonnull(blinkauth_json_parse(unit_pool, LIT("{\"a\":[1,2,{\"b\":\"c\"}]}"), NULL));
-        ck_assert_ptr_nonnull(blinkauth_respond_json_ok(unit_pool, j));
-        ck_assert_ptr_nonnull(blinkauth_respond_json_error(unit_pool, "E", "m"));
+        ck_assert_ptr_nonnull(blinkauth_envelope_ok(unit_pool, j));
+        ck_assert_ptr_nonnull(blinkauth_envelope_error(unit_pool, "E", "m"));
     }
 }
 END_TEST
 
-/* Runs the respond and json suite. */
+/* Runs the envelope, page and json suite. */
 int main(void)
 {
-    Suite *s = suite_create("respond");
+    Suite *s = suite_create("envelope");
 
-    unit_add_tcase(s, "respond", NULL, NULL,
+    unit_add_tcase(s, "envelope", NULL, NULL,
                    UNIT_TESTS(test_json_ok_with_data, test_json_ok_null_data, test_json_ok_empty_object,
                               test_json_error, test_page, test_page_escapes));
     unit_add_tcase(s, "json", NULL, NULL,

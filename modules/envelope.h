@@ -1,0 +1,21 @@
+/* The bodies of the JSON answers: Blink's envelope {"code","message"[,"data"]}. */
+#ifndef BLINKAUTH_ENVELOPE_H
+#define BLINKAUTH_ENVELOPE_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+#define BLINKAUTH_JSON_TYPE "application/json; charset=utf-8"
+
+/* {"code":"OK","message":"OK","data":data}; data may be NULL for {} and is not consumed. */
+const char *blinkauth_envelope_ok(apr_pool_t *p, json_t *data);
+
+/* {"code":"OK","message":"OK","data":{name:value}} for one string member; NULL if value is not UTF-8.
+ * Written directly (it is the Connect answer): the same bytes as json_pack + json_dumps, several times cheaper. */
+const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const char *value);
+
+/* {"code":code,"message":message} for an error answer; written directly, as jansson would (error answers are
+ * what floods of bad requests get). NULL if either is not UTF-8. */
+const char *blinkauth_envelope_error(apr_pool_t *p, const char *code, const char *message);
+
+#endif
