@@ -42,6 +42,7 @@ suite() {
     echo "=== $name: $p passed, $f failed (exit $rc)"
 }
 
+suite lint tests/lint/run.sh
 suite unit make --no-print-directory test-unit
 suite config tests/config/run.sh
 suite apache tests/run-apache-tests.sh
