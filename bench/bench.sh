@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: mod_blinkauth measured side by side (issue 7), in one run, contenders alternated,
+# make bench: mod_blinkauth measured side by side, in one run, contenders alternated,
 # BENCH_ROUNDS rounds (default 3); medians and min–max go to bench/results.md and
 # bench/throughput.png.  Not part of make test: the figures depend on the machine.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make load: "Load, restarts, no leaks" of issue 6, against httpd (event MPM) with the module as built.
+# make load: load, restarts and no leaks, checked against httpd (event MPM) with the module as built.
 #
 # Run 1: LOAD_CALLS (200,000) Connect calls from wrk at 50 connections, in two halves, after a
 #        warm-up of LOAD_WARMUP (50,000) calls; every child's RSS is sampled with ps twice a second.

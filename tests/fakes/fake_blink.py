@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fake Blink API (linked accounts, per blink-contract.md section 4) plus a sandbox page that plays
+"""Fake Blink API (linked accounts, as docs/blink-api.md describes them) plus a sandbox page that plays
 Blink's servers towards mod_blinkauth (POST /auth/<auth_id>, DELETE /linked-accounts/<id>)."""
 
 import datetime

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# More than one server (issue 8): two httpd instances, A and B, share flow records through
+# More than one server: two httpd instances, A and B, share flow records through
 # httpd's socache providers for Redis and memcached (a callback on B completes a Connect made on
 # A; a replay or a simultaneous second callback is refused); with shmcb they cannot; each store
 # is stopped mid-run and started again (503 STORE_UNAVAILABLE, then recovery); Redis is frozen.
