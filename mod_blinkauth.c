@@ -7,8 +7,8 @@
 
 #include "apr_strings.h"
 
-/* The note by which translate_name tells map_to_storage that a TRACE is ours to refuse. */
-#define TRACE_NOTE "blinkauth-trace"
+/* The note by which translate_name tells map_to_storage that the module answers a request itself. */
+#define OURS_NOTE "blinkauth-ours"
 
 /* Creates a section's configuration, remembering its path: the routes live under it. */
 static void *create_dir_config(apr_pool_t *p, char *path)
@@ -92,21 +92,39 @@ static int handler(request_rec *r)
     return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "There is no such route in this app.");
 }
 
-/* Marks a TRACE under an app's <Location>: httpd would answer it itself, echoing the request back to
- * the caller -- the blink-auth-proxysecret header Blink's proxy added included. */
+/* 1 when SetHandler names blinkauth for r: the expression httpd's fixups evaluate later to set r->handler. */
+static int handler_is_ours(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *name;
+
+    if (core == NULL || core->expr_handler == NULL)
+        return 0;
+    name = ap_expr_str_exec(r, core->expr_handler, &err);
+    return err == NULL && name != NULL && strcasecmp(name, "blinkauth") == 0;
+}
+
+/* Marks, for map_to_storage, the requests the module answers itself: those under an app's <Location>, and a TRACE
+ * under any section with BlinkAuth directives (httpd would answer it by echoing the request back to the caller,
+ * the blink-auth-proxysecret header Blink's proxy added included). */
 static int translate_name(request_rec *r)
 {
     const blinkauth_config_t *cfg = blinkauth_request_config(r);
 
-    if (r->method_number == M_TRACE && cfg && blinkauth_config_is_used(cfg))
-        apr_table_setn(r->notes, TRACE_NOTE, "1");
+    if (cfg && blinkauth_config_is_used(cfg) && (r->method_number == M_TRACE || handler_is_ours(r)))
+        apr_table_setn(r->notes, OURS_NOTE, "1");
     return DECLINED;
 }
 
-/* Keeps a marked TRACE from httpd's TRACE answer (a map_to_storage hook): the routes refuse it with 405. */
+/* Skips httpd's filesystem walk, and its TRACE answer, for a marked request, as mod_proxy does for its own: the
+ * module answers from memory, so the walk would only cost stat calls, and fail with 403 where httpd's children may
+ * not search the document root's path. */
 static int map_to_storage(request_rec *r)
 {
-    return apr_table_get(r->notes, TRACE_NOTE) ? OK : DECLINED;
+    if (apr_table_get(r->notes, OURS_NOTE) == NULL)
+        return DECLINED;
+    r->filename = apr_pstrcat(r->pool, "blinkauth:", r->uri, NULL);
+    return OK;
 }
 
 /* Registers the hooks. */

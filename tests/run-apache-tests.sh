@@ -3,17 +3,22 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/lib/fakes.sh"
-fakes_start "$top/tests/out"
+. "$top/tests/lib/runtime.sh"
+# What httpd's children read (the document root, the test CA) lives where they can reach it.
+run=$(runtime_dir apache)
+fakes_start "$run/fakes"
 
 cd "$top/tests"
+# Under a <Directory> that denies all (extra.conf.in): the module's routes must not see it.
+mkdir -p "$run/htdocs/walled/auth"
 user_args=()
 if [ "$(id -u)" = 0 ]; then
-    # httpd drops to www-data; it must be able to read the tree and write t/logs.
+    # httpd drops to www-data; t/logs is written by the parent, and by the children only through it.
     user_args=(-user www-data -group www-data)
     mkdir -p t/logs && chown -R www-data:www-data t/logs
 fi
 rc=0
 perl t/TEST.PL -apxs "$(command -v apxs)" -httpd /usr/sbin/apache2 -httpd_conf "$top/tests/t/conf/base.conf" \
-    "${user_args[@]}" "$@" || rc=$?
+    -documentroot "$run/htdocs" "${user_args[@]}" "$@" || rc=$?
 perl t/TEST.PL -stop >/dev/null 2>&1 || true
 exit $rc

@@ -48,18 +48,23 @@ nm -D "$module" | grep __asan_report >/dev/null || fail_early "$module has no AS
 # 2. httpd with the runtimes preloaded; the options travel with it (not into perl or the fakes).
 logs=$tree/tests/t/logs
 mkdir -p "$logs"
+# The children write the sanitizers' reports, so those go where they can reach (tests/lib/runtime.sh).
+. "$top/tests/lib/runtime.sh"
+reports_dir=$(runtime_dir asan-reports)
+cp "$top/tests/asan/lsan.supp" "$reports_dir/lsan.supp"   # read by each child as it exits
+[ "$(id -u)" = 0 ] && chown www-data:www-data "$reports_dir"
 cat >"$out/apache2" <<WRAP
 #!/bin/sh
 # Debian's httpd with the ASan and UBSan runtimes the ASan build of mod_blinkauth needs (tests/asan/run.sh).
 export LD_PRELOAD="$libasan $libubsan\${LD_PRELOAD:+ \$LD_PRELOAD}"
-export LSAN_OPTIONS="exitcode=0:suppressions=$top/tests/asan/lsan.supp:print_suppressions=0"
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:log_path=$logs/asan"
+export LSAN_OPTIONS="exitcode=0:suppressions=$reports_dir/lsan.supp:print_suppressions=0"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:log_path=$reports_dir/asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 exec /usr/sbin/apache2 "\$@"
 WRAP
 chmod 755 "$out/apache2"
 "$out/apache2" -v >/dev/null 2>&1 || fail_early "httpd does not start with the sanitizer runtimes preloaded"
-rm -f "$logs"/asan.*
+rm -f "$reports_dir"/asan.*
 
 # 3. The whole Apache::Test suite, exactly as tests/run-apache-tests.sh runs it, with that httpd.
 echo "asan: the Apache::Test suite against httpd with the ASan/UBSan module (port $APACHE_TEST_PORT)"
@@ -80,7 +85,7 @@ unrun=$(sed -n 's/.*You planned \([0-9]*\) tests but ran \([0-9]*\)\./\1 \2/p' "
 failed=$((failed + unrun))
 # Sanitizer reports: ASan's files, and UBSan's or any stray ASan report in the error log.
 reports=0
-for f in $(ls "$logs"/asan.* 2>/dev/null); do
+for f in $(ls "$reports_dir"/asan.* 2>/dev/null); do
     reports=$((reports + 1))
     echo "asan: sanitizer report ${f#"$top"/}:"
     grep -E 'ERROR|SUMMARY|^ +#[0-9] ' "$f" | head -14 | sed 's/^/    /'

@@ -8,7 +8,7 @@ use Apache::TestRequest ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 87, need_lwp;
+plan tests => 92, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -115,3 +115,11 @@ ok t_cmp($q->{client_id}, 'public-client', 'second: client id');
 ok t_cmp($q->{redirect_uri}, "http://127.0.0.1:" . Apache::Test::vars('port') . "/second/callback",
          'second: configured redirect URI');
 ok t_cmp(exists $q->{scope} ? 'present' : 'absent', 'absent', 'second: no scope when none is set');
+
+# --- the routes are answered from memory, never mapped to files (extra.conf.in: a <Directory> denies all of
+# @DocumentRoot@/walled, and the directory exists): neither the walk's 403 nor its <Directory> rules reach them
+$res = blink_call(POST => '/walled/auth/w-1');
+ok t_cmp($res->code, 200, 'walled: Connect answers where a <Directory> denies the path the URL would map to');
+ok t_cmp(json_of($res)->{data}{authorization_url}, qr{/authorize\?response_type=code&client_id=walled-client&},
+         'walled: the authorization URL');
+is_error(blink_call(POST => '/walled/auth/w-1/x'), 404, 'NOT_FOUND', 'walled: an unknown route is the module\'s 404');
