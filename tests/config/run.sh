@@ -10,6 +10,7 @@ pass=0 fail=0
 export BLINK_TEST_SECRET=from-the-environment
 : >"$work/empty-secret"
 printf 'from-a-file\n' >"$work/secret"
+ln -s /usr/lib/apache2/modules "$work/modules"
 
 # The directives of one complete app; a case edits them with sed expressions.
 app() {
@@ -26,7 +27,8 @@ app() {
 APP
 }
 
-# Writes a whole httpd configuration: the base, then the given body.
+# Writes a whole httpd configuration: the base, then the given body (which may load the module itself).
+# ServerRoot has httpd's usual modules/ folder, so "LoadModule x modules/mod_x.so" works as on a stock layout.
 config() {
     cat <<BASE
 ServerRoot "$work"
@@ -37,8 +39,9 @@ Listen 127.0.0.1:1
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
 LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
-LoadModule blinkauth_module "$module"
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
 BASE
+    grep -q "LoadModule  *blinkauth_module" <<<"$1" || echo "LoadModule blinkauth_module \"$module\""
     printf '%s\n' "$1"
 }
 
@@ -124,6 +127,18 @@ echo "ok   every directive documented in conf/blinkauth.conf and README.md"
 example=$(sed -n '/^# <Location "\/blink">/,/^# <\/Location>/p' "$top/conf/blinkauth.conf" | sed 's/^# \{0,1\}//' |
           sed "s|file:/etc/apache2/secrets/[a-z-]*|file:$work/secret|")
 check "the example of conf/blinkauth.conf" ok '' "$example"
+
+# Every apache code block of README.md and docs/, as a reader would paste it (tests/config/doc_blocks.py says
+# which machine-specific paths it adapts), in a real configuration with a test certificate for TLS.
+"$top/tests/lib/test-ca.sh" "$work/tls" || fail=$((fail + 1))
+blocks=$(python3 "$top/tests/config/doc_blocks.py" "$top" "$work/doc" "$module" "$work/tls/server.pem" \
+         "$work/tls/server.key") || blocks=0
+if [ "${blocks:-0}" -lt 1 ]; then
+    fail=$((fail + 1)); echo "FAIL no apache code block found in README.md and docs/"
+fi
+for i in $(seq 1 "${blocks:-0}"); do
+    check "the apache block at $(cat "$work/doc/$i.where")" ok '' "$(cat "$work/doc/$i.conf")"
+done
 
 echo "config: $pass passed, $fail failed"
 [ $fail -eq 0 ]
