@@ -37,12 +37,39 @@ $(MODULE): mod_blinkauth.c $(CORE_SRC) $(CORE_HDR) $(GLUE_SRC) $(GLUE_HDR) Makef
 comma := ,
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
 
+# --- make install / make uninstall: the .so and the two mods-available files, all under
+# $(DESTDIR) (staging) when it is set. Neither runs a2enmod/a2dismod.  `make deb` builds the
+# Debian package (build/deb/) with dpkg-buildpackage, see debian/ and scripts/build-deb.sh.
+APACHE_CONFDIR ?= /etc/apache2
+INSTALLED := $(DESTDIR)$(LIBEXECDIR)/mod_blinkauth.so \
+             $(DESTDIR)$(APACHE_CONFDIR)/mods-available/blinkauth.load \
+             $(DESTDIR)$(APACHE_CONFDIR)/mods-available/blinkauth.conf
+ENABLED   := $(DESTDIR)$(APACHE_CONFDIR)/mods-enabled/blinkauth.load
+# Stops install/uninstall into the live system when the Debian package owns the module.
+NOT_PACKAGED = @if [ -z "$(DESTDIR)" ] && dpkg-query -S $(LIBEXECDIR)/mod_blinkauth.so >/dev/null 2>&1; then \
+	echo "$@: $(LIBEXECDIR)/mod_blinkauth.so belongs to the package libapache2-mod-blinkauth: use apt-get"; exit 1; fi
+
+.PHONY: uninstall deb
 install: $(MODULE)
-	$(APXS) -i -n blinkauth mod_blinkauth.la
-	install -m 644 conf/blinkauth.load $(DESTDIR)/etc/apache2/mods-available/blinkauth.load
-	install -m 644 conf/blinkauth.conf $(DESTDIR)/etc/apache2/mods-available/blinkauth.conf
+	@test -n "$(LIBEXECDIR)" || { echo "install: apxs not found (apt-get install apache2-dev)"; exit 1; }
+	$(NOT_PACKAGED)
+	install -D -m 644 $(MODULE) $(DESTDIR)$(LIBEXECDIR)/mod_blinkauth.so
+	install -D -m 644 conf/blinkauth.load $(DESTDIR)$(APACHE_CONFDIR)/mods-available/blinkauth.load
+	install -D -m 644 conf/blinkauth.conf $(DESTDIR)$(APACHE_CONFDIR)/mods-available/blinkauth.conf
+	@echo "install: done; make install does not run a2enmod: enable with  a2enmod blinkauth"
+
+uninstall:
+	@test -n "$(LIBEXECDIR)" || { echo "uninstall: apxs not found (apt-get install apache2-dev)"; exit 1; }
+	$(NOT_PACKAGED)
+	@if [ -e $(ENABLED) ] || [ -L $(ENABLED) ]; then \
+	    echo "uninstall: blinkauth is enabled ($(ENABLED)); make uninstall does not run a2dismod:"; \
+	    echo "uninstall: run  a2dismod blinkauth  first (and reload apache2)"; exit 1; fi
+	rm -f $(INSTALLED)
+
+deb:
+	@scripts/build-deb.sh
 
 # --- C unit tests (Check): every tests/unit/check_*.c is its own binary, linked with the core.
 UNIT_SRC  := $(sort $(wildcard tests/unit/check_*.c))
@@ -63,11 +90,13 @@ test-config: $(MODULE)
 test-apache: $(MODULE)
 	@tests/run-apache-tests.sh
 
-test: deps
+test:
+	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory all
 	@tests/run-all.sh
 
-run: deps
+run:
+	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
 	@scripts/run-sandbox.sh
 

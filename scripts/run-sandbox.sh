@@ -6,8 +6,12 @@
 #     (tests/fakes/fake_blink.py)                                       port SANDBOX_BLINK_PORT (8082)
 #   - httpd with the module as built and conf/sandbox.conf.in             port SANDBOX_HTTP_PORT (8080)
 # Runs in the foreground until Ctrl-C, then stops every process it started.
-# Logs and the generated configuration: build/sandbox/.
+# Logs and the generated configuration: build/sandbox/. Started as root, httpd's children run as
+# www-data: when they cannot reach build/sandbox (a checkout under /root), everything they might
+# touch lives in a fresh directory under /tmp instead; its logs are copied to build/sandbox/ on exit.
+# Prints its banner only once a Connect through httpd answers an authorization_url.
 set -uo pipefail
+umask 022
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
@@ -20,7 +24,8 @@ proxy_secret=sandbox-proxy-secret
 api_token=sandbox-api-token
 client_id=blink-sandbox
 client_secret=sandbox-client-secret
-work="$top/build/sandbox"
+logs="$top/build/sandbox"
+work="$logs"
 module="$top/.libs/mod_blinkauth.so"
 proxy_url="http://127.0.0.1:$http_port/blink"
 provider_url="http://127.0.0.1:$provider_port"
@@ -31,7 +36,11 @@ die() { echo "sandbox: $*" >&2; exit 1; }
 # --- what it needs ----------------------------------------------------------------------------
 [ -f "$module" ] || die "$module is missing: run make first (make run builds it)"
 [ -x /usr/sbin/apache2 ] || die "/usr/sbin/apache2 is missing: run scripts/deps.sh"
-command -v node >/dev/null || die "node is missing: apt-get install nodejs npm"
+command -v node >/dev/null || die "node is missing: scripts/deps.sh run (or apt-get install nodejs npm)"
+node_version=$(node --version 2>/dev/null)
+node_major=${node_version#v}; node_major=${node_major%%.*}
+[[ $node_major =~ ^[0-9]+$ ]] && [ "$node_major" -ge 18 ] \
+    || die "node ${node_version:-?} at $(command -v node) is too old: the sandbox needs node >= 18"
 command -v python3 >/dev/null || die "python3 is missing: run scripts/deps.sh"
 for port in "$http_port" "$provider_port" "$blink_port"; do
     if ss -Hltn "sport = :$port" | grep -q .; then
@@ -39,16 +48,22 @@ for port in "$http_port" "$provider_port" "$blink_port"; do
     fi
 done
 if [ ! -f tests/e2e/node_modules/.package-lock.json ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
-    echo "sandbox: npm ci in tests/e2e (oidc-provider)"
-    (cd tests/e2e && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+    command -v npm >/dev/null || die "npm is missing: scripts/deps.sh run (or apt-get install npm)"
+    echo "sandbox: npm ci in tests/e2e (oidc-provider), node $node_version"
+    (cd tests/e2e && npm ci --prefer-offline --no-audit --no-fund --no-update-notifier --loglevel=error) || die "npm ci failed"
 fi
 
-rm -rf "$work"
-mkdir -p "$work"
+rm -rf "$logs"
+mkdir -p "$logs"
+if [ "$(id -u)" = 0 ] && ! runuser -u www-data -- test -x "$logs" 2>/dev/null; then
+    work=$(mktemp -d /tmp/blinkauth-sandbox.XXXXXX) || die "mktemp failed"
+    chmod 755 "$work"
+fi
 
 # --- stop everything on the way out -------------------------------------------------------------
 pids=()
 names=()
+# Stops every process this script started: TERM, then KILL after five seconds.
 stop_all() {
     trap '' INT TERM PIPE
     local i
@@ -63,10 +78,17 @@ stop_all() {
     done
     pids=()
 }
-trap stop_all EXIT
+
+# Keeps the logs of a runtime directory under /tmp in build/sandbox/, then removes it.
+drop_work() {
+    [ "$work" = "$logs" ] && return
+    cp -p "$work"/*.log "$work/httpd.conf" "$logs/" 2>/dev/null
+    rm -rf "$work"
+}
+trap 'stop_all; drop_work' EXIT
 trap 'echo; echo "sandbox: stopping"; exit 0' INT TERM HUP
 
-# start NAME LOG CMD...: runs CMD in the background, its output in build/sandbox/LOG.
+# start NAME LOG CMD...: runs CMD in the background, its output in $work/LOG.
 start() {
     local name=$1 log=$2; shift 2
     "$@" >"$work/$log" 2>&1 &
@@ -78,12 +100,33 @@ start() {
 ready() {
     local name=$1 pid=$2 url=$3 log=$4
     for _ in $(seq 1 150); do
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$work/$log" >&2; die "$name exited (log: build/sandbox/$log)"; }
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$work/$log" >&2; die "$name exited (log: $work/$log)"; }
         curl -s -o /dev/null --max-time 1 "$url" && return 0
         sleep 0.1
     done
     tail -20 "$work/$log" >&2
-    die "$name did not answer at $url (log: build/sandbox/$log)"
+    die "$name did not answer at $url (log: $work/$log)"
+}
+
+# connect_ready PID: waits for httpd to answer a Connect (Blink's POST auth/<auth id>) with JSON
+# holding an authorization_url; any other answer ends the sandbox with the error log's tail.
+connect_ready() {
+    local pid=$1 answer="" code=000
+    for _ in $(seq 1 150); do
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$work/httpd.log" "$work/error.log" >&2; die "httpd exited"; }
+        answer=$(curl -s --max-time 2 -w '\n%{http_code}' -X POST -H "blink-auth-proxysecret: $proxy_secret" \
+                 -H "blink-auth-userid: $blink_user" "$proxy_url/auth/$auth_id")
+        code=${answer##*$'\n'}
+        [ "$code" != 000 ] && break
+        sleep 0.1
+    done
+    answer=${answer%$'\n'*}
+    python3 -c 'import json, sys; sys.exit(not json.loads(sys.argv[1])["data"]["authorization_url"])' \
+        "$answer" 2>/dev/null && return 0
+    echo "sandbox: POST $proxy_url/auth/$auth_id answered HTTP $code: $(head -c 300 <<<"$answer")" >&2
+    echo "sandbox: the last lines of $work/error.log:" >&2
+    tail -20 "$work/error.log" >&2
+    die "httpd with the module is not ready (expected JSON with an authorization_url)"
 }
 
 # --- the external service -------------------------------------------------------------------------
@@ -107,13 +150,15 @@ sed -e "s|@WORK@|$work|g" -e "s|@HTTP_PORT@|$http_port|g" -e "s|@PROVIDER_URL@|$
     -e "s|@CLIENT_ID@|$client_id|g" -e "s|@CLIENT_SECRET@|$client_secret|g" \
     conf/sandbox.conf.in >"$work/httpd.conf"
 if grep -n '@[A-Z_]*@' "$work/httpd.conf"; then die "conf/sandbox.conf.in has a placeholder this script does not fill"; fi
-/usr/sbin/apache2 -t -f "$work/httpd.conf" >"$work/configtest.log" 2>&1 || { cat "$work/configtest.log" >&2; die "httpd refused build/sandbox/httpd.conf"; }
+/usr/sbin/apache2 -t -f "$work/httpd.conf" >"$work/configtest.log" 2>&1 || { cat "$work/configtest.log" >&2; die "httpd refused $work/httpd.conf"; }
 start httpd httpd.log /usr/sbin/apache2 -f "$work/httpd.conf" -DFOREGROUND
-ready httpd "${pids[-1]}" "http://127.0.0.1:$http_port/" httpd.log
+connect_ready "${pids[-1]}"
+where="build/sandbox/"
+[ "$work" = "$logs" ] || where="$work/ (copied to build/sandbox/ when it stops)"
 
 cat <<EOF
 
-mod_blinkauth sandbox: everything on 127.0.0.1, logs in build/sandbox/ (httpd: error.log).
+mod_blinkauth sandbox: everything on 127.0.0.1, logs in $where (httpd: error.log).
 
   Proxy URL (the app's, as Blink knows it)   $proxy_url
       Auth ID $auth_id, Proxy Secret $proxy_secret

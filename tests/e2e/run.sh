@@ -13,6 +13,10 @@ mkdir -p "$out"
 fail() { echo "e2e: $*" >&2; echo "e2e: 0 passed, 1 failed"; exit 1; }
 
 command -v node >/dev/null || fail "node is missing: apt-get install nodejs npm (or run scripts/deps.sh)"
+node_version=$(node --version 2>/dev/null)
+node_major=${node_version#v}; node_major=${node_major%%.*}
+[[ $node_major =~ ^[0-9]+$ ]] && [ "$node_major" -ge 18 ] \
+    || fail "node ${node_version:-?} at $(command -v node) is too old: tests/e2e needs node >= 18 (package.json engines)"
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || fail "${CHROMIUM:-/usr/bin/chromium} is missing: apt-get install chromium (scripts/deps.sh does it); playwright-core downloads no browser here"
 [ -x /usr/sbin/apache2 ] || fail "/usr/sbin/apache2 is missing: apt-get install apache2"
 [ -f "$top/.libs/mod_blinkauth.so" ] || fail ".libs/mod_blinkauth.so is missing: run make first"
@@ -24,6 +28,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
     echo "e2e: npm ci (tests/e2e/package-lock.json)"
     npm ci --prefer-offline --no-audit --no-fund --loglevel=error >"$out/npm.log" 2>&1 || { cat "$out/npm.log"; fail "npm ci failed"; }
 fi
+
+# version NAME: the installed version of an npm package of this suite.
+version() { node -p "require('./node_modules/$1/package.json').version" 2>/dev/null || echo "?"; }
+echo "e2e: node $node_version ($(command -v node)), npm $(npm --version 2>/dev/null), oidc-provider $(version oidc-provider)," \
+     "playwright-core $(version playwright-core), $("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null)"
 
 # e2e.test.mjs stops what it starts; if it dies anyway, end each process it recorded.
 node_pid=""
