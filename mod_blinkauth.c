@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "reply.h"
 #include "routes.h"
+#include "redact.h"
 #include "http.h"
 
 #include "apr_strings.h"
@@ -22,25 +23,31 @@ static void *merge_dir_config(apr_pool_t *p, void *outer, void *inner)
     return blinkauth_config_merge(p, outer, inner);
 }
 
-/* Readies libcurl and the flow store once the configuration is read. */
+/* Readies libcurl, the providers' metadata and the flow store once the configuration is read. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
-        return OK;
+    int first = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+    int rc;
+
     if (blinkauth_http_global_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00006) "cannot initialise libcurl");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* Discovery also runs in the first pass of a start, the one before httpd leaves the terminal, so that a
+     * provider whose metadata cannot be read makes `apachectl start` itself fail; the rest waits for the second. */
+    if ((rc = blinkauth_discovery_post_config(pconf, plog, ptemp, s)) != OK || first)
+        return rc;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, BLALOGNO(00007) "mod_blinkauth/%s ready", BLINKAUTH_VERSION);
     return blinkauth_cache_post_config(pconf, plog, ptemp, s);
 }
 
-/* Attaches what a new child needs: the flow store's mutex, a fresh pool of HTTP handles. */
+/* Attaches what a new child needs: the flow store's mutex, a fresh pool of HTTP handles, the metadata refresh. */
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     blinkauth_cache_child_init(pchild, s);
     if (blinkauth_http_child_init(pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00008) "cannot prepare the HTTP client in this child");
+    blinkauth_discovery_child_init(pchild, s);
 }
 
 /* The request path below the app's <Location>, without its leading '/'; NULL when outside it. */
@@ -80,6 +87,8 @@ static int handler(request_rec *r)
                       missing);
         return blinkauth_reply_config_error(r);
     }
+    if ((cfg = blinkauth_discovery_apply(r, cfg)) == NULL)
+        return blinkauth_reply_config_error(r);
     if ((path = route_path(r, cfg)) != NULL) {
         if (strcmp(path, "callback") == 0)
             return blinkauth_route_callback(r, cfg);
@@ -137,6 +146,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_translate_name(translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(blinkauth_redact_log_transaction, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }
 
 /* The module; glue.h declares it (APLOG_USE_MODULE), so AP_DECLARE_MODULE would declare it twice. */

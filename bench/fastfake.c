@@ -70,7 +70,9 @@ static int serve_provider(int fd, const char *method, const char *path, int clos
                       "\"expires_in\":3600,\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\"}",
                       close_after);
     if (strcmp(method, "GET") == 0 && strncmp(path, "/userinfo", 9) == 0)
-        return answer(fd, 200, "{\"sub\":\"u-42\",\"email\":\"user42@example.com\",\"name\":\"User 42\"}", close_after);
+        return answer(
+            fd, 200, "{\"sub\":\"u-42\",\"email\":\"user42@example.com\",\"email_verified\":true,\"name\":\"User 42\"}",
+            close_after);
     if (strcmp(method, "POST") == 0 && strncmp(path, "/revoke", 7) == 0)
         return answer(fd, 200, "", close_after);
     return answer(fd, 404, "{\"error\":\"not_found\"}", close_after);

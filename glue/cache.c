@@ -1,5 +1,6 @@
 /* The flow store's lifecycle in httpd: provider chosen by BlinkAuthCache, created, attached after fork. */
 #include "cache.h"
+#include "crypto.h"
 
 #include "ap_provider.h"
 #include "ap_socache.h"
@@ -20,6 +21,13 @@ static ap_socache_instance_t *instance; /* made by the directive; for shmcb only
 static apr_global_mutex_t *mutex[SHARDS];
 static blinkauth_flow_store_t store, shard[SHARDS];
 static int shards;
+static unsigned char state_key[BLINKAUTH_SEAL_KEY_BYTES]; /* from BlinkAuthStateKey, when key_set */
+static int key_set;
+
+/* Least length of BlinkAuthStateKey's secret: 32 random characters carry 190 bits or more. */
+#define STATE_KEY_MIN 32
+/* The name of the random key kept across graceful restarts when BlinkAuthStateKey is unset. */
+#define RETAINED_KEY "mod_blinkauth-state-key"
 
 /* Looks up a socache provider by name, with a hint at the module that provides it. */
 static const char *provider_lookup(apr_pool_t *p, const char *name, const ap_socache_provider_t **out)
@@ -50,10 +58,41 @@ const char *blinkauth_cache_cmd(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+const char *blinkauth_cache_state_key_cmd(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *secret = NULL;
+
+    if (err || (err = blinkauth_cmd_secret(cmd, arg, &secret)) != NULL)
+        return err;
+    if (strlen(secret) < STATE_KEY_MIN)
+        return apr_psprintf(cmd->pool,
+                            "BlinkAuthStateKey: the key has %d characters, fewer than %d (make one with: openssl rand "
+                            "-base64 48)",
+                            (int)strlen(secret), STATE_KEY_MIN);
+    blinkauth_crypto_key_derive(secret, state_key);
+    key_set = 1;
+    return NULL;
+}
+
+/* The key that seals flow records: BlinkAuthStateKey's, else one made at the first start and kept (httpd's retained
+ * data) across graceful restarts, so that a connect started before one finishes after it. NULL without randomness. */
+static const unsigned char *seal_key(void)
+{
+    unsigned char *retained;
+
+    if (key_set)
+        return state_key;
+    if ((retained = ap_retained_data_get(RETAINED_KEY)) != NULL)
+        return retained;
+    retained = ap_retained_data_create(RETAINED_KEY, BLINKAUTH_SEAL_KEY_BYTES);
+    return apr_generate_random_bytes(retained, BLINKAUTH_SEAL_KEY_BYTES) == APR_SUCCESS ? retained : NULL;
+}
+
 int blinkauth_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     provider = NULL;
     provider_arg = NULL;
+    key_set = 0;
     instance = NULL;
     shards = 0;
     memset(mutex, 0, sizeof(mutex));
@@ -100,12 +139,17 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 {
     struct ap_socache_hints hints = {.avg_id_len = 53, .avg_obj_size = 400, .expiry_interval = 60};
     const char *err = NULL;
+    const unsigned char *key;
     apr_size_t size = 0;
     apr_status_t rv;
     int k, is_shmcb;
 
     if (provider == NULL && (err = provider_lookup(ptemp, DEFAULT_PROVIDER, &provider)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00001) "flow store: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((key = seal_key()) == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00016) "flow store: no randomness for the sealing key");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     is_shmcb = strcmp(provider->name, "shmcb") == 0;
@@ -116,6 +160,8 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         memset(one, 0, sizeof(*one));
         one->provider = provider;
         one->server = s;
+        memcpy(one->seal_key, key, sizeof(one->seal_key));
+        one->sealed = 1;
         /* shmcb is always a segment of our own; the other providers may be shared servers. */
         one->bare_keys = is_shmcb;
         if (is_shmcb)

@@ -8,6 +8,9 @@
 /* BlinkAuthCache: chooses the socache provider for flow records. */
 const char *blinkauth_cache_cmd(cmd_parms *cmd, void *dconf, const char *arg);
 
+/* BlinkAuthStateKey: the key that seals flow records (at least 32 characters of secret). */
+const char *blinkauth_cache_state_key_cmd(cmd_parms *cmd, void *dconf, const char *arg);
+
 /* Registers the flow store's mutex (a pre_config hook). */
 int blinkauth_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 

@@ -16,8 +16,7 @@ static int path_contains(const char *outer, const char *inner)
     return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
-/* The configuration section i of sections sees: the server's, then every enclosing section, then its own. */
-static blinkauth_config_t *section_effective(apr_pool_t *p, server_rec *s, apr_array_header_t *sections, int i)
+blinkauth_config_t *blinkauth_section_effective(apr_pool_t *p, server_rec *s, apr_array_header_t *sections, int i)
 {
     ap_conf_vector_t **secs = (ap_conf_vector_t **)sections->elts;
     const blinkauth_config_t *own = ap_get_module_config(secs[i], &blinkauth_module);
@@ -50,33 +49,59 @@ static int section_has_nested_app(apr_array_header_t *sections, int i)
     return 0;
 }
 
-int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int blinkauth_sections_each(apr_pool_t *ptemp, server_rec *s, blinkauth_section_fn *fn, void *baton)
 {
-    apr_hash_t *seen = apr_hash_make(ptemp);
+    int rv = OK;
 
-    for (; s; s = s->next) {
+    for (; s && rv == OK; s = s->next) {
         core_server_config *core = ap_get_core_module_config(s->module_config);
         apr_array_header_t *sections = core->sec_url;
         int i;
 
-        for (i = 0; sections && i < sections->nelts; i++) {
-            ap_conf_vector_t *sec = ((ap_conf_vector_t **)sections->elts)[i];
-            const blinkauth_config_t *own = ap_get_module_config(sec, &blinkauth_module);
-            const char *missing;
-
-            if (own == NULL || apr_hash_get(seen, &own, sizeof(own)) || !blinkauth_config_is_used(own) ||
-                section_has_nested_app(sections, i))
-                continue;
-            apr_hash_set(seen, apr_pmemdup(ptemp, &own, sizeof(own)), sizeof(own), own);
-            missing = blinkauth_config_missing(section_effective(ptemp, s, sections, i));
-            if (missing) {
-                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                             BLALOGNO(00005) "BlinkAuth: <Location %s> (BlinkAuth directives at %s) lacks %s, "
-                                             "which every Blink app needs",
-                             own->location ? own->location : "?", own->defined_at, missing);
-                return HTTP_INTERNAL_SERVER_ERROR;
-            }
+        for (i = 0; sections && i < sections->nelts && rv == OK; i++) {
+            const blinkauth_config_t *own =
+                ap_get_module_config(((ap_conf_vector_t **)sections->elts)[i], &blinkauth_module);
+            if (own)
+                rv = fn(baton, ptemp, s, sections, i, own);
         }
     }
-    return OK;
+    return rv;
+}
+
+/* What check_app needs: the sections seen already (a main server's are seen again in each virtual host), and the
+ * Locations that no SetHandler blinkauth reaches. */
+typedef struct {
+    apr_hash_t *seen, *unhandled;
+} check_t;
+
+/* Refuses an app's <Location> that lacks a required directive (a blinkauth_section_fn). */
+static int check_app(void *baton, apr_pool_t *ptemp, server_rec *s, apr_array_header_t *sections, int i,
+                     const blinkauth_config_t *own)
+{
+    check_t *c = baton;
+    const char *missing;
+
+    if (apr_hash_get(c->seen, &own, sizeof(own)) || !blinkauth_config_is_used(own) ||
+        section_has_nested_app(sections, i) ||
+        (own->location && apr_hash_get(c->unhandled, own->location, APR_HASH_KEY_STRING)))
+        return OK;
+    apr_hash_set(c->seen, apr_pmemdup(ptemp, &own, sizeof(own)), sizeof(own), own);
+    missing = blinkauth_config_missing(blinkauth_section_effective(ptemp, s, sections, i));
+    if (missing == NULL)
+        return OK;
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                 BLALOGNO(00005) "BlinkAuth: <Location %s> (BlinkAuth directives at %s) lacks %s, "
+                                 "which every Blink app needs",
+                 own->location ? own->location : "?", own->defined_at, missing);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    check_t c = {apr_hash_make(ptemp), apr_hash_make(ptemp)};
+
+    /* A Location that no SetHandler blinkauth reaches is no app: it was warned about, and needs nothing more. */
+    if (blinkauth_check_written(ptemp, s, c.unhandled) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return blinkauth_sections_each(ptemp, s, check_app, &c);
 }

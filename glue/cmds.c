@@ -1,6 +1,7 @@
 /* The BlinkAuth* directives: each setter validates its value so httpd refuses a bad config with file:line. */
 #include "glue.h"
 #include "cache.h"
+#include "discovery.h"
 #include "text.h"
 
 #include "apr_strings.h"
@@ -25,60 +26,98 @@ static const char *complain(cmd_parms *cmd, const char *why)
     return why ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", why, NULL) : NULL;
 }
 
-/* A URL directive: absolute http(s). */
-static const char *set_url(cmd_parms *cmd, void *dconf, const char *arg)
+/* A string field and the check its value must pass: what a directive set by set_checked carries in cmd->info. */
+typedef struct {
+    apr_size_t offset;
+    const char *(*check)(apr_pool_t *p, const char *value);
+} checked_t;
+
+/* NULL when arg is printable text of a bounded length, else why not. */
+static const char *check_text(apr_pool_t *p, const char *arg)
 {
-    const char *why = blinkauth_config_check_url(cmd->pool, arg);
+    return blinkauth_text_is_clean(arg, BLINKAUTH_URL_MAX)
+               ? NULL
+               : "the value is empty, too long, or contains control characters";
+}
+
+/* A directive whose value passes a check (the checked_t in cmd->info) and is kept as it is. */
+static const char *set_checked(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const checked_t *c = cmd->info;
+    const char *why = c->check(cmd->pool, arg);
 
     if (why)
         return complain(cmd, why);
-    *FIELD(touch(cmd, dconf), cmd) = arg;
+    *(const char **)((char *)touch(cmd, dconf) + c->offset) = arg;
     return NULL;
 }
 
-/* BlinkAuthAPIURL: a URL kept without trailing '/', as it is joined with paths that start with one. */
-static const char *set_api_url(cmd_parms *cmd, void *dconf, const char *arg)
+/* An On|Off directive: the int field cmd->info names becomes 1 or 0. */
+static const char *set_on_off(cmd_parms *cmd, void *dconf, int on)
 {
-    const char *why = set_url(cmd, dconf, arg);
-    apr_size_t n = strlen(arg);
-
-    while (why == NULL && n > 0 && arg[n - 1] == '/')
-        n--;
-    if (why == NULL)
-        ((blinkauth_config_t *)dconf)->api_url = apr_pstrmemdup(cmd->pool, arg, n);
-    return why;
+    *(int *)((char *)touch(cmd, dconf) + (apr_size_t)cmd->info) = on ? 1 : 0;
+    return NULL;
 }
 
-/* A secret directive: inline, or file:/path read now. */
-static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
+/* BlinkAuthAPIURL: a back-channel URL kept without trailing '/', as it is joined with paths that start with one. */
+static const char *set_api_url(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *value = NULL;
-    const char *why = blinkauth_config_read_secret(cmd->pool, arg, &value);
+    const char *why = blinkauth_config_check_backchannel_url(cmd->pool, arg);
+    apr_size_t n = strlen(arg);
 
     if (why)
         return complain(cmd, why);
+    while (n > 0 && arg[n - 1] == '/')
+        n--;
+    touch(cmd, dconf)->api_url = apr_pstrmemdup(cmd->pool, arg, n);
+    return NULL;
+}
+
+const char *blinkauth_cmd_secret(cmd_parms *cmd, const char *arg, const char **out)
+{
+    const char *why;
+
+    if (strncmp(arg, "file:", 5) == 0 || strncmp(arg, "exec:", 5) == 0) {
+        const char *path = ap_server_root_relative(cmd->temp_pool, arg + 5);
+        if (path == NULL)
+            return complain(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", arg + 5));
+        arg = apr_pstrcat(cmd->temp_pool, apr_pstrmemdup(cmd->temp_pool, arg, 5), path, NULL);
+    }
+    why = blinkauth_config_read_secret(cmd->pool, arg, out);
+    return complain(cmd, why);
+}
+
+/* BlinkAuthProxySecret: the current secret, and the previous one while Blink's is being changed. */
+static const char *set_proxy_secret(cmd_parms *cmd, void *dconf, const char *current, const char *previous)
+{
+    blinkauth_config_t *cfg = dconf;
+    const char *why = blinkauth_cmd_secret(cmd, current, &cfg->proxy_secret);
+
+    if (why == NULL && previous != NULL)
+        why = blinkauth_cmd_secret(cmd, previous, &cfg->proxy_secret_previous);
+    else if (why == NULL)
+        cfg->proxy_secret_previous = NULL;
+    touch(cmd, dconf);
+    return why;
+}
+
+/* A secret directive: inline, file:path (read now) or exec:path (run now). */
+static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *value = NULL;
+    const char *why = blinkauth_cmd_secret(cmd, arg, &value);
+
+    if (why)
+        return why;
     *FIELD(touch(cmd, dconf), cmd) = value;
     return NULL;
 }
 
-/* A plain-text directive: printable, bounded. */
-static const char *set_text(cmd_parms *cmd, void *dconf, const char *arg)
+/* BlinkAuthMaxAge: seconds since the user last signed in at the provider, beyond which it asks again. */
+static const char *set_max_age(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    if (!blinkauth_text_is_clean(arg, BLINKAUTH_URL_MAX))
-        return complain(cmd, "the value is empty, too long, or contains control characters");
-    *FIELD(touch(cmd, dconf), cmd) = arg;
-    return NULL;
-}
-
-/* BlinkAuthID: the Auth ID shown in the Blink Admin panel. */
-static const char *set_auth_id(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    const char *why = blinkauth_config_check_auth_id(cmd->pool, arg);
-
-    if (why)
-        return complain(cmd, why);
-    touch(cmd, dconf)->auth_id = arg;
-    return NULL;
+    blinkauth_config_t *cfg = touch(cmd, dconf);
+    return complain(cmd, blinkauth_config_parse_seconds(cmd->pool, arg, 0, BLINKAUTH_MAX_AGE_MAX, &cfg->max_age));
 }
 
 /* BlinkAuthCAFile: a CA bundle that must be readable now. */
@@ -112,36 +151,65 @@ static const char *set_timeout(cmd_parms *cmd, void *dconf, const char *arg)
 
 #define AT(field) ((void *)APR_OFFSETOF(blinkauth_config_t, field))
 #define APP_CONF (RSRC_CONF | ACCESS_CONF)
+/* The cmd->info of a directive set by set_checked: the field and its check. */
+#define CHECKED(field, fn) ((void *)&(const checked_t){APR_OFFSETOF(blinkauth_config_t, field), fn})
 
 const command_rec blinkauth_cmds[] = {
+    AP_INIT_TAKE1("BlinkAuthStateKey", blinkauth_cache_state_key_cmd, NULL, RSRC_CONF,
+                  "the key that seals flow records (inline, file:path, exec:path; at least 32 characters); the same on "
+                  "every server that shares BlinkAuthCache (default: a random key per server, kept across graceful "
+                  "restarts)"),
     AP_INIT_TAKE1("BlinkAuthCache", blinkauth_cache_cmd, NULL, RSRC_CONF,
                   "socache provider for flow records, with arguments: shmcb, shmcb:/path(512000), "
                   "redis:host:port, memcache:host:port (default shmcb)"),
-    AP_INIT_TAKE1("BlinkAuthID", set_auth_id, NULL, APP_CONF, "the app's Auth ID from the Blink Admin panel"),
-    AP_INIT_TAKE1("BlinkAuthProxySecret", set_secret, AT(proxy_secret), APP_CONF,
-                  "the app's Proxy Secret (or file:/path)"),
-    AP_INIT_TAKE1("BlinkAuthAPIToken", set_secret, AT(api_token), APP_CONF, "the Blink API app token (or file:/path)"),
+    AP_INIT_TAKE1("BlinkAuthID", set_checked, CHECKED(auth_id, blinkauth_config_check_auth_id), APP_CONF,
+                  "the app's Auth ID from the Blink Admin panel"),
+    AP_INIT_TAKE12("BlinkAuthProxySecret", set_proxy_secret, NULL, APP_CONF,
+                   "the app's Proxy Secret (or file:path, exec:path); a second value is the previous secret, "
+                   "accepted too while Blink's is being changed"),
+    AP_INIT_TAKE1("BlinkAuthAPIToken", set_secret, AT(api_token), APP_CONF,
+                  "the Blink API app token (or file:path, exec:path)"),
     AP_INIT_TAKE1("BlinkAuthAPIURL", set_api_url, AT(api_url), APP_CONF,
                   "the Blink API base URL (default " BLINKAUTH_DEFAULT_API_URL ")"),
-    AP_INIT_TAKE1("BlinkAuthClientID", set_text, AT(client_id), APP_CONF,
+    AP_INIT_TAKE1("BlinkAuthClientID", set_checked, CHECKED(client_id, check_text), APP_CONF,
                   "the OAuth client id at the external service"),
     AP_INIT_TAKE1("BlinkAuthClientSecret", set_secret, AT(client_secret), APP_CONF,
-                  "the OAuth client secret (or file:/path); unset for a public client"),
-    AP_INIT_TAKE1("BlinkAuthAuthorizeURL", set_url, AT(authorize_url), APP_CONF,
+                  "the OAuth client secret (or file:path, exec:path); unset for a public client"),
+    AP_INIT_TAKE1("BlinkAuthAuthorizeURL", set_checked, CHECKED(authorize_url, blinkauth_config_check_url), APP_CONF,
                   "the external service's authorization endpoint"),
-    AP_INIT_TAKE1("BlinkAuthTokenURL", set_url, AT(token_url), APP_CONF, "the external service's token endpoint"),
-    AP_INIT_TAKE1("BlinkAuthUserInfoURL", set_url, AT(userinfo_url), APP_CONF,
-                  "the external service's userinfo endpoint (optional)"),
-    AP_INIT_TAKE1("BlinkAuthRevokeURL", set_url, AT(revoke_url), APP_CONF,
-                  "the external service's RFC 7009 revocation endpoint (optional)"),
-    AP_INIT_TAKE1("BlinkAuthScope", set_text, AT(scope), APP_CONF, "the scope to request (optional)"),
-    AP_INIT_TAKE1("BlinkAuthRedirectURI", set_url, AT(redirect_uri), APP_CONF,
+    AP_INIT_TAKE1("BlinkAuthTokenURL", set_checked, CHECKED(token_url, blinkauth_config_check_backchannel_url),
+                  APP_CONF, "the external service's token endpoint"),
+    AP_INIT_TAKE1("BlinkAuthUserInfoURL", set_checked, CHECKED(userinfo_url, blinkauth_config_check_backchannel_url),
+                  APP_CONF, "the external service's userinfo endpoint (optional)"),
+    AP_INIT_TAKE1("BlinkAuthRevokeURL", set_checked, CHECKED(revoke_url, blinkauth_config_check_backchannel_url),
+                  APP_CONF, "the external service's RFC 7009 revocation endpoint (optional)"),
+    AP_INIT_TAKE1("BlinkAuthProviderMetadataURL", set_checked, CHECKED(metadata_url, blinkauth_discovery_check_url),
+                  APP_CONF,
+                  "the provider's OpenID Connect metadata (https://.../.well-known/openid-configuration): read at "
+                  "start-up, it fills the four URLs above where they are not set"),
+    AP_INIT_TAKE1("BlinkAuthScope", set_checked, CHECKED(scope, check_text), APP_CONF,
+                  "the scope to request (optional)"),
+    AP_INIT_TAKE1("BlinkAuthRedirectURI", set_checked, CHECKED(redirect_uri, blinkauth_config_check_url), APP_CONF,
                   "the callback URL registered at the external service (default: <location>/callback)"),
-    AP_INIT_TAKE1("BlinkAuthAccountIDClaim", set_text, AT(account_id_claim), APP_CONF,
+    AP_INIT_TAKE1("BlinkAuthAccountIDClaim", set_checked, CHECKED(account_id_claim, check_text), APP_CONF,
                   "the claim that names the user's account (default " BLINKAUTH_DEFAULT_ACCOUNT_ID_CLAIM ")"),
     AP_INIT_TAKE1("BlinkAuthStateTimeout", set_state_timeout, NULL, APP_CONF,
                   "seconds a connect may take (default 600)"),
     AP_INIT_TAKE1("BlinkAuthTimeout", set_timeout, NULL, APP_CONF, "seconds for each outbound call (default 10)"),
+    AP_INIT_TAKE1("BlinkAuthIssuer", set_checked, CHECKED(issuer, blinkauth_config_check_url), APP_CONF,
+                  "the issuer (iss) the id_token must name (default: from BlinkAuthProviderMetadataURL; unset: not "
+                  "checked)"),
+    AP_INIT_FLAG("BlinkAuthVerifiedEmail", set_on_off, AT(verified_email), APP_CONF,
+                 "On (default): an account id claim 'email' must come with email_verified true; Off for a service "
+                 "that does not send email_verified"),
+    AP_INIT_TAKE1("BlinkAuthPrompt", set_checked, CHECKED(prompt, blinkauth_config_check_prompt), APP_CONF,
+                  "login, consent, select_account or none: asked of the provider (e.g. login on a shared device)"),
+    AP_INIT_TAKE1("BlinkAuthMaxAge", set_max_age, NULL, APP_CONF,
+                  "seconds since the last sign-in at the provider beyond which it asks again (max_age)"),
+    AP_INIT_FLAG("BlinkAuthMatchEmail", set_on_off, AT(match_email), APP_CONF,
+                 "On: link only when the external account's verified e-mail is the Blink user's (default Off)"),
+    AP_INIT_TAKE1("BlinkAuthServiceName", set_checked, CHECKED(service_name, check_text), APP_CONF,
+                  "what the pages call the external service (default: the authorization URL's host)"),
     AP_INIT_TAKE1("BlinkAuthCAFile", set_ca_file, NULL, APP_CONF,
                   "CA bundle to verify upstream TLS with (default: the system's)"),
     {NULL}};

@@ -9,6 +9,7 @@
 #include "http_request.h"
 #include "http_main.h"
 #include "http_core.h"
+#include "apr_hash.h"
 
 #include "config.h"
 #include "version.h"
@@ -22,17 +23,62 @@ APLOG_USE_MODULE(blinkauth);
  *   000xx  start-up, configuration, dispatch      003xx  callback (GET callback)
  *   001xx  request guards shared by the routes    004xx  Disconnect (DELETE linked-accounts/<id>)
  *   002xx  Connect (POST auth/<auth_id>)          005xx  token revocation at the external service
+ *   006xx  OpenID Connect discovery (BlinkAuthProviderMetadataURL: start-up fetch, cache file, refresh)
  * tests/lint/logtags.py checks this in make test; README.md lists the ranges. */
 #define BLALOGNO(n) "BLA" #n ": "
 
 /* The module's directive table (glue/cmds.c). */
 extern const command_rec blinkauth_cmds[];
 
+/* The secret a directive's arg names — inline, file:path (read now) or exec:path (run now), a relative path taken
+ * from ServerRoot as every path of httpd's — into *out; NULL, or the complaint, prefixed with the directive's name
+ * (glue/cmds.c). */
+const char *blinkauth_cmd_secret(cmd_parms *cmd, const char *arg, const char **out);
+
 /* The per-directory configuration that applies to r. */
 #define blinkauth_request_config(r)                                                                                    \
     ((const blinkauth_config_t *)ap_get_module_config((r)->per_dir_config, &blinkauth_module))
 
-/* Refuses httpd's start when an app's <Location> lacks a required directive (glue/check.c). */
+/* Refuses httpd's start when an app's <Location> lacks a required directive, or when blinkauth_check_written does
+ * (glue/check.c). */
 int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
+/* The configuration section i of sections (a server's <Location>s) sees, allocated in p: the server's, then every
+ * enclosing section's, then its own (glue/check.c). */
+blinkauth_config_t *blinkauth_section_effective(apr_pool_t *p, server_rec *s, apr_array_header_t *sections, int i);
+
+/* What blinkauth_sections_each calls for one <Location> with a configuration of ours: own is that section's own
+ * configuration, effective what it sees (blinkauth_section_effective); a status other than OK stops the walk. */
+typedef int blinkauth_section_fn(void *baton, apr_pool_t *ptemp, server_rec *s, apr_array_header_t *sections, int i,
+                                 const blinkauth_config_t *own);
+
+/* Calls fn for every <Location> of every server (the main one and each virtual host) that has a configuration of
+ * ours, in order; OK, or the first other status fn returned (glue/check.c). */
+int blinkauth_sections_each(apr_pool_t *ptemp, server_rec *s, blinkauth_section_fn *fn, void *baton);
+
+/* OpenID Connect discovery (glue/discovery.c; declared here, as a glue/discovery.h would shadow the core's
+ * modules/discovery.h on the include path). */
+
+/* Reads the metadata of every distinct BlinkAuthProviderMetadataURL of the configuration (in the parent, after
+ * libcurl's initialisation), in both passes of a start: the first, run before httpd leaves the terminal, fetches
+ * (so that `apachectl start` fails when it must) and hands what it read to the second; a graceful restart fetches
+ * again. A failed fetch falls back on the URL's cache file with a warning; without one, the start fails
+ * (HTTP_INTERNAL_SERVER_ERROR, the Location, URL and reason logged). Never fetches under apachectl configtest. */
+int blinkauth_discovery_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
+/* Starts this child's refresh thread, which fetches each URL again once an hour (a failure keeps what was there,
+ * with a warning); the thread is stopped and joined when pchild is destroyed. Nothing when no app uses discovery. */
+void blinkauth_discovery_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* The configuration the request's routes use: cfg itself when it has no metadata URL, else a copy in r->pool whose
+ * unset authorize, token, userinfo and revoke URLs and issuer come from the URL's current metadata (directives set
+ * explicitly win). NULL, logged, when no metadata is known for the URL. Never fetches. */
+const blinkauth_config_t *blinkauth_discovery_apply(request_rec *r, const blinkauth_config_t *cfg);
+
+/* Checks the configuration as written (glue/written.c): SetHandler blinkauth outside a plain <Location> and an Auth
+ * ID set twice on one server fail (HTTP_INTERNAL_SERVER_ERROR); BlinkAuth directives that no SetHandler blinkauth
+ * reaches (their Location paths are added to unhandled, keys and values the path) and a BlinkAuthRedirectURI that
+ * is no app's callback are warnings. Each is logged with file:line. */
+int blinkauth_check_written(apr_pool_t *ptemp, server_rec *s, apr_hash_t *unhandled);
 
 #endif

@@ -12,8 +12,14 @@
 int blinkauth_guard_secret(request_rec *r, const blinkauth_config_t *cfg)
 {
     const char *given = apr_table_get(r->headers_in, SECRET_HEADER);
+    int which = blinkauth_crypto_secret_which(given, cfg->proxy_secret, cfg->proxy_secret_previous);
 
-    if (blinkauth_crypto_secret_equal(given, cfg->proxy_secret))
+    /* Only the previous secret is worth a line: once none comes, Blink has switched and it can go. */
+    if (which == 2)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      BLALOGNO(00106) "%s %s: the previous Proxy Secret (BlinkAuthProxySecret's second value) matched",
+                      r->method, r->uri);
+    if (which != 0)
         return 1;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, BLALOGNO(00102) "%s %s refused: %s header %s", r->method, r->uri,
                   SECRET_HEADER, given ? "does not match BlinkAuthProxySecret" : "is missing");

@@ -104,3 +104,21 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_delete(apr_pool_t *p, cons
 {
     return api_call(p, cfg, "Blink delete linked account", "DELETE", account_path(p, user_id, id), NULL, NULL);
 }
+
+blinkauth_outcome_t blinkauth_blinkapi_user_get(apr_pool_t *p, const blinkauth_config_t *cfg, const char *user_id,
+                                                blinkauth_blink_user_t **user)
+{
+    json_t *data = NULL;
+    blinkauth_outcome_t out =
+        api_call(p, cfg, "Blink get user", "GET",
+                 apr_psprintf(p, BLINKAPI_PATH_USER, blinkauth_text_pct_encode(p, user_id)), NULL, &data);
+
+    *user = NULL;
+    if (out.kind != BLINKAUTH_UP_OK)
+        return out;
+    *user = apr_pcalloc(p, sizeof(**user));
+    (*user)->email = blinkauth_json_string(data, BLINKAPI_FIELD_EMAIL);
+    (*user)->first_name = blinkauth_json_string(data, BLINKAPI_FIELD_FIRST_NAME);
+    (*user)->last_name = blinkauth_json_string(data, BLINKAPI_FIELD_LAST_NAME);
+    return out;
+}

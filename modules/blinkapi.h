@@ -18,6 +18,13 @@ typedef struct {
     int reauth_required;
 } blinkauth_linked_account_t;
 
+/* A Blink user as Get User tells; NULL fields are absent. */
+typedef struct {
+    const char *email;
+    const char *first_name;
+    const char *last_name;
+} blinkauth_blink_user_t;
+
 /* The "data" object of a Blink API answer's envelope ({"data": {...}}), bound to p;
  * NULL with *why when the body is not JSON or has no such object. */
 json_t *blinkauth_blinkapi_envelope_data(apr_pool_t *p, const char *body, apr_size_t len, const char **why);
@@ -31,6 +38,10 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_add(apr_pool_t *p, const b
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_get(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                           const char *user_id, const char *id,
                                                           blinkauth_linked_account_t **la);
+
+/* Fetches the Blink user user_id into *user (Get User). */
+blinkauth_outcome_t blinkauth_blinkapi_user_get(apr_pool_t *p, const blinkauth_config_t *cfg, const char *user_id,
+                                                blinkauth_blink_user_t **user);
 
 /* Deletes user_id's linked account id. */
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_delete(apr_pool_t *p, const blinkauth_config_t *cfg,

@@ -9,6 +9,9 @@
 /* Get / Delete User Linked Account: GET, DELETE; %s = user id, linked account id (percent-encoded). */
 #define BLINKAPI_PATH_LINKED_ACCOUNT "/v2/user/%s/linked-accounts/%s"
 
+/* Get User: GET; %s = user id (percent-encoded). */
+#define BLINKAPI_PATH_USER "/v2/user/%s"
+
 /* The response envelope. */
 #define BLINKAPI_FIELD_DATA "data"
 #define BLINKAPI_FIELD_ID "id"
@@ -20,5 +23,10 @@
 #define BLINKAPI_FIELD_REFRESH_TOKEN "refresh_token"
 #define BLINKAPI_FIELD_EXPIRY "expiry"
 #define BLINKAPI_FIELD_REAUTH_REQUIRED "reauth_required"
+
+/* The user's fields (Get User). */
+#define BLINKAPI_FIELD_EMAIL "email"
+#define BLINKAPI_FIELD_FIRST_NAME "first_name"
+#define BLINKAPI_FIELD_LAST_NAME "last_name"
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <apr_thread_proc.h>
+#include <signal.h>
 
 blinkauth_config_t *blinkauth_config_create(apr_pool_t *p, const char *path)
 {
@@ -18,6 +20,9 @@ blinkauth_config_t *blinkauth_config_create(apr_pool_t *p, const char *path)
     cfg->location = path ? apr_pstrmemdup(p, path, n) : NULL;
     cfg->state_timeout = BLINKAUTH_UNSET_INT;
     cfg->timeout = BLINKAUTH_UNSET_INT;
+    cfg->verified_email = BLINKAUTH_UNSET_INT;
+    cfg->max_age = BLINKAUTH_UNSET_INT;
+    cfg->match_email = BLINKAUTH_UNSET_INT;
     return cfg;
 }
 
@@ -32,6 +37,9 @@ blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config
     PICK_STR(location);
     PICK_STR(defined_at);
     PICK_STR(auth_id);
+    /* The two values of BlinkAuthProxySecret come as a pair: an inner section's one value drops the outer's
+     * previous one. */
+    out->proxy_secret_previous = inner->proxy_secret ? inner->proxy_secret_previous : outer->proxy_secret_previous;
     PICK_STR(proxy_secret);
     PICK_STR(api_token);
     PICK_STR(api_url);
@@ -41,12 +49,19 @@ blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config
     PICK_STR(token_url);
     PICK_STR(userinfo_url);
     PICK_STR(revoke_url);
+    PICK_STR(metadata_url);
+    PICK_STR(issuer);
+    PICK_STR(prompt);
+    PICK_STR(service_name);
     PICK_STR(scope);
     PICK_STR(redirect_uri);
     PICK_STR(account_id_claim);
     PICK_STR(ca_file);
     PICK_INT(state_timeout);
     PICK_INT(timeout);
+    PICK_INT(verified_email);
+    PICK_INT(max_age);
+    PICK_INT(match_email);
     return out;
 }
 
@@ -70,6 +85,38 @@ const char *blinkauth_config_check_url(apr_pool_t *p, const char *value)
     return NULL;
 }
 
+int blinkauth_config_url_is_loopback(const char *url)
+{
+    const char *host = strstr(url, "://"), *end, *at;
+    apr_size_t n;
+
+    if (host == NULL)
+        return 0;
+    host += 3;
+    end = host + strcspn(host, "/?#");
+    for (at = end; at > host && at[-1] != '@'; at--)
+        ;
+    host = at;
+    if (*host == '[')
+        return end - host >= 5 && strncmp(host, "[::1]", 5) == 0 && (host[5] == ':' || host + 5 == end);
+    n = strcspn(host, ":/?#");
+    if (n == 9 && strncasecmp(host, "localhost", 9) == 0)
+        return 1;
+    return n >= 4 && strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == n;
+}
+
+const char *blinkauth_config_check_backchannel_url(apr_pool_t *p, const char *value)
+{
+    const char *why = blinkauth_config_check_url(p, value);
+
+    if (why == NULL && strncasecmp(value, "http://", 7) == 0 && !blinkauth_config_url_is_loopback(value))
+        why = apr_psprintf(p,
+                           "'%s' would carry secrets, codes or tokens in clear: use https:// (http:// is accepted "
+                           "only for a loopback host: 127.0.0.1, [::1], localhost)",
+                           value);
+    return why;
+}
+
 const char *blinkauth_config_parse_seconds(apr_pool_t *p, const char *value, int min, int max, int *out)
 {
     char *end = NULL;
@@ -83,38 +130,110 @@ const char *blinkauth_config_parse_seconds(apr_pool_t *p, const char *value, int
     return NULL;
 }
 
-const char *blinkauth_config_read_secret(apr_pool_t *p, const char *value, const char **out)
+/* Reads at most len - 1 bytes of the file at path into buf (NUL-terminated), setting *n; NULL or why not. */
+static const char *secret_from_file(apr_pool_t *p, const char *path, char *buf, apr_size_t len, apr_size_t *n)
 {
-    /* Room for the longest secret, "\r\n" and one more byte, so that a longer file is seen as such
-     * instead of being cut off after a line end. */
-    char buf[BLINKAUTH_SECRET_MAX + 4];
     apr_file_t *f;
-    apr_size_t n = sizeof(buf) - 1;
     apr_status_t rv;
     char err[128];
 
-    if (strncmp(value, "file:", 5) != 0) {
-        if (!blinkauth_text_is_clean(value, BLINKAUTH_SECRET_MAX))
-            return "the secret is empty, longer than 4096 bytes, or contains control characters";
-        *out = value;
-        return NULL;
+    *n = len - 1;
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_read_full(f, buf, *n, n);
+        apr_file_close(f);
     }
-    rv = apr_file_open(&f, value + 5, APR_FOPEN_READ, APR_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS)
-        return apr_psprintf(p, "cannot read secret file '%s': %s", value + 5, apr_strerror(rv, err, sizeof(err)));
-    rv = apr_file_read_full(f, buf, n, &n);
-    apr_file_close(f);
     if (rv != APR_SUCCESS && rv != APR_EOF)
-        return apr_psprintf(p, "cannot read secret file '%s': %s", value + 5, apr_strerror(rv, err, sizeof(err)));
-    buf[n] = '\0';
-    if (n > 0 && buf[n - 1] == '\n')
+        return apr_psprintf(p, "cannot read secret file '%s': %s", path, apr_strerror(rv, err, sizeof(err)));
+    buf[*n] = '\0';
+    return NULL;
+}
+
+/* Runs the program at path (no arguments, no input) and reads at most len - 1 bytes of what it prints into buf
+ * (NUL-terminated), setting *n; NULL when it printed that and exited with 0 within BLINKAUTH_EXEC_TIMEOUT seconds,
+ * else why not. */
+static const char *secret_from_program(apr_pool_t *p, const char *path, char *buf, apr_size_t len, apr_size_t *n)
+{
+    const char *argv[2] = {path, NULL};
+    apr_procattr_t *attr;
+    apr_proc_t proc;
+    apr_exit_why_e how;
+    apr_status_t rv, read_rv = APR_SUCCESS;
+    apr_size_t got;
+    int code = 0;
+    char err[128], extra;
+
+    rv = apr_procattr_create(&attr, p);
+    if (rv == APR_SUCCESS)
+        rv = apr_procattr_io_set(attr, APR_NO_PIPE, APR_FULL_BLOCK, APR_NO_PIPE);
+    if (rv == APR_SUCCESS)
+        rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM);
+    if (rv == APR_SUCCESS)
+        rv = apr_procattr_error_check_set(attr, 1);
+    if (rv == APR_SUCCESS)
+        rv = apr_proc_create(&proc, path, argv, NULL, attr, p);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(p, "cannot run secret program '%s': %s", path, apr_strerror(rv, err, sizeof(err)));
+    apr_file_pipe_timeout_set(proc.out, apr_time_from_sec(BLINKAUTH_EXEC_TIMEOUT));
+    for (*n = 0; *n < len - 1 && read_rv == APR_SUCCESS; *n += got) {
+        got = len - 1 - *n;
+        read_rv = apr_file_read(proc.out, buf + *n, &got);
+    }
+    /* One byte more than fits means the output is too long; the check after the call says so. */
+    if (read_rv == APR_SUCCESS) {
+        got = 1;
+        if (apr_file_read(proc.out, &extra, &got) == APR_SUCCESS && got == 1)
+            *n = len;
+    }
+    buf[*n < len ? *n : len - 1] = '\0';
+    apr_file_close(proc.out);
+    if (APR_STATUS_IS_TIMEUP(read_rv) || APR_STATUS_IS_EAGAIN(read_rv)) {
+        apr_proc_kill(&proc, SIGKILL);
+        apr_proc_wait(&proc, &code, &how, APR_WAIT);
+        return apr_psprintf(p, "secret program '%s' did not finish within %d seconds", path, BLINKAUTH_EXEC_TIMEOUT);
+    }
+    rv = apr_proc_wait(&proc, &code, &how, APR_WAIT);
+    if (rv != APR_CHILD_DONE || !APR_PROC_CHECK_EXIT(how) || code != 0)
+        return apr_psprintf(p, "secret program '%s' failed (%s %d)", path,
+                            APR_PROC_CHECK_EXIT(how) ? "exit status" : "signal", code);
+    return NULL;
+}
+
+const char *blinkauth_config_read_secret(apr_pool_t *p, const char *value, const char **out)
+{
+    /* Room for the longest secret, "\r\n" and one more byte, so that a longer text is seen as such instead of
+     * being cut off after a line end. */
+    char buf[BLINKAUTH_SECRET_MAX + 4];
+    const char *why = NULL, *what = "the secret";
+    int outside = strncmp(value, "file:", 5) == 0 || strncmp(value, "exec:", 5) == 0;
+    apr_size_t n = strlen(value);
+
+    if (strncmp(value, "file:", 5) == 0) {
+        what = apr_psprintf(p, "secret file '%s'", value + 5);
+        why = secret_from_file(p, value + 5, buf, sizeof(buf), &n);
+    }
+    else if (outside) {
+        what = apr_psprintf(p, "the output of secret program '%s'", value + 5);
+        why = secret_from_program(p, value + 5, buf, sizeof(buf), &n);
+    }
+    else if (n < sizeof(buf)) {
+        memcpy(buf, value, n + 1);
+    }
+    if (why)
+        return why;
+    /* A file or a program's output ends with one line end, which is not part of the secret. */
+    if (outside && n > 0 && n < sizeof(buf) && buf[n - 1] == '\n')
         buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '\r')
+    if (outside && n > 0 && n < sizeof(buf) && buf[n - 1] == '\r')
         buf[--n] = '\0';
-    if (n == 0 || n > BLINKAUTH_SECRET_MAX || memchr(buf, '\0', n) != NULL ||
-        !blinkauth_text_is_clean(buf, BLINKAUTH_SECRET_MAX))
-        return apr_psprintf(p, "secret file '%s' is empty, longer than 4096 bytes, or has control characters",
-                            value + 5);
+    if (n == 0 || n > BLINKAUTH_SECRET_MAX || memchr(buf, '\0', n) != NULL || !blinkauth_text_is_clean(buf, n))
+        return apr_psprintf(p, "%s is empty, longer than %d bytes, or has control characters", what,
+                            BLINKAUTH_SECRET_MAX);
+    if (buf[0] == ' ' || buf[n - 1] == ' ')
+        return apr_psprintf(p,
+                            "%s %s with a blank: httpd strips the blanks around a header's value, so it could "
+                            "never match; remove the blank",
+                            what, buf[n - 1] == ' ' ? "ends" : "starts");
     *out = apr_pstrmemdup(p, buf, n);
     return NULL;
 }
@@ -139,10 +258,10 @@ const char *blinkauth_config_missing(const blinkauth_config_t *cfg)
         return "BlinkAuthAPIToken";
     if (!cfg->client_id)
         return "BlinkAuthClientID";
-    if (!cfg->authorize_url)
-        return "BlinkAuthAuthorizeURL";
-    if (!cfg->token_url)
-        return "BlinkAuthTokenURL";
+    if (!cfg->authorize_url && !cfg->metadata_url)
+        return "BlinkAuthAuthorizeURL (or BlinkAuthProviderMetadataURL)";
+    if (!cfg->token_url && !cfg->metadata_url)
+        return "BlinkAuthTokenURL (or BlinkAuthProviderMetadataURL)";
     return NULL;
 }
 
@@ -169,4 +288,50 @@ int blinkauth_config_state_timeout(const blinkauth_config_t *cfg)
 int blinkauth_config_timeout(const blinkauth_config_t *cfg)
 {
     return cfg->timeout != BLINKAUTH_UNSET_INT ? cfg->timeout : BLINKAUTH_DEFAULT_TIMEOUT;
+}
+
+int blinkauth_config_require_verified_email(const blinkauth_config_t *cfg)
+{
+    return cfg->verified_email != 0;
+}
+
+int blinkauth_config_scope_has_openid(const char *scope)
+{
+    apr_size_t n;
+
+    for (; scope && *scope; scope += n) {
+        scope += strspn(scope, " ");
+        n = strcspn(scope, " ");
+        if (n == 6 && strncmp(scope, "openid", 6) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+const char *blinkauth_config_check_prompt(apr_pool_t *p, const char *value)
+{
+    static const char *const known[] = {"login", "consent", "select_account", "none"};
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(value, known[i]) == 0)
+            return NULL;
+    return apr_psprintf(p, "'%s' is not login, consent, select_account or none", value);
+}
+
+const char *blinkauth_config_service_name(apr_pool_t *p, const blinkauth_config_t *cfg)
+{
+    const char *host = cfg->authorize_url ? strstr(cfg->authorize_url, "://") : NULL;
+
+    if (cfg->service_name)
+        return cfg->service_name;
+    if (host == NULL)
+        return "the external service";
+    host += 3;
+    return apr_pstrmemdup(p, host, strcspn(host, ":/?#"));
+}
+
+int blinkauth_config_match_email(const blinkauth_config_t *cfg)
+{
+    return cfg->match_email == 1;
 }

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/hmac.h>
 #include <apr_atomic.h>
 
 static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -129,4 +130,28 @@ int blinkauth_crypto_secret_equal(const char *given, const char *expected)
     sha256(given, strlen(given), a);
     sha256(expected, strlen(expected), b);
     return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+int blinkauth_crypto_secret_which(const char *given, const char *current, const char *previous)
+{
+    int is_current = blinkauth_crypto_secret_equal(given, current);
+    int is_previous = blinkauth_crypto_secret_equal(given, previous);
+
+    return is_current ? 1 : is_previous ? 2 : 0;
+}
+
+const char *blinkauth_crypto_hmac(apr_pool_t *p, const unsigned char *key, apr_size_t key_len, const void *data,
+                                  apr_size_t len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (HMAC(EVP_sha256(), key, (int)key_len, data, len, mac, &n) == NULL)
+        n = 0; /* an empty MAC matches no seal */
+    return blinkauth_crypto_b64url_encode(p, mac, n);
+}
+
+void blinkauth_crypto_key_derive(const char *secret, unsigned char *out)
+{
+    sha256(secret, strlen(secret), out);
 }

@@ -23,7 +23,19 @@ const char *blinkauth_crypto_random_token(apr_pool_t *p);
 /* The RFC 7636 S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
 const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier);
 
+/* A key of BLINKAUTH_KEY_BYTES bytes derived from a secret text (its SHA-256), into out. */
+#define BLINKAUTH_KEY_BYTES 32
+void blinkauth_crypto_key_derive(const char *secret, unsigned char *out);
+
+/* HMAC-SHA256 of data under key, base64url (BLINKAUTH_RANDOM_B64_LEN characters), allocated in p. */
+const char *blinkauth_crypto_hmac(apr_pool_t *p, const unsigned char *key, apr_size_t key_len, const void *data,
+                                  apr_size_t len);
+
 /* 1 when both secrets are equal, compared in time independent of their contents and lengths. */
 int blinkauth_crypto_secret_equal(const char *given, const char *expected);
+
+/* Which secret given is: 1 for current, 2 for previous (may be NULL), 0 for neither; both are always compared, in
+ * time independent of their contents and lengths. */
+int blinkauth_crypto_secret_which(const char *given, const char *current, const char *previous);
 
 #endif

@@ -24,11 +24,15 @@ const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
     const char *verifier = blinkauth_json_quote(p, flow->verifier);
     const char *redirect = blinkauth_json_quote(p, flow->redirect_uri);
 
-    if (!user || !auth || !verifier || !redirect)
+    const char *nonce = flow->nonce ? blinkauth_json_quote(p, flow->nonce) : "";
+    const char *browser = flow->browser ? blinkauth_json_quote(p, flow->browser) : "";
+
+    if (!user || !auth || !verifier || !redirect || !nonce || !browser)
         return NULL;
     return apr_pstrcat(p, "{\"v\":1,\"user\":", user, ",\"auth\":", auth, ",\"verifier\":", verifier,
-                       ",\"redirect\":", redirect,
-                       ",\"created\":", apr_psprintf(p, "%" APR_INT64_T_FMT "}", (apr_int64_t)flow->created), NULL);
+                       ",\"redirect\":", redirect, *nonce ? ",\"nonce\":" : "", nonce, *browser ? ",\"browser\":" : "",
+                       browser, ",\"created\":", apr_psprintf(p, "%" APR_INT64_T_FMT "}", (apr_int64_t)flow->created),
+                       NULL);
 }
 
 blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_size_t len, const char **why)
@@ -40,8 +44,9 @@ blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_siz
 
     if (j == NULL)
         return NULL;
-    if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s:I}", "v", &version, "user", &flow->user_id,
-                       "auth", &flow->auth_id, "verifier", &flow->verifier, "redirect", &flow->redirect_uri, "created",
+    if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s?s, s?s, s:I}", "v", &version, "user",
+                       &flow->user_id, "auth", &flow->auth_id, "verifier", &flow->verifier, "redirect",
+                       &flow->redirect_uri, "nonce", &flow->nonce, "browser", &flow->browser, "created",
                        &created) != 0 ||
         version != 1) {
         *why = apr_psprintf(p, "not a flow record (%s)", version != 1 && err.text[0] == '\0' ? "version" : err.text);
@@ -77,61 +82,247 @@ static void store_unlock(const blinkauth_flow_store_t *store)
         apr_global_mutex_unlock(store->mutex);
 }
 
+/* The text a record is kept as: "<seal>.<json>" with the store's key, the JSON itself without one. */
+static const char *sealed(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *json)
+{
+    if (!store->sealed)
+        return json;
+    return apr_pstrcat(p, blinkauth_crypto_hmac(p, store->seal_key, sizeof(store->seal_key), json, strlen(json)), ".",
+                       json, NULL);
+}
+
+/* The JSON of a kept record (NUL-terminated buf of len bytes) when its seal verifies, setting *n; else NULL. */
+static const char *unsealed(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *buf, apr_size_t len,
+                            apr_size_t *n)
+{
+    const char *dot = memchr(buf, '.', len);
+    const char *json = dot ? dot + 1 : NULL;
+
+    *n = len;
+    if (!store->sealed)
+        return buf;
+    if (dot == NULL || (apr_size_t)(dot - buf) != BLINKAUTH_RANDOM_B64_LEN)
+        return NULL;
+    *n = len - (apr_size_t)(json - buf);
+    if (!blinkauth_crypto_secret_equal(apr_pstrmemdup(p, buf, (apr_size_t)(dot - buf)),
+                                       blinkauth_crypto_hmac(p, store->seal_key, sizeof(store->seal_key), json, *n)))
+        return NULL;
+    return json;
+}
+
+/* Stores text sealed under key (of the shard store) until expiry; the caller holds the lock. */
+static apr_status_t keep(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, apr_time_t expiry,
+                         const char *json)
+{
+    const char *text = sealed(store, p, json);
+
+    if (json == NULL || strlen(text) > BLINKAUTH_FLOW_MAX)
+        return APR_EGENERAL;
+    return store->provider->store(store->instance, store->server, (const unsigned char *)key, (unsigned int)strlen(key),
+                                  expiry, (unsigned char *)text, (unsigned int)strlen(text), p);
+}
+
+/* Reads the record under key (of the shard store) into *json (its seal verified); the caller holds the lock.
+ * APR_NOTFOUND, APR_EBADF for a seal that does not verify (with *why), or the store's error (with *why). */
+static apr_status_t fetch(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, const char **json,
+                          apr_size_t *n, const char **why)
+{
+    unsigned char *buf = apr_palloc(p, BLINKAUTH_FLOW_MAX + 1);
+    unsigned int len = BLINKAUTH_FLOW_MAX;
+    apr_status_t rv = store->provider->retrieve(store->instance, store->server, (const unsigned char *)key,
+                                                (unsigned int)strlen(key), buf, &len, p);
+
+    if (rv != APR_SUCCESS) {
+        *why = rv == APR_NOTFOUND ? NULL : "the flow store failed to read";
+        return rv;
+    }
+    buf[len] = '\0';
+    if ((*json = unsealed(store, p, (const char *)buf, len, n)) == NULL) {
+        *why = "the record's seal does not verify (altered in the store, or sealed under another BlinkAuthStateKey)";
+        return APR_EBADF;
+    }
+    return APR_SUCCESS;
+}
+
+/* Deletes the record under key (of the shard store); the caller holds the lock. Whoever deletes a record owns it:
+ * with a shared store, another server may race us, and then APR_NOTFOUND says it won. */
+static apr_status_t drop(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, const char **why)
+{
+    apr_status_t rv = store->provider->remove(store->instance, store->server, (const unsigned char *)key,
+                                              (unsigned int)strlen(key), p);
+
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+        *why = "the flow store failed to delete the record";
+    else if (rv == APR_NOTFOUND)
+        *why = "another request took the record first";
+    return rv;
+}
+
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
                                 apr_interval_time_t ttl, const char **state)
 {
     const char *fresh = blinkauth_crypto_random_token(p);
-    const char *text = blinkauth_flow_encode(p, flow);
-    const char *key;
+    const char *json = blinkauth_flow_encode(p, flow);
     apr_status_t rv;
 
-    if (fresh == NULL || text == NULL || strlen(text) > BLINKAUTH_FLOW_MAX)
+    if (fresh == NULL || json == NULL)
         return APR_EGENERAL;
     store = shard_of(store, fresh);
-    key = flow_key(store, p, fresh);
     if ((rv = store_lock(store)) != APR_SUCCESS)
         return rv;
-    rv = store->provider->store(store->instance, store->server, (const unsigned char *)key, (unsigned int)strlen(key),
-                                flow->created + ttl, (unsigned char *)text, (unsigned int)strlen(text), p);
+    rv = keep(store, p, flow_key(store, p, fresh), flow->created + ttl, json);
     store_unlock(store);
     if (rv == APR_SUCCESS)
         *state = fresh;
     return rv;
 }
 
-apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                 apr_interval_time_t ttl, blinkauth_flow_t **flow, const char **why)
+/* The flow record under key read into *flow; the caller holds the lock. As fetch, and APR_EBADF (with *why) for a
+ * record that is not a flow record. */
+static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key,
+                               blinkauth_flow_t **flow, const char **why)
 {
-    const char *key;
-    unsigned char *buf = apr_palloc(p, BLINKAUTH_FLOW_MAX + 1);
-    unsigned int len = BLINKAUTH_FLOW_MAX;
+    const char *json = NULL;
+    apr_size_t n = 0;
+    apr_status_t rv = fetch(store, p, key, &json, &n, why);
+
+    if (rv == APR_SUCCESS && (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL)
+        rv = APR_EBADF;
+    return rv;
+}
+
+/* The cache key of a start handle: the state's, with a suffix no state has. */
+static const char *start_key(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle)
+{
+    return apr_pstrcat(p, flow_key(store, p, handle), ".start", NULL);
+}
+
+/* Takes the lock of the shard that keeps name (a state or, with start set, a start handle), moving *store to that
+ * shard and setting *key; the store's error with *why when the lock cannot be had. */
+static apr_status_t lock_for(const blinkauth_flow_store_t **store, apr_pool_t *p, const char *name, int start,
+                             const char **key, const char **why)
+{
     apr_status_t rv;
 
     *why = NULL;
-    store = shard_of(store, state);
-    key = flow_key(store, p, state);
-    if ((rv = store_lock(store)) != APR_SUCCESS) {
+    *store = shard_of(*store, name);
+    *key = start ? start_key(*store, p, name) : flow_key(*store, p, name);
+    if ((rv = store_lock(*store)) != APR_SUCCESS)
         *why = "cannot take the flow store's lock";
+    return rv;
+}
+
+/* After a fetch that ended in rv: deletes the record when it was read (it is used once) or unusable (of no use to
+ * anyone); the lock is held. The status the taker gets (rv, or the delete's), *why kept for an unusable one. */
+static apr_status_t take_out(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, apr_status_t rv,
+                             const char **why)
+{
+    const char *unusable_why = *why;
+    apr_status_t dropped;
+
+    if (rv != APR_SUCCESS && rv != APR_EBADF)
         return rv;
+    dropped = drop(store, p, key, why);
+    if (rv == APR_EBADF)
+        *why = unusable_why;
+    return rv == APR_SUCCESS ? dropped : rv;
+}
+
+apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                 apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
+                                 const char **why)
+{
+    const char *key;
+    apr_status_t rv;
+
+    *flow = NULL;
+    if ((rv = lock_for(&store, p, state, 0, &key, why)) != APR_SUCCESS)
+        return rv;
+    rv = fetch_flow(store, p, key, flow, why);
+    if (rv == APR_SUCCESS && browser &&
+        ((*flow)->browser == NULL || !blinkauth_crypto_secret_equal(browser, (*flow)->browser))) {
+        *why =
+            (*flow)->browser ? "the browser is not the one that opened the start URL" : "the start URL was not opened";
+        rv = APR_EACCES;
     }
-    rv = store->provider->retrieve(store->instance, store->server, (const unsigned char *)key,
-                                   (unsigned int)strlen(key), buf, &len, p);
-    if (rv == APR_SUCCESS) {
-        /* Whoever deletes the record owns it: with a shared store, another server may race us. */
-        rv = store->provider->remove(store->instance, store->server, (const unsigned char *)key,
-                                     (unsigned int)strlen(key), p);
-        if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
-            *why = "the flow store failed to delete the record";
-    }
-    else if (rv != APR_NOTFOUND) {
-        *why = "the flow store failed to read";
+    else {
+        rv = take_out(store, p, key, rv, why);
     }
     store_unlock(store);
-    if (rv != APR_SUCCESS)
+    if (rv == APR_EBADF)
+        rv = APR_EGENERAL;
+    if (rv == APR_SUCCESS && apr_time_now() - (*flow)->created > ttl) {
+        *why = "the flow record is older than BlinkAuthStateTimeout";
+        rv = APR_TIMEUP;
+    }
+    if (rv == APR_SUCCESS)
+        *why = NULL;
+    return rv;
+}
+
+apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                 apr_interval_time_t ttl, const char *browser, const char **why)
+{
+    blinkauth_flow_t *flow = NULL;
+    const char *key;
+    apr_status_t rv;
+
+    if ((rv = lock_for(&store, p, state, 0, &key, why)) != APR_SUCCESS)
         return rv;
-    if ((*flow = blinkauth_flow_decode(p, (const char *)buf, len, why)) == NULL)
+    rv = fetch_flow(store, p, key, &flow, why);
+    if (rv == APR_SUCCESS && flow->browser != NULL) {
+        *why = "the flow is bound to a browser already";
+        rv = APR_EEXIST;
+    }
+    else if (rv == APR_SUCCESS) {
+        flow->browser = browser;
+        rv = keep(store, p, key, flow->created + ttl, blinkauth_flow_encode(p, flow));
+        if (rv != APR_SUCCESS)
+            *why = "the flow store refused the bound record";
+    }
+    store_unlock(store);
+    return rv == APR_EBADF ? APR_EGENERAL : rv;
+}
+
+apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                      const char *url, apr_interval_time_t ttl, const char **handle)
+{
+    const char *fresh = blinkauth_crypto_random_token(p);
+    const char *s = blinkauth_json_quote(p, state), *u = blinkauth_json_quote(p, url);
+    apr_status_t rv;
+
+    if (fresh == NULL || s == NULL || u == NULL)
         return APR_EGENERAL;
-    if (apr_time_now() - (*flow)->created > ttl)
-        return APR_TIMEUP;
+    store = shard_of(store, fresh);
+    if ((rv = store_lock(store)) != APR_SUCCESS)
+        return rv;
+    rv = keep(store, p, start_key(store, p, fresh), apr_time_now() + ttl,
+              apr_pstrcat(p, "{\"state\":", s, ",\"url\":", u, "}", NULL));
+    store_unlock(store);
+    if (rv == APR_SUCCESS)
+        *handle = fresh;
+    return rv;
+}
+
+apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                                       const char **state, const char **url, const char **why)
+{
+    const char *key, *json = NULL;
+    apr_size_t n = 0;
+    apr_status_t rv;
+    json_t *j;
+
+    if ((rv = lock_for(&store, p, handle, 1, &key, why)) != APR_SUCCESS)
+        return rv;
+    rv = take_out(store, p, key, fetch(store, p, key, &json, &n, why), why);
+    store_unlock(store);
+    if (rv != APR_SUCCESS)
+        return rv == APR_EBADF ? APR_EGENERAL : rv;
+    j = blinkauth_json_parse(p, json, n, why);
+    if (j == NULL || json_unpack(j, "{s:s, s:s}", "state", state, "url", url) != 0) {
+        *why = "not a start record";
+        return APR_EGENERAL;
+    }
+    *why = NULL;
     return APR_SUCCESS;
 }

@@ -6,9 +6,13 @@
 #include <apr_time.h>
 #include <apr_global_mutex.h>
 #include "ap_socache.h"
+#include "crypto.h"
 
 /* Largest encoded flow record. */
 #define BLINKAUTH_FLOW_MAX 8192
+
+/* Bytes of the key that seals flow records (HMAC-SHA256). */
+#define BLINKAUTH_SEAL_KEY_BYTES BLINKAUTH_KEY_BYTES
 
 /* One connect in progress. */
 typedef struct {
@@ -16,6 +20,8 @@ typedef struct {
     const char *auth_id;      /* the app's Auth ID */
     const char *verifier;     /* the PKCE code verifier; never leaves the server */
     const char *redirect_uri; /* the redirect_uri sent in the authorization URL */
+    const char *nonce;        /* the OpenID Connect nonce sent, or NULL */
+    const char *browser;      /* the hash of the cookie of the browser that opened the start URL, or NULL */
     apr_time_t created;
 } blinkauth_flow_t;
 
@@ -30,6 +36,10 @@ typedef struct blinkauth_flow_store_t {
     int bare_keys;             /* 1 when the store is ours alone (shmcb): the key is the state itself */
     const struct blinkauth_flow_store_t *shard; /* shards of this store, or NULL: it is one */
     int shards;
+    /* Records are sealed with HMAC-SHA256 under this key, so that whoever can write a shared store cannot forge
+     * or alter one; a record whose seal does not verify is refused. Without a key (sealed 0) records are plain. */
+    unsigned char seal_key[BLINKAUTH_SEAL_KEY_BYTES];
+    int sealed;
 } blinkauth_flow_store_t;
 
 /* The flow record as text (JSON); NULL when a field is missing or not UTF-8. */
@@ -38,14 +48,33 @@ const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow);
 /* The flow record read back from text; NULL when it is not one (with *why). */
 blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_size_t len, const char **why);
 
-/* Stores flow under a fresh random state, expiring after ttl; sets *state. */
+/* Stores flow (sealed) under a fresh random state, expiring after ttl; sets *state. */
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
                                 apr_interval_time_t ttl, const char **state);
 
-/* Reads and deletes the flow record of state, so it can be used once.
- * APR_NOTFOUND when there is none, APR_TIMEUP when it is older than ttl, another error when the
- * store failed (with *why). */
+/* Reads and deletes the flow record of state, so it can be used once. With browser set, only the browser that
+ * opened the start URL may: a record bound to another browser (or to none) is left in place and APR_EACCES
+ * returned (compared in constant time). APR_NOTFOUND when there is none, APR_TIMEUP when it is older than ttl,
+ * APR_EGENERAL (with *why) when it is not a record or its seal does not verify, another error when the store
+ * failed (with *why). */
 apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                 apr_interval_time_t ttl, blinkauth_flow_t **flow, const char **why);
+                                 apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
+                                 const char **why);
+
+/* Records browser (the hash of its cookie) in the flow record of state, which must not have one yet: the start URL
+ * binds a flow to the first browser that opens it. APR_EEXIST when it is bound already; otherwise as take. */
+apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                 apr_interval_time_t ttl, const char *browser, const char **why);
+
+/* Stores a start record: a fresh random handle that leads once, within ttl, to state and the authorization URL
+ * url; sets *handle. */
+apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                      const char *url, apr_interval_time_t ttl, const char **handle);
+
+/* Reads and deletes the start record of handle into *state and *url. APR_NOTFOUND when there is none (used or
+ * expired), APR_EGENERAL (with *why) when it is not one or its seal does not verify, another error when the store
+ * failed (with *why). */
+apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                                       const char **state, const char **url, const char **why);
 
 #endif

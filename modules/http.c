@@ -136,7 +136,9 @@ apr_status_t blinkauth_http_global_init(apr_pool_t *pconf)
         return APR_EGENERAL;
     /* curl counts init/cleanup pairs, so one pair per pconf generation stays balanced. */
     apr_pool_cleanup_register(pconf, NULL, global_cleanup, apr_pool_cleanup_null);
-    return APR_SUCCESS;
+    /* The parent makes calls too (discovery): its handle pool's mutex must go with pconf. Made lazily, it would sit
+     * in a pool of its own whose cleanup outlives this module's code, which httpd unloads with pconf. */
+    return blinkauth_http_child_init(pconf);
 }
 
 apr_status_t blinkauth_http_child_init(apr_pool_t *pchild)

@@ -49,7 +49,8 @@ typedef struct {
     long new_connections;     /* TCP connections this call opened (curl NUM_CONNECTS) */
 } blinkauth_http_response_t;
 
-/* Initialise libcurl for the process; call once from post_config (before any fork). */
+/* Initialise libcurl for the process, and the handle pool's mutex in pconf; call once from post_config (before any
+ * fork). */
 apr_status_t blinkauth_http_global_init(apr_pool_t *pconf);
 
 /* Make the handle pool ready in a (new) child: empties what fork inherited, creates the mutex. */

@@ -19,9 +19,10 @@ static const char *query_add(apr_pool_t *p, const char *query, const char *name,
 const char *blinkauth_provider_authorize_url(apr_pool_t *p, const blinkauth_provider_authz_t *a)
 {
     /* Built in one allocation (it is on every Connect): the same text as appending each parameter. */
-    const char *names[] = {"response_type", "client_id",      "redirect_uri",         "scope",
-                           "state",         "code_challenge", "code_challenge_method"};
-    const char *values[] = {"code", a->client_id, a->redirect_uri, a->scope, a->state, a->code_challenge, "S256"};
+    const char *names[] = {"response_type",         "client_id", "redirect_uri", "scope",  "state", "code_challenge",
+                           "code_challenge_method", "nonce",     "prompt",       "max_age"};
+    const char *values[] = {"code", a->client_id, a->redirect_uri, a->scope,  a->state, a->code_challenge,
+                            "S256", a->nonce,     a->prompt,       a->max_age};
     struct iovec parts[2 + 4 * (sizeof(names) / sizeof(names[0]))];
     apr_size_t n = strlen(a->authorize_url), i, k = 0;
     const char *sep;
@@ -181,40 +182,116 @@ json_t *blinkauth_provider_id_token_claims(apr_pool_t *p, const char *id_token, 
     return claims;
 }
 
-blinkauth_outcome_t blinkauth_provider_account_id(apr_pool_t *p, const blinkauth_config_t *cfg,
-                                                  const blinkauth_tokens_t *tokens, const char **account_id)
+/* 1 when v is true, or the string "true" (some services send email_verified as text). */
+static int is_true(const json_t *v)
 {
-    const char *claim = blinkauth_config_account_id_claim(cfg), *why = NULL;
-    blinkauth_outcome_t out = {BLINKAUTH_UP_OK, 0, NULL};
-    blinkauth_http_request_t req;
-    blinkauth_http_response_t res;
-    json_t *claims;
+    return json_is_true(v) || (json_is_string(v) && strcmp(json_string_value(v), "true") == 0);
+}
 
-    *account_id = NULL;
-    if (cfg->userinfo_url == NULL) {
-        claims =
-            tokens->id_token ? blinkauth_provider_id_token_claims(p, tokens->id_token, cfg->client_id, &why) : NULL;
-        if (claims && (*account_id = blinkauth_provider_claim(p, claims, claim)) != NULL)
-            return out;
-        out.kind = BLINKAUTH_UP_FAILED;
-        out.why = apr_psprintf(p, "no account identifier: %s",
-                               tokens->id_token == NULL
-                                   ? "no BlinkAuthUserInfoURL is set and the token endpoint issued no id_token"
-                               : why ? why
-                                     : apr_psprintf(p, "the id_token has no usable claim '%s'", claim));
-        return out;
-    }
-    req = blinkauth_upstream_request(cfg, "GET", cfg->userinfo_url);
+/* The number member name of claims (an integer or a real), or -1 when absent or not a number. */
+static double number_of(const json_t *claims, const char *name)
+{
+    json_t *v = json_object_get(claims, name);
+
+    return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+const char *blinkauth_provider_id_token_check(apr_pool_t *p, const json_t *claims, const char *client_id,
+                                              const char *issuer, const char *nonce, apr_time_t now)
+{
+    json_t *aud = json_object_get(claims, "aud");
+    const char *iss = blinkauth_json_string(claims, "iss"), *azp = blinkauth_json_string(claims, "azp");
+    const char *got = blinkauth_json_string(claims, "nonce");
+    double exp = number_of(claims, "exp");
+
+    if (json_is_array(aud) && json_array_size(aud) > 1 && (azp == NULL || strcmp(azp, client_id) != 0))
+        return "the id_token names several audiences and its azp is not BlinkAuthClientID";
+    if (exp < 0)
+        return "the id_token has no exp";
+    if (exp + BLINKAUTH_ID_TOKEN_SKEW < (double)apr_time_sec(now))
+        return apr_psprintf(p, "the id_token expired %.0f seconds ago", (double)apr_time_sec(now) - exp);
+    if (issuer && (iss == NULL || strcmp(iss, issuer) != 0))
+        return apr_psprintf(p, "the id_token's iss is '%s', not the issuer '%s'",
+                            iss ? blinkauth_text_log_safe(p, iss, 200) : "(none)", issuer);
+    if (nonce && (got == NULL || !blinkauth_crypto_secret_equal(got, nonce)))
+        return got ? "the id_token's nonce is not the one sent" : "the id_token has no nonce, though one was sent";
+    return NULL;
+}
+
+/* The claims of the id_token in tokens, checked (aud, azp, exp, iss, nonce), into *claims (NULL when none was
+ * issued); NULL, or why they are refused. */
+static const char *id_token_claims(apr_pool_t *p, const blinkauth_config_t *cfg, const blinkauth_tokens_t *tokens,
+                                   const char *nonce, json_t **claims)
+{
+    const char *why = NULL;
+
+    *claims = NULL;
+    if (tokens->id_token == NULL)
+        return NULL;
+    if ((*claims = blinkauth_provider_id_token_claims(p, tokens->id_token, cfg->client_id, &why)) == NULL)
+        return why;
+    return blinkauth_provider_id_token_check(p, *claims, cfg->client_id, cfg->issuer, nonce, apr_time_now());
+}
+
+/* The claims at BlinkAuthUserInfoURL into *claims, with the step's outcome (a failure when claim is not usable). */
+static blinkauth_outcome_t userinfo_claims(apr_pool_t *p, const blinkauth_config_t *cfg,
+                                           const blinkauth_tokens_t *tokens, const char *claim, json_t **claims)
+{
+    blinkauth_http_request_t req = blinkauth_upstream_request(cfg, "GET", cfg->userinfo_url);
+    blinkauth_http_response_t res;
+    blinkauth_outcome_t out;
+
     req.bearer = tokens->access_token;
     blinkauth_http_call(p, &req, &res);
     out =
         blinkauth_upstream_outcome(p, "userinfo endpoint", &req, &res, blinkauth_upstream_error_code(p, &res, "error"));
-    if (out.kind != BLINKAUTH_UP_OK)
-        return out;
-    claims = blinkauth_json_parse(p, res.body, res.body_len, NULL);
-    if ((*account_id = blinkauth_provider_claim(p, claims, claim)) == NULL)
+    *claims = out.kind == BLINKAUTH_UP_OK ? blinkauth_json_parse(p, res.body, res.body_len, NULL) : NULL;
+    if (out.kind == BLINKAUTH_UP_OK && blinkauth_provider_claim(p, *claims, claim) == NULL)
         return blinkauth_upstream_invalid(p, "userinfo endpoint", &req, &res,
                                           apr_psprintf(p, "no usable claim '%s'", claim));
+    return out;
+}
+
+/* A failed identity outcome: the sentence, prefixed as every one of this step. */
+static blinkauth_outcome_t unidentified(apr_pool_t *p, const char *why)
+{
+    blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, 0, NULL};
+
+    out.why = apr_pstrcat(p, "no account identifier: ", why, NULL);
+    return out;
+}
+
+blinkauth_outcome_t blinkauth_provider_identify(apr_pool_t *p, const blinkauth_config_t *cfg,
+                                                const blinkauth_tokens_t *tokens, const char *nonce,
+                                                blinkauth_identity_t *who)
+{
+    const char *claim = blinkauth_config_account_id_claim(cfg), *why;
+    blinkauth_outcome_t out = {BLINKAUTH_UP_OK, 0, NULL};
+    json_t *id_claims = NULL, *claims;
+    const char *id_sub, *sub;
+
+    memset(who, 0, sizeof(*who));
+    if ((why = id_token_claims(p, cfg, tokens, nonce, &id_claims)) != NULL)
+        return unidentified(p, why);
+    if (cfg->userinfo_url == NULL && id_claims == NULL)
+        return unidentified(p, "no BlinkAuthUserInfoURL is set and the token endpoint issued no id_token");
+    claims = id_claims;
+    if (cfg->userinfo_url && (out = userinfo_claims(p, cfg, tokens, claim, &claims)).kind != BLINKAUTH_UP_OK)
+        return out;
+    /* OpenID Connect Core 5.3.2: userinfo's sub must be the id_token's, or its claims may be another user's. */
+    id_sub = blinkauth_json_string(id_claims, "sub");
+    sub = blinkauth_json_string(claims, "sub");
+    if (id_claims && claims != id_claims && id_sub && (sub == NULL || strcmp(sub, id_sub) != 0))
+        return unidentified(p, "userinfo's sub is not the id_token's sub");
+    if ((who->account_id = blinkauth_provider_claim(p, claims, claim)) == NULL)
+        return unidentified(p, apr_psprintf(p, "the %s has no usable claim '%s'",
+                                            claims == id_claims ? "id_token" : "userinfo answer", claim));
+    who->sub = sub;
+    who->email = blinkauth_json_string(claims, "email");
+    who->email_verified = is_true(json_object_get(claims, "email_verified"));
+    if (strcmp(claim, "email") == 0 && !who->email_verified && blinkauth_config_require_verified_email(cfg))
+        return unidentified(p, "the e-mail is not verified (email_verified is not true); for a service that does not "
+                               "send email_verified, set BlinkAuthVerifiedEmail Off");
     return out;
 }
 

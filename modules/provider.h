@@ -15,6 +15,9 @@ typedef struct {
     const char *scope; /* NULL: no scope parameter */
     const char *state;
     const char *code_challenge; /* S256 */
+    const char *nonce;          /* OpenID Connect nonce, or NULL */
+    const char *prompt;         /* BlinkAuthPrompt, or NULL */
+    const char *max_age;        /* BlinkAuthMaxAge in seconds, as text, or NULL */
 } blinkauth_provider_authz_t;
 
 /* The URL that sends the user's browser to log in at the external service. */
@@ -39,9 +42,30 @@ blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinka
                                                      const char *redirect_uri, const char *verifier,
                                                      blinkauth_tokens_t *tokens);
 
-/* The user's account identifier: BlinkAuthAccountIDClaim from userinfo when configured, else from the id_token. */
-blinkauth_outcome_t blinkauth_provider_account_id(apr_pool_t *p, const blinkauth_config_t *cfg,
-                                                  const blinkauth_tokens_t *tokens, const char **account_id);
+/* Seconds an id_token's exp may lie in the past (clocks differ). */
+#define BLINKAUTH_ID_TOKEN_SKEW 60
+
+/* Who the external service says the user is. */
+typedef struct {
+    const char *account_id; /* BlinkAuthAccountIDClaim's value */
+    const char *sub;        /* the subject, when given */
+    const char *email;      /* the e-mail, when given */
+    int email_verified;     /* 1 when the service says the e-mail is verified */
+} blinkauth_identity_t;
+
+/* Learns who the user is: the id_token (when issued) checked as OpenID Connect Core 3.1.3.7 asks of one received
+ * straight from the token endpoint over TLS (aud, azp, exp with BLINKAUTH_ID_TOKEN_SKEW, iss when an issuer is
+ * known, nonce when one was sent — nonce may be NULL), then BlinkAuthAccountIDClaim from userinfo when configured
+ * (whose sub must be the id_token's), else from the id_token. When the claim is email, it must be verified unless
+ * BlinkAuthVerifiedEmail is Off. */
+blinkauth_outcome_t blinkauth_provider_identify(apr_pool_t *p, const blinkauth_config_t *cfg,
+                                                const blinkauth_tokens_t *tokens, const char *nonce,
+                                                blinkauth_identity_t *who);
+
+/* NULL when the claims of an id_token meant for client_id pass the checks of blinkauth_provider_identify at now
+ * (issuer and nonce: NULL when not to be checked), else why not. */
+const char *blinkauth_provider_id_token_check(apr_pool_t *p, const json_t *claims, const char *client_id,
+                                              const char *issuer, const char *nonce, apr_time_t now);
 
 /* The claim name of a JSON object as account identifier text (a string or an integer); NULL if unusable. */
 const char *blinkauth_provider_claim(apr_pool_t *p, const json_t *claims, const char *name);

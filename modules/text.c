@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include <apr_cstr.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 /* 1 when s is non-empty, at most max bytes, and every byte of it passes ok. */
@@ -130,13 +131,10 @@ const char *blinkauth_text_form_encode(apr_pool_t *p, const char *s)
 /* The value of one hex digit, or -1. */
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    static const char digits[] = "0123456789abcdef";
+    const char *at = c ? strchr(digits, apr_tolower(c)) : NULL;
+
+    return at ? (int)(at - digits) : -1;
 }
 
 char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form)
@@ -156,6 +154,19 @@ char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form)
         }
     }
     *o = '\0';
+    return out;
+}
+
+const char *blinkauth_text_log_safe(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    apr_size_t n = strlen(s), i, keep = n > max ? max : n;
+    char *out = apr_palloc(p, keep + 4);
+
+    for (i = 0; i < keep; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[i] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
+    }
+    memcpy(out + keep, n > max ? "..." : "", n > max ? 4 : 1);
     return out;
 }
 

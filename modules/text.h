@@ -32,6 +32,9 @@ const char *blinkauth_text_form_encode(apr_pool_t *p, const char *s);
 /* Decodes %XX escapes (and '+' as space when form is set); NULL on a malformed escape or NUL. */
 char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form);
 
+/* s for a log line: printable ASCII kept, every other byte (and '"', '\\') as '?', cut to max bytes with "...". */
+const char *blinkauth_text_log_safe(apr_pool_t *p, const char *s, apr_size_t max);
+
 /* Escapes & < > " ' for HTML text and attribute values. */
 const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s);
 

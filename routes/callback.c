@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "reply.h"
 #include "revoke.h"
+#include "redact.h"
 #include "blinkapi.h"
 #include "crypto.h"
 #include "provider.h"
@@ -16,6 +17,11 @@
 #define TITLE_EXPIRED "This link has expired"
 #define SAY_EXPIRED "This link has expired or was already used. Go back to Blink and click Connect again."
 #define TITLE_FAILED "Not connected"
+
+/* Longest access token lifetime believed: ten years. */
+#define EXPIRES_IN_MAX (10L * 365 * 24 * 3600)
+/* Longest error_description of a provider's that is logged. */
+#define DESCRIPTION_MAX 200
 
 /* 1 when code is 1 to CODE_MAX characters of RFC 6749's VSCHAR (%x20-7E, appendix A.11): no service
  * issues anything else, so anything else is not sent on to the token endpoint. */
@@ -47,6 +53,15 @@ static int upstream_failed(request_rec *r, const blinkauth_outcome_t *out, const
     return blinkauth_reply_page(r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, TITLE_FAILED, message);
 }
 
+/* A step after the code exchange failed: revokes the tokens that will not be saved, then answers as upstream_failed. */
+static int unsaved(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_tokens_t *tokens,
+                   const blinkauth_outcome_t *out, const char *message)
+{
+    blinkauth_revoke_tokens(r, cfg, tokens->refresh_token, tokens->access_token,
+                            "callback: revoking the unsaved tokens");
+    return upstream_failed(r, out, message);
+}
+
 /* The expiry Blink stores: now + expires_in, as RFC 3339 UTC; NULL when the provider gave none. */
 static const char *expiry_of(apr_pool_t *p, long expires_in)
 {
@@ -54,20 +69,24 @@ static const char *expiry_of(apr_pool_t *p, long expires_in)
     char buf[32];
     apr_size_t n;
 
+    /* A provider's "expires_in": 1e13 would overflow apr_time_t (and send Blink a year before Christ). */
+    if (expires_in > EXPIRES_IN_MAX)
+        expires_in = EXPIRES_IN_MAX;
     if (expires_in < 0 || apr_time_exp_gmt(&t, apr_time_now() + apr_time_from_sec(expires_in)) != APR_SUCCESS)
         return NULL;
     apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
     return apr_pstrmemdup(p, buf, n);
 }
 
-/* The provider sent the browser back with error=...: nothing to save. */
-static int provider_error(request_rec *r, const char *error)
+/* The provider sent the browser back with error=... (and maybe error_description): nothing to save. */
+static int provider_error(request_rec *r, const char *error, const char *description)
 {
     int cancelled = strcmp(error, "access_denied") == 0;
     const char *code = blinkauth_text_is_b64url(error, 64) ? error : "(unreadable)";
 
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, BLALOGNO(00304) "callback: the external service answered error=%s",
-                  code);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  BLALOGNO(00304) "callback: the external service answered error=%s error_description=\"%s\"", code,
+                  description ? blinkauth_text_log_safe(r->pool, description, DESCRIPTION_MAX) : "");
     if (cancelled)
         return blinkauth_reply_page(r, HTTP_OK, "Connection cancelled",
                                     "You cancelled the connection, so nothing was saved. You can close this window, "
@@ -77,53 +96,109 @@ static int provider_error(request_rec *r, const char *error)
                                             "). Nothing was saved. Go back to Blink and click Connect again.", NULL));
 }
 
+/* How the pages name a Blink user: "First Last (email)", what of it Get User told, or NULL. */
+static const char *user_name(apr_pool_t *p, const blinkauth_blink_user_t *user)
+{
+    const char *name;
+
+    if (user == NULL)
+        return NULL;
+    name = user->first_name && user->last_name ? apr_pstrcat(p, user->first_name, " ", user->last_name, NULL)
+           : user->first_name                  ? user->first_name
+                                               : user->last_name;
+    if (name && user->email)
+        return apr_pstrcat(p, name, " (", user->email, ")", NULL);
+    return name ? name : user->email;
+}
+
+/* The Blink user the flow is for (Get User), or NULL when BlinkAuthMatchEmail is Off and the Blink API did not tell
+ * (the pages then do without the name); *out is the step's outcome. */
+static const blinkauth_blink_user_t *blink_user(request_rec *r, const blinkauth_config_t *cfg,
+                                                const blinkauth_flow_t *flow, blinkauth_outcome_t *out)
+{
+    blinkauth_blink_user_t *user = NULL;
+
+    *out = blinkauth_blinkapi_user_get(r->pool, cfg, flow->user_id, &user);
+    if (out->kind != BLINKAUTH_UP_OK && !blinkauth_config_match_email(cfg))
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      BLALOGNO(00307) "callback: the page will not name the Blink user: %s", out->why);
+    return user;
+}
+
+/* 1 when the external account proves the Blink user's e-mail: verified, and equal but for ASCII case. */
+static int email_matches(const blinkauth_blink_user_t *user, const blinkauth_identity_t *who)
+{
+    return user && user->email && who->email && who->email_verified && strcasecmp(user->email, who->email) == 0;
+}
+
+/* The link was for another person (BlinkAuthMatchEmail): revokes the tokens and says whose Blink account it was for. */
+static int someone_else(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_tokens_t *tokens,
+                        const blinkauth_blink_user_t *user, const blinkauth_identity_t *who)
+{
+    const char *service = blinkauth_config_service_name(r->pool, cfg), *owner = user_name(r->pool, user);
+
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  BLALOGNO(00308) "callback refused: the external account's e-mail is %s, not the Blink user's "
+                                  "(BlinkAuthMatchEmail); its tokens are revoked, nothing is saved",
+                  who->email ? (who->email_verified ? "another one" : "not verified") : "not given");
+    blinkauth_revoke_tokens(r, cfg, tokens->refresh_token, tokens->access_token,
+                            "callback: revoking the tokens of another person's account");
+    return blinkauth_reply_page(
+        r, HTTP_FORBIDDEN, "Not connected: this link is for someone else",
+        apr_pstrcat(r->pool, "This link was made for the Blink account of ", owner ? owner : "another person",
+                    ", but the ", service, " account you signed in with (", who->account_id,
+                    ") does not prove that person's e-mail address. Nothing "
+                    "was connected. If someone sent you this link, ask them to connect their own "
+                    "account; to connect yours, click Connect in your own Blink app.",
+                    NULL));
+}
+
 /* Exchanges the code, learns the account, saves it in Blink and shows the result. */
 static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_flow_t *flow,
                             const char *code)
 {
     blinkauth_tokens_t tokens = {0};
     blinkauth_linked_account_t la = {0};
+    blinkauth_identity_t who;
+    const blinkauth_blink_user_t *user;
     blinkauth_outcome_t out;
-    const char *id = NULL;
+    const char *id = NULL, *named;
 
     out = blinkauth_provider_code_exchange(r->pool, cfg, code, flow->redirect_uri, flow->verifier, &tokens);
     if (out.kind != BLINKAUTH_UP_OK)
         return upstream_failed(r, &out,
                                "The external service did not accept the login. Nothing was saved. "
                                "Go back to Blink and click Connect again.");
-    out = blinkauth_provider_account_id(r->pool, cfg, &tokens, &la.external_account_id);
-    if (out.kind != BLINKAUTH_UP_OK) {
-        blinkauth_revoke_tokens(r, cfg, tokens.refresh_token, tokens.access_token,
-                                "callback: revoking the unsaved tokens");
-        return upstream_failed(r, &out,
-                               "Your account at the external service could not be identified. Nothing was "
-                               "saved. Go back to Blink and click Connect again.");
-    }
+    out = blinkauth_provider_identify(r->pool, cfg, &tokens, flow->nonce, &who);
+    if (out.kind != BLINKAUTH_UP_OK)
+        return unsaved(r, cfg, &tokens, &out,
+                       "Your account at the external service could not be identified. Nothing was "
+                       "saved. Go back to Blink and click Connect again.");
+    user = blink_user(r, cfg, flow, &out);
+    if (blinkauth_config_match_email(cfg) && out.kind != BLINKAUTH_UP_OK)
+        return unsaved(r, cfg, &tokens, &out,
+                       "Your Blink account could not be checked against the external service's, so nothing was "
+                       "saved. Go back to Blink and click Connect again in a moment.");
+    if (blinkauth_config_match_email(cfg) && !email_matches(user, &who))
+        return someone_else(r, cfg, &tokens, user, &who);
+    la.external_account_id = who.account_id;
     la.auth_id = flow->auth_id;
     la.access_token = tokens.access_token;
     la.refresh_token = tokens.refresh_token;
     la.expiry = expiry_of(r->pool, tokens.expires_in);
     out = blinkauth_blinkapi_linked_account_add(r->pool, cfg, flow->user_id, &la, &id);
-    if (out.kind != BLINKAUTH_UP_OK) {
-        blinkauth_revoke_tokens(r, cfg, tokens.refresh_token, tokens.access_token,
-                                "callback: revoking the unsaved tokens");
-        return upstream_failed(r, &out,
-                               "The connection could not be saved in Blink, so it was not made. "
-                               "Go back to Blink and click Connect again.");
-    }
+    if (out.kind != BLINKAUTH_UP_OK)
+        return unsaved(r, cfg, &tokens, &out,
+                       "The connection could not be saved in Blink, so it was not made. "
+                       "Go back to Blink and click Connect again.");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00305) "callback: linked account %s saved for Auth ID %s (%s)",
                   id ? id : "(no id returned)", flow->auth_id, out.why);
-    return blinkauth_reply_page(
-        r, HTTP_OK, "Connected",
-        apr_pstrcat(r->pool, "Connected as ", la.external_account_id, ". You can close this window.", NULL));
-}
-
-/* Keeps the authorization code out of the access log (%r, %q, %U%q): it is shown as REDACTED. */
-static void code_redact(request_rec *r)
-{
-    r->the_request = (char *)blinkauth_text_uri_redact(r->pool, r->the_request, "code");
-    r->unparsed_uri = (char *)blinkauth_text_uri_redact(r->pool, r->unparsed_uri, "code");
-    r->args = r->parsed_uri.query = (char *)blinkauth_text_query_redact(r->pool, r->args, "code");
+    named = user_name(r->pool, user);
+    return blinkauth_reply_page(r, HTTP_OK, "Connected",
+                                apr_pstrcat(r->pool, "Connected as ", la.external_account_id, " at ",
+                                            blinkauth_config_service_name(r->pool, cfg),
+                                            named ? " to the Blink account of " : "", named ? named : "",
+                                            ". You can close this window.", NULL));
 }
 
 int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
@@ -135,7 +210,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
     apr_status_t rv;
     int repeated = 0;
 
-    code_redact(r);
+    blinkauth_redact_code(r);
     /* HEAD (header_only) must not spend the state: link previewers send it. */
     if (r->method_number != M_GET || r->header_only)
         return blinkauth_reply_not_allowed(r, "GET");
@@ -146,8 +221,8 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
         return expired(r, repeated ? "state is repeated" : "state is missing or malformed");
     if (store == NULL)
         return expired(r, "no flow store");
-    rv =
-        blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &flow, &why);
+    rv = blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), NULL, &flow,
+                             &why);
     if (rv == APR_NOTFOUND)
         return expired(r, "no flow record for this state: unknown, already used or expired (with more than one "
                           "server, set BlinkAuthCache to a shared store)");
@@ -164,7 +239,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
 
     error = blinkauth_text_form_single(query, "error", &repeated);
     if (error || repeated)
-        return provider_error(r, error ? error : "");
+        return provider_error(r, error ? error : "", apr_table_get(query, "error_description"));
     code = blinkauth_text_form_single(query, "code", &repeated);
     if (!code_acceptable(code))
         return expired(r, repeated ? "code is repeated"

@@ -50,6 +50,10 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     flow.verifier = blinkauth_crypto_random_token(r->pool);
     flow.redirect_uri = redirect_uri(r, cfg);
     flow.created = apr_time_now();
+    /* An OpenID Connect request carries a nonce, which the id_token must return (its replay defence; some services
+     * refuse a request without one). */
+    if (blinkauth_config_scope_has_openid(cfg->scope))
+        flow.nonce = blinkauth_crypto_random_token(r->pool);
     if (store == NULL || flow.verifier == NULL)
         return store_failed(r, APR_EGENERAL, store ? "no randomness for the PKCE verifier" : "no flow store");
     rv = blinkauth_flow_put(store, r->pool, &flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &state);
@@ -63,6 +67,9 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     authz.scope = cfg->scope;
     authz.state = state;
     authz.code_challenge = blinkauth_crypto_pkce_challenge(r->pool, flow.verifier);
+    authz.nonce = flow.nonce;
+    authz.prompt = cfg->prompt;
+    authz.max_age = cfg->max_age != BLINKAUTH_UNSET_INT ? apr_itoa(r->pool, cfg->max_age) : NULL;
     url = blinkauth_provider_authorize_url(r->pool, &authz);
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);

@@ -10,6 +10,7 @@ pass=0 fail=0
 export BLINK_TEST_SECRET=from-the-environment
 : >"$work/empty-secret"
 printf 'from-a-file\n' >"$work/secret"
+printf 'a-state-key-of-more-than-32-characters-0123456789\n' >"$work/state-key"
 ln -s /usr/lib/apache2/modules "$work/modules"
 
 # The directives of one complete app; a case edits them with sed expressions.
@@ -45,12 +46,16 @@ BASE
     printf '%s\n' "$1"
 }
 
-# Runs apache2 -t on body; expects "ok" or "fail" and, for fail, a message matching a regex.
+# Runs apache2 -t on body; expects "ok" (and no start-up warning of ours), "warn" (starts, with a warning matching
+# a regex: at -t httpd writes start-up messages to stderr, where the error log would have them) or "fail" (with a
+# message matching a regex).
 check() {
     local name=$1 want=$2 regex=$3 body=$4 out rc
     config "$body" >"$work/httpd.conf"
     out=$(/usr/sbin/apache2 -t -f "$work/httpd.conf" 2>&1); rc=$?
-    if [ "$want" = ok ] && [ $rc -eq 0 ] && grep -q "Syntax OK" <<<"$out"; then
+    if [ "$want" = ok ] && [ $rc -eq 0 ] && grep -q "Syntax OK" <<<"$out" && ! grep -q "BLA000" <<<"$out"; then
+        pass=$((pass + 1)); echo "ok   $name"
+    elif [ "$want" = warn ] && [ $rc -eq 0 ] && grep -q "Syntax OK" <<<"$out" && grep -Eq -- "$regex" <<<"$out"; then
         pass=$((pass + 1)); echo "ok   $name"
     elif [ "$want" = fail ] && [ $rc -ne 0 ] && grep -Eq -- "$regex" <<<"$out"; then
         pass=$((pass + 1)); echo "ok   $name"
@@ -111,8 +116,86 @@ check "second app incomplete" fail "<Location /other> .*lacks BlinkAuthClientID"
     BlinkAuthAPIToken y
 </Location>"
 
+# --- Mistakes that used to pass silently: each fails with file:line and the fix, or warns where it may be meant.
+check "SetHandler blinkauth in <LocationMatch>" fail "SetHandler blinkauth at .*httpd.conf:[0-9]+ is in <LocationMatch \"\^/blink\">: use <Location" \
+    "$(app_with 's|<Location "/blink">|<LocationMatch "^/blink">|; s|</Location>|</LocationMatch>|')"
+check "SetHandler blinkauth in <Directory>" fail "SetHandler blinkauth at .*httpd.conf:[0-9]+ is in <Directory .*>: use <Location" \
+    "$(app_with "s|<Location \"/blink\">|<Directory \"$work\">|; s|</Location>|</Directory>|")"
+check "SetHandler blinkauth in <Location ~ regex>" fail "is in <Location ~ .*>: use <Location" \
+    "$(app_with 's|<Location "/blink">|<Location ~ "^/blink">|')"
+check "SetHandler blinkauth for the whole server" fail "SetHandler blinkauth at .*httpd.conf:[0-9]+ is in the server's own configuration: use <Location" \
+    "SetHandler blinkauth
+$(app)"
+check "BlinkAuth directives without SetHandler blinkauth" warn "<Location /other> at .*httpd.conf:[0-9]+ has BlinkAuth directives but no SetHandler blinkauth" \
+    "$(app)
+<Location /other>
+    BlinkAuthID o-1
+</Location>"
+check "BlinkAuthRedirectURI that is no app's callback" warn "BlinkAuthRedirectURI https://apps.example.com/elsewhere/callback at .*httpd.conf:[0-9]+ is not <Location>/callback of an app on this server \(<Location /blink> answers /blink/callback\)" \
+    "$(app_with 's|</Location>|BlinkAuthRedirectURI https://apps.example.com/elsewhere/callback\n</Location>|')"
+check "BlinkAuthRedirectURI at the app's callback, another host (a balancer)" ok '' \
+    "$(app_with 's|</Location>|BlinkAuthRedirectURI https://balancer.example.com/blink/callback\n</Location>|')"
+check "the same BlinkAuthID in two Locations" fail "BlinkAuthID a-1234 is set twice on one server, at .*httpd.conf:[0-9]+ and at .*httpd.conf:[0-9]+" \
+    "$(app)
+$(app_with 's|"/blink"|"/again"|')"
+check "the same BlinkAuthID in two virtual hosts" ok '' "<VirtualHost 127.0.0.1:1>
+$(app)
+</VirtualHost>
+<VirtualHost 127.0.0.2:1>
+$(app)
+</VirtualHost>"
+printf ' s3cret\n' >"$work/blank-secret"
+check "a Proxy Secret ending with a blank" fail "BlinkAuthProxySecret: the secret ends with a blank: httpd strips the blanks" \
+    "$(app_with 's|"s3cret"|"s3cret "|')"
+check "a secret file starting with a blank" fail "BlinkAuthProxySecret: secret file .*blank-secret' starts with a blank" \
+    "$(app_with "s|\"s3cret\"|file:$work/blank-secret|")"
+for d in BlinkAuthTokenURL BlinkAuthUserInfoURL BlinkAuthRevokeURL BlinkAuthAPIURL; do
+    check "http:// $d on a public host" fail "$d: 'http://idp.example/x' would carry secrets, codes or tokens in clear: use https://" \
+        "$(app_with "s|</Location>|$d http://idp.example/x\n</Location>|")"
+done
+check "http:// back-channel URLs on loopback hosts" ok '' \
+    "$(app_with 's|</Location>|BlinkAuthTokenURL http://127.0.0.1:8081/token\nBlinkAuthUserInfoURL http://localhost/ui\nBlinkAuthRevokeURL http://[::1]:9/r\nBlinkAuthAPIURL http://127.1.2.3\n</Location>|')"
+check "http:// authorize URL on a public host (the browser's, no secret)" ok '' \
+    "$(app_with 's|https://idp.example/oauth/authorize|http://idp.example/oauth/authorize|')"
+
+# --- Secrets: relative paths from ServerRoot, two Proxy Secrets while rotating, a program's output.
+check "file: relative to ServerRoot" ok '' "$(app_with 's|"s3cret"|file:secret|')"
+check "two Proxy Secrets (current, previous)" ok '' "$(app_with 's|"s3cret"|"new-s3cret" file:secret|')"
+check "a previous Proxy Secret that is not readable" fail "BlinkAuthProxySecret: cannot read secret file '$work/nope'" \
+    "$(app_with 's|"s3cret"|"new-s3cret" file:nope|')"
+check "three Proxy Secrets" fail "BlinkAuthProxySecret takes 1-2 arguments" "$(app_with 's|"s3cret"|a b c|')"
+printf '#!/bin/sh\necho "from-a-program"\n' >"$work/secret-program"
+printf '#!/bin/sh\necho oops >&2\nexit 3\n' >"$work/failing-program"
+printf '#!/bin/sh\nexit 0\n' >"$work/silent-program"
+chmod 755 "$work/secret-program" "$work/failing-program" "$work/silent-program"
+check "exec: a program's output" ok '' "$(app_with "s|\"s3cret\"|exec:$work/secret-program|")"
+check "exec: relative to ServerRoot" ok '' "$(app_with 's|file:[^ ]*/secret$|exec:secret-program|')"
+check "exec: a program that fails" fail "BlinkAuthAPIToken: secret program '$work/failing-program' failed \(exit status 3\)" \
+    "$(app_with 's|file:[^ ]*/secret$|exec:failing-program|')"
+check "exec: a program that prints nothing" fail "BlinkAuthProxySecret: the output of secret program '.*silent-program' is empty" \
+    "$(app_with 's|"s3cret"|exec:silent-program|')"
+check "exec: no such program" fail "BlinkAuthProxySecret: cannot run secret program '$work/none'" \
+    "$(app_with 's|"s3cret"|exec:none|')"
+
+# --- Identity and shared devices.
+check "BlinkAuthPrompt of an unknown value" fail "BlinkAuthPrompt: 'always' is not login, consent, select_account or none" \
+    "$(app_with 's|</Location>|BlinkAuthPrompt always\n</Location>|')"
+check "BlinkAuthPrompt login, BlinkAuthMaxAge 300, BlinkAuthMatchEmail, BlinkAuthIssuer" ok '' \
+    "$(app_with 's|</Location>|BlinkAuthPrompt login\nBlinkAuthMaxAge 300\nBlinkAuthMatchEmail On\nBlinkAuthVerifiedEmail Off\nBlinkAuthIssuer https://idp.example\nBlinkAuthServiceName "Example CRM"\n</Location>|')"
+check "BlinkAuthMaxAge -1" fail "BlinkAuthMaxAge: '-1' is not a whole number of seconds" \
+    "$(app_with 's|</Location>|BlinkAuthMaxAge -1\n</Location>|')"
+check "BlinkAuthIssuer that is not a URL" fail "BlinkAuthIssuer: 'idp' is not an absolute" \
+    "$(app_with 's|</Location>|BlinkAuthIssuer idp\n</Location>|')"
+check "BlinkAuthStateKey of 31 characters" fail "BlinkAuthStateKey: the key has 31 characters, fewer than 32" \
+    "BlinkAuthStateKey 0123456789012345678901234567890
+$(app)"
+check "BlinkAuthStateKey from a file" ok '' "BlinkAuthStateKey file:state-key
+$(app)"
+check "BlinkAuthStateKey in a Location" fail "BlinkAuthStateKey not allowed in <Location> context" \
+    "$(app_with 's|</Location>|BlinkAuthStateKey 01234567890123456789012345678901234\n</Location>|')"
+
 # The reference configuration documents every directive the module has, and so does the README.
-for d in $(grep -o 'AP_INIT_TAKE1("[A-Za-z]*"' "$top/glue/cmds.c" | cut -d'"' -f2); do
+for d in $(grep -o 'AP_INIT_[A-Z0-9]*("[A-Za-z]*"' "$top/glue/cmds.c" | cut -d'"' -f2); do
     for doc in conf/blinkauth.conf README.md; do
         if grep -q "$d" "$top/$doc"; then
             pass=$((pass + 1))
@@ -139,6 +222,9 @@ fi
 for i in $(seq 1 "${blocks:-0}"); do
     check "the apache block at $(cat "$work/doc/$i.where")" ok '' "$(cat "$work/doc/$i.conf")"
 done
+
+# OpenID Connect discovery: what apache2 -t refuses, and httpd really started against the fake provider.
+. "$top/tests/config/discovery.sh"
 
 echo "config: $pass passed, $fail failed"
 [ $fail -eq 0 ]

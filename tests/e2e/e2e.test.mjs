@@ -37,6 +37,8 @@ const INSPECTOR = { clientId: 'e2e-inspector', clientSecret: crypto.randomBytes(
 // Blink user ids are opaque; bob's has a space and a non-ASCII letter (sent as UTF-8).
 const ALICE = { blinkUser: `u-${crypto.randomUUID()}`, login: 'alice' };
 const BOB = { blinkUser: 'u-bob é 2', login: 'bob' };
+// The user of the app configured by discovery alone (BlinkAuthProviderMetadataURL).
+const CAROL = { blinkUser: `u-${crypto.randomUUID()}`, login: 'carol' };
 
 // A header value as UTF-8 bytes (fetch sends each character of a header value as one byte).
 const utf8Header = (s) => Buffer.from(s, 'utf8').toString('latin1');
@@ -133,10 +135,12 @@ let blinkPort;
 let httpPort;
 let browser;
 let proxyUrl;
+let discPort;
+let discUrl;
 
 // Play one call of Blink's servers to the module: { status, body } (body parsed when JSON).
-async function blinkCalls(method, rest, blinkUser, secret = PROXY_SECRET) {
-  const res = await fetch(`${proxyUrl}${rest}`, {
+async function blinkCalls(method, rest, blinkUser, secret = PROXY_SECRET, base = proxyUrl) {
+  const res = await fetch(`${base}${rest}`, {
     method,
     redirect: 'manual',
     headers: { 'blink-auth-proxysecret': secret, 'blink-auth-userid': utf8Header(blinkUser) },
@@ -175,6 +179,8 @@ CustomLog "${out}/httpd_access.log" "%h \\"%r\\" %>s %b %Dus"
 AllowEncodedSlashes NoDecode
 BlinkAuthCache shmcb
 
+# Each app in a virtual host of its own: one server takes each Auth ID once, and the fake Blink knows one.
+<VirtualHost 127.0.0.1:${httpPort}>
 <Location "/blink">
     SetHandler blinkauth
     BlinkAuthID                ${AUTH_ID}
@@ -191,6 +197,25 @@ BlinkAuthCache shmcb
     BlinkAuthAccountIDClaim    email
     BlinkAuthTimeout           10
 </Location>
+</VirtualHost>
+
+# The same app configured by discovery alone: no endpoint URL, only the provider's metadata URL.
+Listen 127.0.0.1:${discPort}
+<VirtualHost 127.0.0.1:${discPort}>
+    ServerName 127.0.0.1
+    <Location "/blink">
+        SetHandler blinkauth
+        BlinkAuthID                  ${AUTH_ID}
+        BlinkAuthProxySecret         "${PROXY_SECRET}"
+        BlinkAuthAPIToken            file:${work}/api-token
+        BlinkAuthAPIURL              http://127.0.0.1:${blinkPort}
+        BlinkAuthClientID            ${CLIENT_ID}
+        BlinkAuthClientSecret        "${CLIENT_SECRET}"
+        BlinkAuthProviderMetadataURL ${provider.issuer}/.well-known/openid-configuration
+        BlinkAuthScope               "openid email offline_access"
+        BlinkAuthAccountIDClaim      email
+    </Location>
+</VirtualHost>
 `;
 }
 
@@ -205,8 +230,12 @@ async function startAll() {
 
   httpPort = await freePort();
   proxyUrl = `http://127.0.0.1:${httpPort}/blink`;
+  discPort = await freePort();
+  discUrl = `http://127.0.0.1:${discPort}/blink`;
   provider = await startProvider({
-    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${proxyUrl}/callback`] }],
+    clients: [{
+      clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${proxyUrl}/callback`, `${discUrl}/callback`],
+    }],
     inspector: INSPECTOR,
   });
 
@@ -293,8 +322,8 @@ async function test(name, fn) {
 }
 
 // Wait for the browser to reach our callback and return { status, text } of that page.
-function callbackResponse(page) {
-  return page.waitForResponse((r) => r.url().startsWith(`${proxyUrl}/callback?`), { timeout: 20000 });
+function callbackResponse(page, base = proxyUrl) {
+  return page.waitForResponse((r) => r.url().startsWith(`${base}/callback?`), { timeout: 20000 });
 }
 
 async function checks() {
@@ -438,6 +467,84 @@ async function checks() {
     check(rev.length === 2 && hints === 'access_token,refresh_token', `revocation calls: ${JSON.stringify(rev)}`);
     check(rev.every((e) => e.status === 200 && e.authScheme === 'Basic' && e.clientId === CLIENT_ID),
       `revocation calls: ${JSON.stringify(rev)}`);
+  });
+
+  await test('discovery: httpd read the metadata once, at start-up (for both passes of its start), and logged the endpoints it took', async () => {
+    const reads = provider.log.filter((e) => e.route === 'discovery');
+    check(reads.length === 1 && reads[0].status === 200, `metadata reads: ${JSON.stringify(reads)}`);
+    const log = fs.readFileSync(path.join(out, 'httpd_error.log'), 'utf8');
+    check(log.includes(`provider metadata (GET ${provider.issuer}/.well-known/openid-configuration) answered HTTP 200`)
+      && log.includes(`authorization endpoint ${provider.endpoints.authorize}, token endpoint ${provider.endpoints.token}`),
+    'no BLA00601 line with the URL and the endpoints in httpd_error.log');
+  });
+
+  await test('discovery: oidc-provider serves its metadata; its issuer is the URL it is served under', async () => {
+    const res = await fetch(`${provider.issuer}/.well-known/openid-configuration`);
+    check(res.status === 200, `metadata answered ${res.status}`);
+    const doc = await res.json();
+    check(doc.issuer === provider.issuer, `issuer ${doc.issuer}, not ${provider.issuer}`);
+    check(doc.authorization_endpoint === provider.endpoints.authorize && doc.token_endpoint === provider.endpoints.token
+      && doc.userinfo_endpoint === provider.endpoints.userinfo && doc.revocation_endpoint === provider.endpoints.revoke,
+    `endpoints: ${JSON.stringify(doc)}`);
+    check(doc.response_types_supported.includes('code'), `response_types_supported ${doc.response_types_supported}`);
+    check(doc.code_challenge_methods_supported?.includes('S256'),
+      `code_challenge_methods_supported ${doc.code_challenge_methods_supported}`);
+  });
+
+  await test('discovery: Connect on the app with only BlinkAuthProviderMetadataURL answers the discovered authorization endpoint', async () => {
+    const r = await blinkCalls('POST', `/auth/${AUTH_ID}`, CAROL.blinkUser, PROXY_SECRET, discUrl);
+    check(r.status === 200, `status ${r.status}: ${JSON.stringify(r.body)}`);
+    const url = new URL(r.body.data.authorization_url);
+    check(url.href.startsWith(`${provider.endpoints.authorize}?`), `authorization_url ${url.href}`);
+    check(url.searchParams.get('redirect_uri') === `${discUrl}/callback`, `redirect_uri ${url.searchParams.get('redirect_uri')}`);
+    check(url.searchParams.get('code_challenge_method') === 'S256', 'PKCE S256');
+    state.carolUrl = url.href;
+  });
+
+  await test('discovery: sign-in and consent land on "Connected as <email>"; Blink holds the account', async () => {
+    check(state.carolUrl, 'needs the discovery Connect check');
+    const tokensBefore = provider.log.filter((e) => e.route === 'token').length;
+    const userinfoBefore = provider.log.filter((e) => e.route === 'userinfo').length;
+    const page = await newUser();
+    await page.goto(state.carolUrl);
+    await page.locator('input[name="login"]').fill(CAROL.login);
+    await page.locator('input[name="password"]').fill('any password');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('heading', { name: 'Authorize' }).waitFor();
+    const landed = callbackResponse(page, discUrl);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const res = await landed;
+    await page.waitForLoadState();
+    await page.screenshot({ path: path.join(out, 'connected-discovery.png') });
+    const text = await page.locator('body').innerText();
+    const email = accountClaims(CAROL.login).email;
+    check(res.status() === 200 && text.includes(`Connected as ${email}`), `${res.status()}: ${text}`);
+    const grants = provider.log.filter((e) => e.route === 'token').slice(tokensBefore);
+    check(grants.length === 1 && grants[0].status === 200 && grants[0].grantType === 'authorization_code'
+      && grants[0].authScheme === 'Basic' && grants[0].hasCodeVerifier, `token calls: ${JSON.stringify(grants)}`);
+    check(provider.log.filter((e) => e.route === 'userinfo').length === userinfoBefore + 1,
+      'the account id was not read at the discovered userinfo endpoint');
+    const mine = (await blinkAccounts()).filter((a) => a.user_id === CAROL.blinkUser);
+    check(mine.length === 1 && mine[0].auth_id === AUTH_ID && mine[0].external_account_id === email
+      && mine[0].access_token?.length > 20 && mine[0].refresh_token?.length > 20, `accounts: ${JSON.stringify(mine)}`);
+    const at = await introspect(provider, mine[0].access_token);
+    check(at.active === true && at.sub === CAROL.login, `access token: ${JSON.stringify(at)}`);
+    state.carolAccount = mine[0];
+    await page.context().close();
+  });
+
+  await test('discovery: Disconnect deletes the account and revokes both tokens at the discovered revocation endpoint', async () => {
+    check(state.carolAccount, 'needs the discovery connect');
+    const revokedBefore = provider.log.filter((e) => e.route === 'revocation').length;
+    const r = await blinkCalls('DELETE', `/linked-accounts/${encodeURIComponent(state.carolAccount.id)}`,
+      CAROL.blinkUser, PROXY_SECRET, discUrl);
+    check(r.status === 200 && r.body?.code === 'OK', `${r.status} ${JSON.stringify(r.body)}`);
+    check(!(await blinkAccounts()).some((a) => a.user_id === CAROL.blinkUser), 'the account is still in Blink');
+    const rev = provider.log.filter((e) => e.route === 'revocation').slice(revokedBefore);
+    check(rev.length === 2 && rev.every((e) => e.status === 200 && e.authScheme === 'Basic'),
+      `revocation calls: ${JSON.stringify(rev)}`);
+    const rt = await introspect(provider, state.carolAccount.refresh_token);
+    check(rt.active === false, `refresh token: ${JSON.stringify(rt)}`);
   });
 
   await test('httpd: no child crashed and no error was logged', async () => {

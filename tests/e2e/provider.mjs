@@ -27,7 +27,7 @@ export function accountClaims(login) {
 export async function startProvider({
   host = '127.0.0.1', port = 0, clients, inspector, quiet = false,
 }) {
-  // Requests to the token, revocation, introspection and userinfo endpoints, as seen by the
+  // Requests to the token, revocation, introspection, userinfo and discovery endpoints, as seen by the
   // provider once it has handled them (route, status, client auth scheme, a few parameters).
   const log = [];
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -109,7 +109,7 @@ export async function startProvider({
   provider.use(async (ctx, next) => {
     await next();
     const route = ctx.oidc?.route;
-    if (!['token', 'revocation', 'introspection', 'userinfo'].includes(route)) return;
+    if (!['token', 'revocation', 'introspection', 'userinfo', 'discovery'].includes(route)) return;
     const params = ctx.oidc.params ?? {};
     const auth = ctx.get('authorization');
     log.push({

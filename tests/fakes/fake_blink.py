@@ -70,7 +70,8 @@ class BlinkHandler(fakelib.FakeHandler):
     """The Blink API routes, the sandbox page and the /_control/accounts endpoints."""
 
     server_version = "fake-blink/1"
-    ROUTES = (("POST", USER, "add", "on_add"),
+    ROUTES = (("GET", r"/v2/user/([^/]+)", "user", "on_user"),
+              ("POST", USER, "add", "on_add"),
               ("GET", USER, "list", "on_list"),
               ("GET", USER + r"/([^/]+)", "get", "on_get"),
               ("DELETE", USER + r"/([^/]+)", "delete", "on_delete"),
@@ -78,13 +79,14 @@ class BlinkHandler(fakelib.FakeHandler):
               ("POST", "/ui/connect", "ui", "ui_connect"),
               ("POST", "/ui/disconnect", "ui", "ui_disconnect"))
     CONTROL = (("GET", "/_control/accounts", "c_accounts"),
-               ("POST", "/_control/accounts", "c_seed"))
+               ("POST", "/_control/accounts", "c_seed"),
+               ("POST", "/_control/users", "c_users"))
     UNLOCKED = ("ui",)
 
     @classmethod
     def fresh_state(cls, opts):
         """No linked accounts."""
-        return types.SimpleNamespace(accounts={})
+        return types.SimpleNamespace(accounts={}, users={})
 
     def precheck(self, route):
         """Refuse every API request whose bearer token is not --token (before anything else)."""
@@ -120,6 +122,22 @@ class BlinkHandler(fakelib.FakeHandler):
         acct = dict(fields, id=account_id or "la-" + uuid.uuid4().hex, user_id=user_id)
         self.state.accounts[acct["id"]] = acct
         return acct
+
+    def on_user(self, raw_user):
+        """GET /v2/user/{user_id}: Get User (404 for a user /_control/users did not make)."""
+        user_id = self.segment(raw_user, "user id")
+        if user_id not in self.state.users:
+            raise fail(404, "NOT_FOUND", "no user %s" % user_id)
+        return ok(dict(self.state.users[user_id], id=user_id))
+
+    def c_users(self):
+        """POST /_control/users {user_id: {"email", "first_name", "last_name"}}: the users Get User knows."""
+        doc = self.json_object(strict_type=False)
+        for user_id, fields in doc.items():
+            if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+                raise bad("each user is an object of strings")
+            self.state.users[user_id] = fields
+        return Reply(200, {"users": sorted(self.state.users)})
 
     def on_add(self, raw_user):
         """POST /v2/user/{user_id}/linked-accounts: Add User Linked Account."""

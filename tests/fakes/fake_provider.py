@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Fake OAuth 2.0 authorization server (RFC 6749 code grant, RFC 7636 PKCE S256, RFC 7009
-revocation, an OpenID-like id_token and userinfo) that auto-approves the configured user."""
+revocation, an OpenID-like id_token and userinfo, OpenID Connect discovery metadata) that
+auto-approves the configured user."""
 
 import base64
 import hashlib
@@ -18,7 +19,7 @@ from fakelib import Reply, html_page
 
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")
 VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
-DEFAULT_USER = {"sub": "user-123", "email": "alice@example.test", "name": "Alice Example"}
+DEFAULT_USER = {"sub": "user-123", "email": "alice@example.test", "email_verified": True, "name": "Alice Example"}
 DEFAULT_OPTIONS = {"id_token": True, "refresh_token": True, "expires_in": True, "code_ttl": 60}
 LIFETIME = 3600
 
@@ -59,13 +60,15 @@ class ProviderHandler(fakelib.FakeHandler):
     """The authorize, token, userinfo and revoke endpoints and the provider's control endpoints."""
 
     server_version = "fake-provider/1"
-    ROUTES = (("GET", "/authorize", "authorize", "on_authorize"),
+    ROUTES = (("GET", "/.well-known/openid-configuration", "discovery", "on_discovery"),
+              ("GET", "/authorize", "authorize", "on_authorize"),
               ("POST", "/token", "token", "on_token"),
               ("GET", "/userinfo", "userinfo", "on_userinfo"),
               ("POST", "/revoke", "revoke", "on_revoke"))
     CONTROL = (("POST", "/_control/deny", "c_deny"),
                ("POST", "/_control/user", "c_user"),
                ("POST", "/_control/options", "c_options"),
+               ("POST", "/_control/metadata", "c_metadata"),
                ("GET", "/_control/revoked", "c_revoked"),
                ("GET", "/_control/tokens", "c_tokens"))
 
@@ -73,7 +76,7 @@ class ProviderHandler(fakelib.FakeHandler):
     def fresh_state(cls, opts):
         """No codes or tokens, the default user and options, no queued deny."""
         return types.SimpleNamespace(codes={}, tokens={}, deny=None, user=dict(DEFAULT_USER),
-                                     options=dict(DEFAULT_OPTIONS))
+                                     options=dict(DEFAULT_OPTIONS), metadata={})
 
     def error_reply(self, status, code, message):
         """Errors in the RFC 6749 shape (BAD_REQUEST becomes invalid_request)."""
@@ -85,6 +88,32 @@ class ProviderHandler(fakelib.FakeHandler):
             return uri == self.server.opts.redirect_uri
         parts = urlsplit(uri)
         return parts.scheme in ("http", "https") and bool(parts.netloc) and "#" not in uri
+
+    def base_url(self):
+        """This fake's own URL, its issuer: http://127.0.0.1:<port>."""
+        return "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def on_discovery(self):
+        """GET /.well-known/openid-configuration: this fake's endpoints, issuer its base URL, changed by
+        /_control/metadata."""
+        base = self.base_url()
+        doc = {"issuer": base,
+               "authorization_endpoint": base + "/authorize",
+               "token_endpoint": base + "/token",
+               "userinfo_endpoint": base + "/userinfo",
+               "revocation_endpoint": base + "/revoke",
+               "response_types_supported": ["code"],
+               "grant_types_supported": ["authorization_code", "refresh_token"],
+               "code_challenge_methods_supported": ["S256"],
+               "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+               "subject_types_supported": ["public"],
+               "id_token_signing_alg_values_supported": ["none"]}
+        for key, value in self.state.metadata.items():
+            if value is None:
+                doc.pop(key, None)
+            else:
+                doc[key] = value.replace("{base}", base) if isinstance(value, str) else value
+        return Reply(200, doc, {"Cache-Control": "public, max-age=3600"})
 
     def on_authorize(self):
         """GET /authorize: validate, then auto-approve (302 with code) or deny if queued."""
@@ -210,7 +239,7 @@ class ProviderHandler(fakelib.FakeHandler):
             answer["refresh_token"] = self.new_token("refresh", code, None)
         answer["scope"] = code["scope"]
         if opts["id_token"]:
-            claims = {"iss": "http://127.0.0.1:%d" % self.server.server_address[1],
+            claims = {"iss": self.base_url(),
                       "aud": code["client_id"], "iat": now, "exp": now + LIFETIME}
             if code["nonce"]:
                 claims["nonce"] = code["nonce"]
@@ -276,6 +305,13 @@ class ProviderHandler(fakelib.FakeHandler):
                 raise oauth_error(400, "invalid_request", "bad option %s" % key)
         self.state.options.update(doc)
         return Reply(200, self.state.options)
+
+    def c_metadata(self):
+        """POST /_control/metadata {member: value}: change the discovery document's members (null removes one;
+        "{base}" in a string stands for this fake's URL); {} goes back to the default."""
+        doc = self.json_object(strict_type=False)
+        self.state.metadata = {} if not doc else dict(self.state.metadata, **doc)
+        return Reply(200, {"ok": True, "metadata": self.state.metadata})
 
     def c_revoked(self):
         """GET /_control/revoked: the revoked tokens."""

@@ -146,6 +146,11 @@ check "options drop id_token/refresh_token" "200 False False" "$(token -d grant_
 req "${JSON[@]}" -d '{"route":"token","mode":"status","status":500}' "$P/_control/fault" >/dev/null
 C=$(code)
 check "provider fault 500 then normal" "500 200" "$(token -d grant_type=authorization_code -d "code=$C" -d "redirect_uri=$RU" -d "code_verifier=$VER") $(C=$(code); token -d grant_type=authorization_code -d "code=$C" -d "redirect_uri=$RU" -d "code_verifier=$VER")"
+check "discovery: issuer is the fake's URL, its endpoints" "200 True True" "$(req "$P/.well-known/openid-configuration") $(jget "d['issuer'] == '$P' and d['token_endpoint'] == '$P/token'") $(jget "'code' in d['response_types_supported'] and d['code_challenge_methods_supported'] == ['S256']")"
+req "${JSON[@]}" -d '{"token_endpoint":"{base}/token?v=2","userinfo_endpoint":null}' "$P/_control/metadata" >/dev/null
+check "discovery: /_control/metadata changes and removes members" "200 True" "$(req "$P/.well-known/openid-configuration") $(jget "d['token_endpoint'] == '$P/token?v=2' and 'userinfo_endpoint' not in d")"
+req "${JSON[@]}" -d '{}' "$P/_control/metadata" >/dev/null
+check "discovery: {} goes back to the default" "True" "$(req "$P/.well-known/openid-configuration" >/dev/null; jget "d['token_endpoint'] == '$P/token' and 'userinfo_endpoint' in d")"
 
 echo "== shutdown"
 stop

@@ -47,8 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (blinkauth_text_is_clean(s, BLINKAUTH_ID_MAX) && blinkauth_text_is_utf8(s) && strcmp(s, ".") != 0 &&
         strcmp(s, "..") != 0) {
-        blinkauth_flow_t flow = {s, "a-1234", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-                                 "https://apps.example.com/blink/callback", 1700000000000000};
+        blinkauth_flow_t flow = {.user_id = s,
+                                 .auth_id = "a-1234",
+                                 .verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+                                 .redirect_uri = "https://apps.example.com/blink/callback",
+                                 .created = 1700000000000000};
         const char *text = blinkauth_flow_encode(p, &flow), *why = NULL, *seg;
         blinkauth_flow_t *back;
 

@@ -136,6 +136,8 @@ CONF
         printf '%s\n' "$@"
         cat <<CONF
 BlinkAuthCache $cache
+# Both servers seal flow records with the same key, or neither could take the other's.
+BlinkAuthStateKey "multi-server-shared-state-key-0123456789abcdef"
 <Location /blink>
     SetHandler blinkauth
     BlinkAuthID                a-1234

@@ -387,6 +387,55 @@ START_TEST(test_envelope_data_refused)
 }
 END_TEST
 
+/* user_get sends one GET for the percent-encoded user and reads its e-mail and names. */
+START_TEST(test_user_get)
+{
+    blinkauth_blink_user_t *user = NULL;
+
+    serve(200, "{\"code\":\"OK\",\"data\":{\"id\":\"u\",\"email\":\"alice@example.com\",\"first_name\":\"Alice\","
+               "\"last_name\":\"Example\"}}");
+    assert_outcome(blinkauth_blinkapi_user_get(unit_pool, api_config(), USER_ID, &user), BLINKAUTH_UP_OK, 200,
+                   "Blink get user (GET http://127.0.0.1:", NULL);
+    ck_assert_ptr_nonnull(user);
+    ck_assert_pstr_eq(user->email, "alice@example.com");
+    ck_assert_pstr_eq(user->first_name, "Alice");
+    ck_assert_pstr_eq(user->last_name, "Example");
+    assert_request("GET", "/v2/user/" USER_ID_PCT, NULL);
+}
+END_TEST
+
+/* user_get: fields of the wrong type are absent; a 404 or an answer without data is no user. */
+START_TEST(test_user_get_refused)
+{
+    static const struct {
+        int status;
+        const char *body;
+        blinkauth_up_kind_t kind;
+    } cases[] = {
+        {200, "{\"data\":{\"email\":7,\"first_name\":null}}", BLINKAUTH_UP_OK},
+        {404, "{\"code\":\"NOT_FOUND\",\"message\":\"no user\"}", BLINKAUTH_UP_NOT_FOUND},
+        {200, "{\"code\":\"OK\"}", BLINKAUTH_UP_FAILED},
+        {500, "oops", BLINKAUTH_UP_FAILED},
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++) {
+        blinkauth_blink_user_t *user = NULL;
+        blinkauth_outcome_t out;
+
+        serve(cases[i].status, cases[i].body);
+        out = blinkauth_blinkapi_user_get(unit_pool, api_config(), USER_ID, &user);
+        ck_assert_msg(out.kind == cases[i].kind, "case %d: %s", i, out.why);
+        if (out.kind == BLINKAUTH_UP_OK)
+            ck_assert_msg(user && user->email == NULL && user->first_name == NULL, "case %d: fields kept", i);
+        else
+            ck_assert_ptr_null(user);
+        hs_stop(unit_server);
+        unit_server = NULL;
+    }
+}
+END_TEST
+
 /* Runs the Blink API suite with libcurl initialised the way post_config does it. */
 int main(void)
 {
@@ -399,5 +448,6 @@ int main(void)
                    UNIT_TESTS(test_get_fields, test_get_reauth_required, test_get_wrong_types));
     unit_add_tcase(s, "delete", NULL, unit_server_teardown,
                    UNIT_TESTS(test_delete_request, test_get_and_delete_answers));
+    unit_add_tcase(s, "user", NULL, unit_server_teardown, UNIT_TESTS(test_user_get, test_user_get_refused));
     return unit_run_http(s);
 }

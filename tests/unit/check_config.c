@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 
@@ -22,17 +23,22 @@ typedef struct {
 
 /* Every string field of blinkauth_config_t. */
 static const field_t str_fields[] = {
-    FIELD(location),      FIELD(defined_at),   FIELD(auth_id),          FIELD(proxy_secret),
-    FIELD(api_token),     FIELD(api_url),      FIELD(client_id),        FIELD(client_secret),
-    FIELD(authorize_url), FIELD(token_url),    FIELD(userinfo_url),     FIELD(revoke_url),
-    FIELD(scope),         FIELD(redirect_uri), FIELD(account_id_claim), FIELD(ca_file),
+    FIELD(location),     FIELD(defined_at),   FIELD(auth_id),       FIELD(proxy_secret),  FIELD(api_token),
+    FIELD(api_url),      FIELD(client_id),    FIELD(client_secret), FIELD(authorize_url), FIELD(token_url),
+    FIELD(userinfo_url), FIELD(revoke_url),   FIELD(scope),         FIELD(redirect_uri),  FIELD(account_id_claim),
+    FIELD(ca_file),      FIELD(metadata_url), FIELD(issuer),        FIELD(prompt),        FIELD(service_name),
 };
 #define N_STR UNIT_COUNT(str_fields)
 
+/* The string fields merged with the one before them as a pair (test_merge_proxy_secret_pair), not alone. */
+static const field_t paired_fields[] = {
+    FIELD(proxy_secret_previous),
+};
+#define N_PAIRED UNIT_COUNT(paired_fields)
+
 /* Every int field of blinkauth_config_t. */
 static const field_t int_fields[] = {
-    FIELD(state_timeout),
-    FIELD(timeout),
+    FIELD(state_timeout), FIELD(timeout), FIELD(verified_email), FIELD(max_age), FIELD(match_email),
 };
 #define N_INT UNIT_COUNT(int_fields)
 
@@ -46,8 +52,10 @@ static const struct {
     {offsetof(blinkauth_config_t, proxy_secret), "BlinkAuthProxySecret", "s"},
     {offsetof(blinkauth_config_t, api_token), "BlinkAuthAPIToken", "t"},
     {offsetof(blinkauth_config_t, client_id), "BlinkAuthClientID", "c"},
-    {offsetof(blinkauth_config_t, authorize_url), "BlinkAuthAuthorizeURL", "https://idp.example/a"},
-    {offsetof(blinkauth_config_t, token_url), "BlinkAuthTokenURL", "https://idp.example/t"},
+    {offsetof(blinkauth_config_t, authorize_url), "BlinkAuthAuthorizeURL (or BlinkAuthProviderMetadataURL)",
+     "https://idp.example/a"},
+    {offsetof(blinkauth_config_t, token_url), "BlinkAuthTokenURL (or BlinkAuthProviderMetadataURL)",
+     "https://idp.example/t"},
 };
 
 /* The string field at offset of cfg, as an lvalue. */
@@ -169,7 +177,8 @@ static void assert_secret_refused(const char *value, const char *part)
 START_TEST(test_field_tables_complete)
 {
     /* When a field is added to blinkauth_config_t, the tables above (and merge) must learn it. */
-    ck_assert_uint_eq(sizeof(blinkauth_config_t), N_STR * sizeof(const char *) + N_INT * sizeof(int));
+    ck_assert_uint_eq(sizeof(blinkauth_config_t),
+                      (N_STR + N_PAIRED) * sizeof(const char *) + APR_ALIGN(N_INT * sizeof(int), sizeof(void *)));
 }
 END_TEST
 
@@ -211,6 +220,38 @@ START_TEST(test_merge_string_fields)
         /* The inputs are left as they were. */
         ck_assert_str_eq(*str_at(inner, str_fields[i].offset), "inner");
         ck_assert_str_eq(*str_at(outer, str_fields[i].offset), tagged("outer", i));
+    }
+}
+END_TEST
+
+START_TEST(test_merge_proxy_secret_pair)
+{
+    /* The values of one BlinkAuthProxySecret line: current, previous (NULL when one value). */
+    static const struct {
+        const char *outer[2], *inner[2], *want[2];
+    } cases[] = {
+        {{"o-new", "o-old"}, {NULL, NULL}, {"o-new", "o-old"}},       /* inner silent: both inherited */
+        {{"o-new", "o-old"}, {"i-new", "i-old"}, {"i-new", "i-old"}}, /* inner rotating: both its own */
+        {{"o-new", "o-old"}, {"i-new", NULL}, {"i-new", NULL}},       /* inner's one value: no outer previous */
+        {{"o-new", NULL}, {"i-new", "i-old"}, {"i-new", "i-old"}},
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++) {
+        blinkauth_config_t *outer = blinkauth_config_create(unit_pool, "/a");
+        blinkauth_config_t *inner = blinkauth_config_create(unit_pool, "/a/b");
+        blinkauth_config_t *m;
+
+        outer->proxy_secret = cases[i].outer[0];
+        outer->proxy_secret_previous = cases[i].outer[1];
+        inner->proxy_secret = cases[i].inner[0];
+        inner->proxy_secret_previous = cases[i].inner[1];
+        m = blinkauth_config_merge(unit_pool, outer, inner);
+        ck_assert_str_eq(m->proxy_secret, cases[i].want[0]);
+        if (cases[i].want[1])
+            ck_assert_str_eq(m->proxy_secret_previous, cases[i].want[1]);
+        else
+            ck_assert_msg(m->proxy_secret_previous == NULL, "case %d: previous is %s", i, m->proxy_secret_previous);
     }
 }
 END_TEST
@@ -412,6 +453,89 @@ START_TEST(test_read_secret_file_refused)
 }
 END_TEST
 
+START_TEST(test_read_secret_blanks)
+{
+    /* httpd strips the blanks around a header's value: such a Proxy Secret could never match. */
+    assert_secret_refused("s3cret ", "the secret ends with a blank");
+    assert_secret_refused(" s3cret", "the secret starts with a blank");
+    assert_secret_refused(" ", "with a blank");
+    assert_secret_refused(secret_file("s3cret \n", 8), "ends with a blank");
+    assert_secret_refused(secret_file(" s3cret\n", 8), "starts with a blank");
+    assert_secret("in between is fine", "in between is fine");
+}
+END_TEST
+
+/* Writes an executable shell script with body to a fresh temporary file, deleted with unit_pool; returns
+ * "exec:<path>". */
+static const char *secret_program(const char *body)
+{
+    const char *file = secret_file(apr_pstrcat(unit_pool, "#!/bin/sh\n", body, NULL), strlen(body) + 10);
+
+    ck_assert_int_eq(chmod(file + 5, 0700), 0);
+    return apr_pstrcat(unit_pool, "exec:", file + 5, NULL);
+}
+
+START_TEST(test_read_secret_exec)
+{
+    assert_secret(secret_program("echo from-a-program\n"), "from-a-program");
+    assert_secret(secret_program("printf 'no-line-end'\n"), "no-line-end");
+    assert_secret(secret_program("printf 'crlf\\r\\n'\n"), "crlf");
+    assert_secret_refused(secret_program("echo oops >&2; exit 3\n"), "failed (exit status 3)");
+    assert_secret_refused(secret_program("exit 0\n"), "is empty");
+    assert_secret_refused(secret_program("echo ' padded'\n"), "starts with a blank");
+    assert_secret_refused(secret_program("echo one; echo two\n"), "control characters");
+    assert_secret_refused(secret_program("head -c 5000 /dev/zero | tr '\\0' k\n"), "longer than 4096");
+    assert_secret_refused(secret_program("kill -9 $$\n"), "failed (signal 9)");
+    assert_secret_refused("exec:/nonexistent/blinkauth/program", "cannot run secret program '/nonexistent");
+}
+END_TEST
+
+START_TEST(test_url_is_loopback)
+{
+    static const struct {
+        const char *url;
+        int want;
+    } cases[] = {
+        {"http://127.0.0.1/t", 1},
+        {"http://127.0.0.1:8081/t", 1},
+        {"http://127.1.2.3", 1},
+        {"http://localhost:80/", 1},
+        {"http://LOCALHOST/", 1},
+        {"http://[::1]:9/r", 1},
+        {"http://[::1]/r", 1},
+        {"http://u:p@127.0.0.1/x", 1},
+        {"http://idp.example/t", 0},
+        {"http://127.0.0.1.evil.example/", 0},
+        {"http://localhost.evil.example/", 0},
+        {"http://128.0.0.1/", 0},
+        {"http://[::2]/", 0},
+        {"http://127.0.0.1@evil.example/", 0},
+        {"http://10.0.0.5:6379/", 0},
+        {"no-scheme", 0},
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++)
+        ck_assert_msg(blinkauth_config_url_is_loopback(cases[i].url) == cases[i].want, "%s: wanted %d", cases[i].url,
+                      cases[i].want);
+}
+END_TEST
+
+START_TEST(test_check_backchannel_url)
+{
+    const char *why;
+
+    ck_assert_ptr_null(blinkauth_config_check_backchannel_url(unit_pool, "https://idp.example/token"));
+    ck_assert_ptr_null(blinkauth_config_check_backchannel_url(unit_pool, "http://127.0.0.1:8081/token"));
+    ck_assert_ptr_null(blinkauth_config_check_backchannel_url(unit_pool, "HTTP://localhost/token"));
+    why = blinkauth_config_check_backchannel_url(unit_pool, "http://idp.example/token");
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strstr(why, "in clear: use https://") != NULL, "%s", why);
+    why = blinkauth_config_check_backchannel_url(unit_pool, "ftp://idp.example/token");
+    ck_assert_msg(why && strstr(why, "is not an absolute http") != NULL, "%s", why ? why : "(accepted)");
+}
+END_TEST
+
 START_TEST(test_read_secret_file_size)
 {
     char *max = unit_filled(BLINKAUTH_SECRET_MAX, 'k');
@@ -475,6 +599,23 @@ START_TEST(test_missing_each_alone)
 }
 END_TEST
 
+START_TEST(test_missing_with_metadata_url)
+{
+    blinkauth_config_t *cfg = complete();
+
+    /* BlinkAuthProviderMetadataURL stands for both endpoints; explicit ones may stay alongside it. */
+    cfg->metadata_url = "https://idp.example/.well-known/openid-configuration";
+    ck_assert_ptr_null(blinkauth_config_missing(cfg));
+    cfg->authorize_url = NULL;
+    ck_assert_ptr_null(blinkauth_config_missing(cfg));
+    cfg->token_url = NULL;
+    ck_assert_ptr_null(blinkauth_config_missing(cfg));
+    /* ...but not for the app's other required directives. */
+    cfg->client_id = NULL;
+    ck_assert_str_eq(blinkauth_config_missing(cfg), "BlinkAuthClientID");
+}
+END_TEST
+
 START_TEST(test_getters_defaults)
 {
     blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
@@ -518,11 +659,13 @@ int main(void)
 
     unit_add_tcase(s, "core", NULL, NULL,
                    UNIT_TESTS(test_field_tables_complete, test_create_all_unset, test_merge_string_fields,
-                              test_merge_int_fields, test_merge_inner_wins_everywhere,
+                              test_merge_proxy_secret_pair, test_merge_int_fields, test_merge_inner_wins_everywhere,
                               test_merge_both_unset_stays_unset, test_check_url_accepts, test_check_url_refuses,
                               test_check_url_length, test_parse_seconds_range, test_parse_seconds_refused,
                               test_read_secret_inline, test_read_secret_file, test_read_secret_file_refused,
-                              test_read_secret_file_size, test_check_auth_id, test_missing_in_order,
-                              test_missing_each_alone, test_getters_defaults, test_getters_set_values, test_is_used));
+                              test_read_secret_file_size, test_read_secret_blanks, test_read_secret_exec,
+                              test_url_is_loopback, test_check_backchannel_url, test_check_auth_id,
+                              test_missing_in_order, test_missing_each_alone, test_missing_with_metadata_url,
+                              test_getters_defaults, test_getters_set_values, test_is_used));
     return unit_run(s);
 }

@@ -176,6 +176,19 @@ START_TEST(test_secret_equal)
 }
 END_TEST
 
+START_TEST(test_secret_which)
+{
+    ck_assert_int_eq(blinkauth_crypto_secret_which("new", "new", "old"), 1);
+    ck_assert_int_eq(blinkauth_crypto_secret_which("old", "new", "old"), 2);
+    ck_assert_int_eq(blinkauth_crypto_secret_which("other", "new", "old"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_which("new", "new", NULL), 1);
+    ck_assert_int_eq(blinkauth_crypto_secret_which("old", "new", NULL), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_which(NULL, "new", "old"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_which("", "new", ""), 0); /* an empty previous never matches */
+    ck_assert_int_eq(blinkauth_crypto_secret_which("same", "same", "same"), 1);
+}
+END_TEST
+
 /* Runs the crypto suite. */
 int main(void)
 {
@@ -186,6 +199,6 @@ int main(void)
                               test_b64url_round_trip_every_length, test_b64url_round_trip_every_byte,
                               test_b64url_decode_rejects_bad_characters, test_b64url_decode_rejects_impossible_lengths,
                               test_random_token_shape, test_random_token_differs, test_pkce_rfc7636_appendix_b,
-                              test_pkce_other_verifier, test_secret_equal));
+                              test_pkce_other_verifier, test_secret_equal, test_secret_which));
     return unit_run(s);
 }

@@ -49,6 +49,8 @@ static void assert_same_flow(const blinkauth_flow_t *got, const blinkauth_flow_t
     ck_assert_str_eq(got->auth_id, want->auth_id);
     ck_assert_str_eq(got->verifier, want->verifier);
     ck_assert_str_eq(got->redirect_uri, want->redirect_uri);
+    ck_assert_pstr_eq(got->nonce, want->nonce);
+    ck_assert_pstr_eq(got->browser, want->browser);
     ck_assert(got->created == want->created);
 }
 
@@ -70,7 +72,7 @@ static apr_status_t take(const char *state, apr_interval_time_t ttl)
 {
     taken = NULL;
     take_why = "unset";
-    return blinkauth_flow_take(&store, unit_pool, state, ttl, &taken, &take_why);
+    return blinkauth_flow_take(&store, unit_pool, state, ttl, NULL, &taken, &take_why);
 }
 
 /* Asserts that mutex is not held: it can be locked (and is unlocked again). */
@@ -116,6 +118,8 @@ START_TEST(test_round_trip)
     blinkauth_flow_t *back;
 
     f.user_id = "user \"quoted\" caf\xc3\xa9 \\ /";
+    f.nonce = "n0nce-\"q\"";
+    f.browser = "bRowser_hash-1";
     text = blinkauth_flow_encode(unit_pool, &f);
     back = blinkauth_flow_decode(unit_pool, text, strlen(text), &why);
     assert_same_flow(back, &f);
@@ -429,6 +433,161 @@ START_TEST(test_with_mutex_released)
 }
 END_TEST
 
+/* Checked fixture: as setup, with a store that seals its records under a fixed key. */
+static void setup_sealed(void)
+{
+    setup();
+    memset(store.seal_key, 7, sizeof(store.seal_key));
+    store.sealed = 1;
+}
+
+/* The one object the fake holds, as text. */
+static const char *only_object(void)
+{
+    int i;
+
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    for (i = 0; i < FAKE_CACHE_SLOTS; i++)
+        if (cache->slot[i].used)
+            return apr_pstrmemdup(unit_pool, (const char *)cache->slot[i].data, cache->slot[i].datalen);
+    return NULL;
+}
+
+/* Replaces the data of the fake's one object with data. */
+static void replace_only_object(const char *data)
+{
+    int i;
+
+    for (i = 0; i < FAKE_CACHE_SLOTS; i++)
+        if (cache->slot[i].used) {
+            cache->slot[i].data = (unsigned char *)apr_pstrdup(cache->pool, data);
+            cache->slot[i].datalen = (unsigned int)strlen(data);
+        }
+}
+
+START_TEST(test_sealed_round_trip)
+{
+    blinkauth_flow_t f = sample(apr_time_now());
+    const char *state = put_sample(f.created, TTL), *kept = only_object();
+
+    /* "<43 characters of HMAC-SHA256>.<the JSON>" */
+    ck_assert_int_eq(strlen(kept) > BLINKAUTH_RANDOM_B64_LEN + 1, 1);
+    ck_assert_int_eq(kept[BLINKAUTH_RANDOM_B64_LEN], '.');
+    ck_assert_str_eq(kept + BLINKAUTH_RANDOM_B64_LEN + 1, blinkauth_flow_encode(unit_pool, &f));
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    assert_same_flow(taken, &f);
+}
+END_TEST
+
+START_TEST(test_sealed_tampered_refused)
+{
+    /* Whoever can write the store must not be able to link an account to another Blink user. */
+    static const char *const edits[][2] = {
+        {"\"u-42\"", "\"u-99\""}, /* another user, seal kept */
+        {".", "x"},               /* no seal */
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(edits); i++) {
+        const char *state = put_sample(apr_time_now(), TTL), *kept = only_object();
+        const char *at = strstr(kept, edits[i][0]);
+        char *changed = apr_pstrdup(unit_pool, kept);
+
+        ck_assert_ptr_nonnull(at);
+        memcpy(changed + (at - kept), edits[i][1], strlen(edits[i][1]));
+        replace_only_object(changed);
+        ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
+        ck_assert_ptr_null(taken);
+        ck_assert_msg(take_why && strstr(take_why, "seal does not verify"), "why: %s", take_why);
+        ck_assert_int_eq(fake_cache_count(cache), 0); /* an altered record goes */
+    }
+}
+END_TEST
+
+START_TEST(test_sealed_other_key_refused)
+{
+    const char *state = put_sample(apr_time_now(), TTL);
+
+    store.seal_key[0] ^= 1;
+    ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
+    ck_assert_ptr_null(taken);
+}
+END_TEST
+
+START_TEST(test_unsealed_record_refused_by_sealed_store)
+{
+    blinkauth_flow_t want = sample(apr_time_now());
+
+    fake_cache_put_raw(cache, "blinkauth:raw", blinkauth_flow_encode(unit_pool, &want), apr_time_now() + TTL);
+    store.bare_keys = 0;
+    ck_assert_int_eq(take("raw", TTL), APR_EGENERAL);
+    ck_assert_ptr_null(taken);
+}
+END_TEST
+
+START_TEST(test_bind_then_take)
+{
+    const char *state = put_sample(apr_time_now(), TTL), *why = NULL;
+
+    /* Not opened yet: the callback of any browser is refused, and the record stays. */
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "browser-a", &taken, &take_why), APR_EACCES);
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "browser-a", &why), APR_SUCCESS);
+    /* Opened once: a second opening (another browser, or the same link again) is refused. */
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "browser-b", &why), APR_EEXIST);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "browser-b", &taken, &take_why), APR_EACCES);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "", &taken, &take_why), APR_EACCES);
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "browser-a", &taken, &take_why), APR_SUCCESS);
+    ck_assert_str_eq(taken->browser, "browser-a");
+    ck_assert_int_eq(fake_cache_count(cache), 0);
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "browser-a", &why), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_bind_keeps_expiry)
+{
+    apr_time_t created = apr_time_now();
+    const char *state = put_sample(created, TTL), *why = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "b", &why), APR_SUCCESS);
+    ck_assert(cache->last_expiry == created + TTL);
+}
+END_TEST
+
+START_TEST(test_start_put_take_once)
+{
+    const char *handle = NULL, *state = NULL, *url = NULL, *why = NULL;
+
+    ck_assert_int_eq(
+        blinkauth_flow_start_put(&store, unit_pool, "the-state", "https://idp.example/a?x=1&y=\"", TTL, &handle),
+        APR_SUCCESS);
+    ck_assert_int_eq(strlen(handle), BLINKAUTH_RANDOM_B64_LEN);
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_SUCCESS);
+    ck_assert_str_eq(state, "the-state");
+    ck_assert_str_eq(url, "https://idp.example/a?x=1&y=\"");
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_NOTFOUND);
+    /* A handle is no state: taking it as one finds nothing. */
+    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, "s", "u", TTL, &handle), APR_SUCCESS);
+    ck_assert_int_eq(take(handle, TTL), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_start_tampered_refused)
+{
+    const char *handle = NULL, *state = NULL, *url = NULL, *why = NULL;
+    char *changed;
+
+    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, "the-state", "https://idp.example/a", TTL, &handle),
+                     APR_SUCCESS);
+    changed = apr_pstrdup(unit_pool, only_object());
+    changed[strlen(changed) - 3] = 'X'; /* https://idp.example/X: a phishing page */
+    replace_only_object(changed);
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_EGENERAL);
+    ck_assert_msg(why && strstr(why, "seal does not verify"), "why: %s", why);
+}
+END_TEST
+
 /* Runs the flow suite: the record's codec, and put / take against the fake socache. */
 int main(void)
 {
@@ -444,5 +603,9 @@ int main(void)
                               test_take_expired_in_store, test_store_records_expiry, test_put_store_failure,
                               test_put_unencodable, test_retrieve_failure, test_remove_failure, test_remove_lost_race,
                               test_take_corrupt_record, test_take_raw_record, test_with_mutex_released));
+    unit_add_tcase(s, "sealed", setup_sealed, NULL,
+                   UNIT_TESTS(test_sealed_round_trip, test_sealed_tampered_refused, test_sealed_other_key_refused,
+                              test_unsealed_record_refused_by_sealed_store, test_bind_then_take, test_bind_keeps_expiry,
+                              test_start_put_take_once, test_start_tampered_refused));
     return unit_run(s);
 }

@@ -297,6 +297,16 @@ static void assert_failed(blinkauth_outcome_t out, blinkauth_up_kind_t kind, lon
     ck_assert_msg(strstr(out.why, part) != NULL, "\"%s\" does not say \"%s\"", out.why, part);
 }
 
+/* blinkauth_provider_identify without a nonce, its account id into *id. */
+static blinkauth_outcome_t account_id(const blinkauth_config_t *cfg, const blinkauth_tokens_t *t, const char **id)
+{
+    blinkauth_identity_t who;
+    blinkauth_outcome_t out = blinkauth_provider_identify(unit_pool, cfg, t, NULL, &who);
+
+    *id = who.account_id;
+    return out;
+}
+
 /* Asserts that cfg finds no account identifier in t: a failure with status whose sentence contains part, and the
  * identifier set to NULL. */
 static void assert_no_account_id(const blinkauth_config_t *cfg, const blinkauth_tokens_t *t, long status,
@@ -304,7 +314,7 @@ static void assert_no_account_id(const blinkauth_config_t *cfg, const blinkauth_
 {
     const char *id = "unset";
 
-    assert_failed(blinkauth_provider_account_id(unit_pool, cfg, t, &id), BLINKAUTH_UP_FAILED, status, part);
+    assert_failed(account_id(cfg, t, &id), BLINKAUTH_UP_FAILED, status, part);
     ck_assert_ptr_null(id);
 }
 
@@ -411,12 +421,13 @@ START_TEST(test_account_id_from_id_token)
     blinkauth_outcome_t out;
 
     cfg->client_id = "my-client";
-    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\",\"email\":\"j@example.com\"}");
-    out = blinkauth_provider_account_id(unit_pool, cfg, &t, &id);
+    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\",\"email\":\"j@example.com\",\"email_verified\":true,"
+                     "\"exp\":4102444800}");
+    out = account_id(cfg, &t, &id);
     ck_assert_int_eq(out.kind, BLINKAUTH_UP_OK);
     ck_assert_pstr_eq(id, "u-1");
     cfg->account_id_claim = "email";
-    ck_assert_int_eq(blinkauth_provider_account_id(unit_pool, cfg, &t, &id).kind, BLINKAUTH_UP_OK);
+    ck_assert_int_eq(account_id(cfg, &t, &id).kind, BLINKAUTH_UP_OK);
     ck_assert_pstr_eq(id, "j@example.com");
 }
 END_TEST
@@ -432,7 +443,7 @@ START_TEST(test_account_id_from_id_token_refused)
                          "id_token");
     t.id_token = jwt("{\"aud\":\"other\",\"sub\":\"u-1\"}");
     assert_no_account_id(cfg, &t, 0, "no account identifier: the id_token's aud does not name BlinkAuthClientID");
-    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\"}");
+    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\",\"exp\":4102444800}");
     cfg->account_id_claim = "email";
     assert_no_account_id(cfg, &t, 0, "no account identifier: the id_token has no usable claim 'email'");
 }
@@ -449,9 +460,9 @@ START_TEST(test_account_id_from_userinfo)
     cfg = loopback_config(1);
     cfg->userinfo_url = unit_server_url("/userinfo");
     cfg->account_id_claim = "id";
-    /* With a userinfo URL the id_token is not looked at. */
-    t.id_token = jwt("{\"aud\":\"other\",\"id\":1}");
-    ck_assert_int_eq(blinkauth_provider_account_id(unit_pool, cfg, &t, &id).kind, BLINKAUTH_UP_OK);
+    /* With a userinfo URL the claim is read there; an id_token is checked, and names the same sub. */
+    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\",\"id\":1,\"exp\":4102444800}");
+    ck_assert_int_eq(account_id(cfg, &t, &id).kind, BLINKAUTH_UP_OK);
     ck_assert_pstr_eq(id, "4711");
     r = only_request();
     ck_assert_str_eq(r->method, "GET");
@@ -507,6 +518,110 @@ START_TEST(test_token_revoke_public_and_failed)
 }
 END_TEST
 
+START_TEST(test_id_token_check)
+{
+    /* now = 2000000000 s; every claim set below names "my-client" as aud (checked by id_token_claims). */
+    static const struct {
+        const char *claims, *issuer, *nonce, *why; /* why NULL: accepted */
+    } cases[] = {
+        {"{\"aud\":\"my-client\",\"exp\":2000000100}", NULL, NULL, NULL},
+        {"{\"aud\":\"my-client\",\"exp\":1999999950}", NULL, NULL, NULL}, /* within the 60 s skew */
+        {"{\"aud\":\"my-client\",\"exp\":1999999900}", NULL, NULL, "expired 100 seconds ago"},
+        {"{\"aud\":\"my-client\"}", NULL, NULL, "has no exp"},
+        {"{\"aud\":\"my-client\",\"exp\":\"2000000100\"}", NULL, NULL, "has no exp"},
+        {"{\"aud\":\"my-client\",\"exp\":2000000100,\"iss\":\"https://idp.example\"}", "https://idp.example", NULL,
+         NULL},
+        {"{\"aud\":\"my-client\",\"exp\":2000000100,\"iss\":\"https://evil.example\"}", "https://idp.example", NULL,
+         "iss is 'https://evil.example', not the issuer 'https://idp.example'"},
+        {"{\"aud\":\"my-client\",\"exp\":2000000100}", "https://idp.example", NULL, "iss is '(none)'"},
+        {"{\"aud\":\"my-client\",\"exp\":2000000100,\"nonce\":\"n-1\"}", NULL, "n-1", NULL},
+        {"{\"aud\":\"my-client\",\"exp\":2000000100,\"nonce\":\"n-2\"}", NULL, "n-1", "nonce is not the one sent"},
+        {"{\"aud\":\"my-client\",\"exp\":2000000100}", NULL, "n-1", "has no nonce, though one was sent"},
+        {"{\"aud\":[\"my-client\",\"api\"],\"azp\":\"my-client\",\"exp\":2000000100}", NULL, NULL, NULL},
+        {"{\"aud\":[\"my-client\",\"api\"],\"azp\":\"api\",\"exp\":2000000100}", NULL, NULL, "azp is not"},
+        {"{\"aud\":[\"my-client\",\"api\"],\"exp\":2000000100}", NULL, NULL, "azp is not"},
+        {"{\"aud\":[\"my-client\"],\"exp\":2000000100}", NULL, NULL, NULL}, /* one audience: no azp needed */
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++) {
+        const char *why =
+            blinkauth_provider_id_token_check(unit_pool, obj(cases[i].claims), "my-client", cases[i].issuer,
+                                              cases[i].nonce, apr_time_from_sec(2000000000));
+        if (cases[i].why == NULL)
+            ck_assert_msg(why == NULL, "case %d refused: %s", i, why);
+        else
+            ck_assert_msg(why && strstr(why, cases[i].why), "case %d: \"%s\" does not say \"%s\"", i,
+                          why ? why : "(accepted)", cases[i].why);
+    }
+}
+END_TEST
+
+START_TEST(test_identify_userinfo_sub_mismatch)
+{
+    blinkauth_tokens_t t = {"at", NULL, NULL, -1};
+    blinkauth_config_t *cfg;
+
+    /* OpenID Connect Core 5.3.2: claims of another subject must not be used. */
+    serve(reply(200, "{\"sub\":\"someone-else\",\"email\":\"x@example.com\",\"email_verified\":true}"));
+    cfg = loopback_config(1);
+    cfg->userinfo_url = unit_server_url("/userinfo");
+    t.id_token = jwt("{\"aud\":\"my-client\",\"sub\":\"u-1\",\"exp\":4102444800}");
+    assert_no_account_id(cfg, &t, 0, "userinfo's sub is not the id_token's sub");
+}
+END_TEST
+
+START_TEST(test_identify_email_verified)
+{
+    static const struct {
+        const char *verified; /* the email_verified member, or "" for none */
+        int setting;          /* BlinkAuthVerifiedEmail: -1 unset (On), 0 Off */
+        int ok;
+    } cases[] = {
+        {",\"email_verified\":true", -1, 1},    {",\"email_verified\":\"true\"", -1, 1},
+        {",\"email_verified\":false", -1, 0},   {"", -1, 0},
+        {",\"email_verified\":\"yes\"", -1, 0}, {"", 0, 1},
+        {",\"email_verified\":false", 0, 1},
+    };
+    blinkauth_config_t *cfg = blinkauth_config_create(unit_pool, "/blink");
+    blinkauth_tokens_t t = {"at", NULL, NULL, -1};
+    const char *id = NULL;
+    int i;
+
+    cfg->client_id = "my-client";
+    cfg->account_id_claim = "email";
+    for (i = 0; i < UNIT_COUNT(cases); i++) {
+        blinkauth_outcome_t out;
+
+        cfg->verified_email = cases[i].setting;
+        t.id_token = jwt(apr_pstrcat(unit_pool, "{\"aud\":\"my-client\",\"exp\":4102444800,\"email\":\"j@example.com\"",
+                                     cases[i].verified, "}", NULL));
+        out = account_id(cfg, &t, &id);
+        ck_assert_msg((out.kind == BLINKAUTH_UP_OK) == cases[i].ok, "case %d: %s", i, out.why ? out.why : "ok");
+        if (!cases[i].ok)
+            ck_assert_msg(strstr(out.why, "e-mail is not verified") != NULL, "case %d: %s", i, out.why);
+    }
+    /* Another claim needs no verified e-mail. */
+    cfg->account_id_claim = "sub";
+    cfg->verified_email = -1;
+    t.id_token = jwt("{\"aud\":\"my-client\",\"exp\":4102444800,\"sub\":\"u-1\",\"email_verified\":false}");
+    ck_assert_int_eq(account_id(cfg, &t, &id).kind, BLINKAUTH_UP_OK);
+}
+END_TEST
+
+START_TEST(test_authorize_url_nonce_prompt_max_age)
+{
+    blinkauth_provider_authz_t a = authz("https://idp.example/authorize");
+
+    a.nonce = "n-1";
+    a.prompt = "login";
+    a.max_age = "300";
+    ck_assert_msg(strstr(blinkauth_provider_authorize_url(unit_pool, &a),
+                         "&code_challenge_method=S256&nonce=n-1&prompt=login&max_age=300") != NULL,
+                  "%s", blinkauth_provider_authorize_url(unit_pool, &a));
+}
+END_TEST
+
 /* Runs the provider suite with libcurl initialised the way post_config does it. */
 int main(void)
 {
@@ -515,15 +630,17 @@ int main(void)
     unit_add_tcase(s, "authorize_url", NULL, NULL,
                    UNIT_TESTS(test_no_query, test_existing_query_kept, test_url_ending_in_question_mark,
                               test_url_ending_in_ampersand, test_values_percent_encoded, test_scope_omitted_when_null,
-                              test_parameter_order, test_input_not_modified));
+                              test_parameter_order, test_input_not_modified, test_authorize_url_nonce_prompt_max_age));
     unit_add_tcase(s, "id_token", NULL, NULL,
                    UNIT_TESTS(test_claim_string_and_integer, test_claim_unusable, test_claim_length,
-                              test_id_token_claims, test_id_token_wrong_audience, test_id_token_not_a_jwt));
-    unit_add_tcase(
-        s, "endpoints", NULL, unit_server_teardown,
-        UNIT_TESTS(test_code_exchange_confidential, test_code_exchange_public_client, test_code_exchange_error_answer,
-                   test_code_exchange_unusable_answers, test_code_exchange_timeout, test_account_id_from_id_token,
-                   test_account_id_from_id_token_refused, test_account_id_from_userinfo,
-                   test_account_id_userinfo_refused, test_token_revoke, test_token_revoke_public_and_failed));
+                              test_id_token_claims, test_id_token_wrong_audience, test_id_token_not_a_jwt,
+                              test_id_token_check, test_identify_email_verified));
+    unit_add_tcase(s, "endpoints", NULL, unit_server_teardown,
+                   UNIT_TESTS(test_code_exchange_confidential, test_code_exchange_public_client,
+                              test_code_exchange_error_answer, test_code_exchange_unusable_answers,
+                              test_code_exchange_timeout, test_account_id_from_id_token,
+                              test_account_id_from_id_token_refused, test_account_id_from_userinfo,
+                              test_account_id_userinfo_refused, test_identify_userinfo_sub_mismatch, test_token_revoke,
+                              test_token_revoke_public_and_failed));
     return unit_run_http(s);
 }

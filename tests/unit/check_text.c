@@ -297,6 +297,17 @@ START_TEST(test_uri_redact)
 }
 END_TEST
 
+START_TEST(test_log_safe)
+{
+    ck_assert_str_eq(blinkauth_text_log_safe(unit_pool, "The user said no", 200), "The user said no");
+    ck_assert_str_eq(blinkauth_text_log_safe(unit_pool, "a\nb\r\tc\x7f\"d\\e", 200), "a?b??c??d?e");
+    ck_assert_str_eq(blinkauth_text_log_safe(unit_pool, "caf\xc3\xa9", 200), "caf??");
+    ck_assert_str_eq(blinkauth_text_log_safe(unit_pool, "abcdef", 3), "abc...");
+    ck_assert_str_eq(blinkauth_text_log_safe(unit_pool, "abc", 3), "abc");
+    ck_assert_str_eq(blinkauth_text_log_safe(unit_pool, "", 3), "");
+}
+END_TEST
+
 /* Runs the text suite. */
 int main(void)
 {
@@ -308,6 +319,6 @@ int main(void)
                               test_pct_decode_malformed, test_pct_decode_nul_rejected, test_html_escape,
                               test_html_escape_worst_case_size, test_form_parse, test_form_parse_empty_values,
                               test_form_parse_malformed, test_form_single, test_form_single_repeated_empty,
-                              test_query_redact, test_uri_redact));
+                              test_query_redact, test_uri_redact, test_log_safe));
     return unit_run(s);
 }

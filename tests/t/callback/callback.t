@@ -4,12 +4,14 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil;
+use Apache::TestUtil qw(t_start_error_log_watch t_finish_error_log_watch);
 use lib 't/lib';
 use BlinkTest;
 use LWP::UserAgent ();
 use HTTP::Request ();
 
-plan tests => 111, need_lwp;
+plan tests => 117, need_lwp;
+my $accounts_of_1e13;
 
 my $EXPIRED = qr/expired or was already used/;
 
@@ -94,6 +96,22 @@ $res = browser_get($evil);
 is_page($res, 502, qr/did not grant access/, 'other provider error');
 ok t_cmp($res->content =~ /<script|<b>/ ? 'reflected' : 'escaped', 'escaped', 'error text never reflected raw');
 saved(0, 'provider errors');
+# The provider's words reach the error log (bounded, quotes and control characters replaced), not the page.
+(my $described = fresh_callback()) =~ s/code=[^&]+/error=invalid_request&error_description=nonce%20%22required%22%0Aforged%20line/;
+t_start_error_log_watch();
+$res = browser_get($described);
+ok t_cmp(join('', grep { /BLA00304/ } t_finish_error_log_watch()),
+         qr/error=invalid_request error_description="nonce \?required\?\?forged line"/,
+         'error_description logged, escaped, on the one failure line');
+ok t_cmp($res->content =~ /nonce/ ? 'shown' : 'not shown', 'not shown', 'error_description is not shown to the user');
+
+# A lifetime of 1e13 seconds (it overflowed, and sent Blink the year -265640) is read as ten years.
+fake_reset();
+fake_post('provider', '/_control/options', { expires_in => 10000000000000 });
+is_page(browser_get(fresh_callback()), 200, qr/Connected/, 'expires_in of 1e13');
+my ($year) = (($accounts_of_1e13 = accounts_of(USER))->[0]{expiry} // '') =~ /^(\d{4})-/;
+ok t_cmp(($year // 0) - (gmtime)[5] - 1900, 10, 'expiry clamped to ten years from now');
+fake_reset();
 
 # --- the token endpoint failing
 for my $case ([status => { status => 400, body => '{"error":"invalid_grant"}' }, 502],

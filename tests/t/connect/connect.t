@@ -4,11 +4,12 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil;
+use Apache::TestUtil qw(t_start_error_log_watch t_finish_error_log_watch);
 use Apache::TestRequest ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 92, need_lwp;
+plan tests => 101, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -123,3 +124,18 @@ ok t_cmp($res->code, 200, 'walled: Connect answers where a <Directory> denies th
 ok t_cmp(json_of($res)->{data}{authorization_url}, qr{/authorize\?response_type=code&client_id=walled-client&},
          'walled: the authorization URL');
 is_error(blink_call(POST => '/walled/auth/w-1/x'), 404, 'NOT_FOUND', 'walled: an unknown route is the module\'s 404');
+
+# --- a Proxy Secret being rotated: BlinkAuthProxySecret new previous
+my %rotating = ('blink-auth-userid' => USER);
+ok t_cmp(blink_call(POST => '/blink/rotating/auth/a-1234',
+                    headers => { %rotating, 'blink-auth-proxysecret' => 'new-proxy-secret' })->code,
+         200, 'rotating: the new secret is accepted');
+t_start_error_log_watch();
+ok t_cmp(blink_call(POST => '/blink/rotating/auth/a-1234', headers => { %rotating, 'blink-auth-proxysecret' => SECRET })->code,
+         200, 'rotating: the previous secret is accepted too');
+ok t_cmp(join('', grep { /BLA00106/ } t_finish_error_log_watch()), qr/the previous Proxy Secret .* matched/,
+         'rotating: the previous secret is logged (at debug)');
+is_error(blink_call(POST => '/blink/rotating/auth/a-1234', headers => { %rotating, 'blink-auth-proxysecret' => 'inner-secret' }),
+         401, 'UNAUTHORIZED', 'rotating: any other secret is refused');
+is_error(blink_call(POST => '/blink/inner/auth/a-1234', headers => { %rotating, 'blink-auth-proxysecret' => 'new-proxy-secret' }),
+         401, 'UNAUTHORIZED', 'rotating: a sibling Location does not take the new secret');
