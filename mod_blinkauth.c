@@ -94,6 +94,8 @@ static int handler(request_rec *r)
             return blinkauth_route_callback(r, cfg);
         if ((param = route_param(path, "auth/")) != NULL)
             return blinkauth_route_connect(r, cfg, param);
+        if ((param = route_param(path, "start/")) != NULL)
+            return blinkauth_route_start(r, cfg, param);
         if ((param = route_param(path, "linked-accounts/")) != NULL)
             return blinkauth_route_disconnect(r, cfg, param);
     }

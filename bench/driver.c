@@ -1,11 +1,14 @@
 /* driver: a small keep-alive HTTP/1.1 load driver for the callback and Disconnect benchmarks.
  *
  *   driver callback   PORT CONNS COUNT   each iteration: POST /blink/auth/a-1234 (Connect, not timed),
- *                                        take the state from its authorization_url, then
- *                                        GET /blink/callback?state=..&code=.. (timed)
+ *                                        GET the start URL it answers as a browser (not timed): the
+ *                                        303's Location holds the state, its Set-Cookie the browser's
+ *                                        cookie; then GET /blink/callback?state=..&code=.. with that
+ *                                        cookie (timed)
  *   driver disconnect PORT CONNS COUNT   DELETE /blink/linked-accounts/la-1 (timed)
- *   driver capacity   PORT 1 COUNT       COUNT Connects in a row, then the callbacks of all their states,
- *                                        oldest first: how many pending flows the store kept
+ *   driver capacity   PORT 1 COUNT       COUNT Connects in a row (each start URL opened at once), then the
+ *                                        callbacks of all their states, oldest first: how many pending
+ *                                        flows the store kept
  *   driver fakes-callback   PPORT BPORT CONNS COUNT   what one callback asks of the upstreams, sent
  *                                        straight to the fakes: POST /token, GET /userinfo, POST the
  *                                        linked account (timed together)
@@ -131,23 +134,80 @@ static int exchange(conn_t *c, const char *req, size_t len, char **body)
     return exchange_once(c, req, len, body);
 }
 
-/* One Connect then one timed callback; the latency in *us. */
-static int one_callback(conn_t *c, double *us)
+/* The value of the header name (with its colon, e.g. "Location:") of the answer in c->buf into out (n bytes),
+ * leading blanks skipped; 0, or -1 when the answer has none or it does not fit. */
+static int header(const conn_t *c, const char *name, char *out, size_t n)
 {
-    char req[1024], *body = NULL, *s, state[64];
-    int n, k = 0;
-    double t0;
+    const char *end = strstr(c->buf, "\r\n\r\n"), *h = c->buf, *v, *eol;
+
+    while ((h = strcasestr(h, name)) != NULL && h < end) {
+        if (h > c->buf && h[-1] == '\n') {
+            for (v = h + strlen(name); *v == ' ' || *v == '\t'; v++)
+                ;
+            eol = strstr(v, "\r\n");
+            if ((size_t)(eol - v) >= n)
+                return -1;
+            memcpy(out, v, (size_t)(eol - v));
+            out[eol - v] = '\0';
+            return 0;
+        }
+        h++;
+    }
+    return -1;
+}
+
+/* Copies the run of characters of s up to one of stop (or the end, or n - 1 of them) into out; its length. */
+static size_t copy_until(char *out, size_t n, const char *s, const char *stop)
+{
+    size_t k = 0;
+
+    for (; k + 1 < n && s[k] && !strchr(stop, s[k]); k++)
+        out[k] = s[k];
+    out[k] = '\0';
+    return k;
+}
+
+/* One Connect, then its start URL opened as a browser: the state (from the 303's Location) into state (64 bytes),
+ * the cookie the browser keeps ("name=value", from its Set-Cookie) into cookie (128 bytes). Not timed. */
+static int start_flow(conn_t *c, char *state, char *cookie)
+{
+    char req[512], *body = NULL, *s, handle[64], value[2048];
+    int n;
 
     n = snprintf(req, sizeof(req),
                  "POST /blink/auth/a-1234 HTTP/1.1\r\nHost: 127.0.0.1\r\nblink-auth-proxysecret: " SECRET
                  "\r\nblink-auth-userid: u-42\r\nContent-Length: 0\r\n\r\n");
-    if (exchange(c, req, (size_t)n, &body) != 200 || (s = strstr(body, "state=")) == NULL)
+    if (exchange(c, req, (size_t)n, &body) != 200 || (s = strstr(body, "/blink/start/")) == NULL ||
+        copy_until(handle, sizeof(handle), s + 13, "\"?#/") == 0)
         return -1;
-    for (s += 6; k < 63 && *s && *s != '&' && *s != '"'; s++)
-        state[k++] = *s;
-    state[k] = '\0';
-    n = snprintf(req, sizeof(req),
-                 "GET /blink/callback?state=%s&code=c0de-0123456789abcdef HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", state);
+    n = snprintf(req, sizeof(req), "GET /blink/start/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", handle);
+    if (exchange(c, req, (size_t)n, NULL) != 303 || header(c, "Location:", value, sizeof(value)) != 0 ||
+        ((s = strstr(value, "?state=")) == NULL && (s = strstr(value, "&state=")) == NULL) ||
+        copy_until(state, 64, s + 7, "&") == 0 || header(c, "Set-Cookie:", value, sizeof(value)) != 0 ||
+        !strchr(value, '=') || copy_until(cookie, 128, value, "; ") == 0)
+        return -1;
+    return 0;
+}
+
+/* The callback of state, with the browser's cookie, into req (n bytes); its length. */
+static int callback_request(char *req, size_t n, const char *state, const char *cookie)
+{
+    return snprintf(req, n,
+                    "GET /blink/callback?state=%s&code=c0de-0123456789abcdef HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Cookie: %s\r\n\r\n",
+                    state, cookie);
+}
+
+/* One Connect and its start URL, then one timed callback; the latency in *us. */
+static int one_callback(conn_t *c, double *us)
+{
+    char req[1024], state[64], cookie[128];
+    int n;
+    double t0;
+
+    if (start_flow(c, state, cookie) != 0)
+        return -1;
+    n = callback_request(req, sizeof(req), state, cookie);
     t0 = now_us();
     if (exchange(c, req, (size_t)n, NULL) != 200)
         return -1;
@@ -155,39 +215,20 @@ static int one_callback(conn_t *c, double *us)
     return 0;
 }
 
-/* One Connect; its state into state (64 bytes). */
-static int connect_state(conn_t *c, char *state)
-{
-    char req[512], *body = NULL, *s;
-    int n, k = 0;
-
-    n = snprintf(req, sizeof(req),
-                 "POST /blink/auth/a-1234 HTTP/1.1\r\nHost: 127.0.0.1\r\nblink-auth-proxysecret: " SECRET
-                 "\r\nblink-auth-userid: u-42\r\nContent-Length: 0\r\n\r\n");
-    if (exchange(c, req, (size_t)n, &body) != 200 || (s = strstr(body, "state=")) == NULL)
-        return -1;
-    for (s += 6; k < 63 && *s && *s != '&' && *s != '"'; s++)
-        state[k++] = *s;
-    state[k] = '\0';
-    return 0;
-}
-
-/* COUNT Connects, then all their callbacks: prints how many flows were still there. */
+/* COUNT Connects (each start URL opened), then all their callbacks: prints how many flows were still there. */
 static int capacity(int count)
 {
     conn_t *c = calloc(1, sizeof(conn_t));
-    char(*states)[64] = calloc((size_t)count, 64), req[512];
+    char(*states)[64] = calloc((size_t)count, 64), (*cookies)[128] = calloc((size_t)count, 128), req[1024];
     int i, kept = 0, lost = 0, first_kept = -1;
 
     c->fd = -1;
     c->port = port_a;
     for (i = 0; i < count; i++)
-        if (connect_state(c, states[i]) != 0)
+        if (start_flow(c, states[i], cookies[i]) != 0)
             return fprintf(stderr, "connect %d failed\n", i), 1;
     for (i = 0; i < count; i++) {
-        int n = snprintf(req, sizeof(req),
-                         "GET /blink/callback?state=%s&code=c0de-0123456789abcdef HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-                         states[i]);
+        int n = callback_request(req, sizeof(req), states[i], cookies[i]);
         if (exchange(c, req, (size_t)n, NULL) == 200) {
             kept++;
             if (first_kept < 0)

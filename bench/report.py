@@ -100,7 +100,7 @@ def main(raw_path, out_path, png_path):
         added50 = [mk[r]["p50"] - fk[r]["p50"] for r in rs if r in fk]
         cw = conns.get(flow + "-warm", {})
         per_k = lambda key, d=cn: [d[r][key] * 1000 / d[r]["n"] for r in sorted(d)]
-        title = "Callback (GET /blink/callback after its own Connect)" if flow == "callback" else \
+        title = "Callback (GET /blink/callback after its own Connect and start URL)" if flow == "callback" else \
             "Disconnect (DELETE /blink/linked-accounts/la-1)"
         L.append("### %s. %s against the fast fakes\n" % (num, title))
         L.append("Upstream calls per %s: %s.  Latency: one client, %s %ss in a row per round, keep-alive; "
@@ -184,7 +184,7 @@ def chart(png_path, wrk, drv, rounds, meta):
     for label, vals in (
         ("static file\\n(GET, %s B)" % meta.get("body_bytes", "?"), [wrk.get("static", {})[r]["rps"] for r in rounds if r in wrk.get("static", {})]),
         ("Connect\\n(POST /auth/<id>)", [wrk.get("connect", {})[r]["rps"] for r in rounds]),
-        ("callback\\n(+ its Connect;\\n3 upstream calls)", [d["rps"] for d in drv.get("callback-c50warm", {}).values()]),
+        ("callback\\n(+ its Connect\\nand start URL;\\n3 upstream calls)", [d["rps"] for d in drv.get("callback-c50warm", {}).values()]),
         ("Disconnect\\n(4 upstream calls)", [d["rps"] for d in drv.get("disconnect-c50warm", {}).values()]),
     ):
         if vals:

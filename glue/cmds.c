@@ -113,11 +113,19 @@ static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* BlinkAuthMaxAge: seconds since the user last signed in at the provider, beyond which it asks again. */
-static const char *set_max_age(cmd_parms *cmd, void *dconf, const char *arg)
+/* A whole number of seconds within a range, and its int field: what set_seconds finds in cmd->info. */
+typedef struct {
+    apr_size_t offset;
+    int min, max;
+} seconds_t;
+
+/* A directive of whole seconds (the seconds_t in cmd->info says where they go and their range). */
+static const char *set_seconds(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    blinkauth_config_t *cfg = touch(cmd, dconf);
-    return complain(cmd, blinkauth_config_parse_seconds(cmd->pool, arg, 0, BLINKAUTH_MAX_AGE_MAX, &cfg->max_age));
+    const seconds_t *sec = cmd->info;
+    int *field = (int *)((char *)touch(cmd, dconf) + sec->offset);
+
+    return complain(cmd, blinkauth_config_parse_seconds(cmd->pool, arg, sec->min, sec->max, field));
 }
 
 /* BlinkAuthCAFile: a CA bundle that must be readable now. */
@@ -133,25 +141,11 @@ static const char *set_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* BlinkAuthStateTimeout: seconds a connect may take. */
-static const char *set_state_timeout(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    blinkauth_config_t *cfg = touch(cmd, dconf);
-    return complain(cmd, blinkauth_config_parse_seconds(cmd->pool, arg, BLINKAUTH_STATE_TIMEOUT_MIN,
-                                                        BLINKAUTH_STATE_TIMEOUT_MAX, &cfg->state_timeout));
-}
-
-/* BlinkAuthTimeout: seconds for each outbound call. */
-static const char *set_timeout(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    blinkauth_config_t *cfg = touch(cmd, dconf);
-    return complain(cmd, blinkauth_config_parse_seconds(cmd->pool, arg, BLINKAUTH_TIMEOUT_MIN, BLINKAUTH_TIMEOUT_MAX,
-                                                        &cfg->timeout));
-}
-
 #define AT(field) ((void *)APR_OFFSETOF(blinkauth_config_t, field))
 #define APP_CONF (RSRC_CONF | ACCESS_CONF)
 /* The cmd->info of a directive set by set_checked: the field and its check. */
+/* The cmd->info of a directive set by set_seconds: the field and its range. */
+#define SECONDS(field, min, max) ((void *)&(const seconds_t){APR_OFFSETOF(blinkauth_config_t, field), min, max})
 #define CHECKED(field, fn) ((void *)&(const checked_t){APR_OFFSETOF(blinkauth_config_t, field), fn})
 
 const command_rec blinkauth_cmds[] = {
@@ -193,9 +187,14 @@ const command_rec blinkauth_cmds[] = {
                   "the callback URL registered at the external service (default: <location>/callback)"),
     AP_INIT_TAKE1("BlinkAuthAccountIDClaim", set_checked, CHECKED(account_id_claim, check_text), APP_CONF,
                   "the claim that names the user's account (default " BLINKAUTH_DEFAULT_ACCOUNT_ID_CLAIM ")"),
-    AP_INIT_TAKE1("BlinkAuthStateTimeout", set_state_timeout, NULL, APP_CONF,
+    AP_INIT_TAKE1("BlinkAuthStateTimeout", set_seconds,
+                  SECONDS(state_timeout, BLINKAUTH_STATE_TIMEOUT_MIN, BLINKAUTH_STATE_TIMEOUT_MAX), APP_CONF,
                   "seconds a connect may take (default 600)"),
-    AP_INIT_TAKE1("BlinkAuthTimeout", set_timeout, NULL, APP_CONF, "seconds for each outbound call (default 10)"),
+    AP_INIT_TAKE1("BlinkAuthStartTimeout", set_seconds,
+                  SECONDS(start_timeout, BLINKAUTH_START_TIMEOUT_MIN, BLINKAUTH_START_TIMEOUT_MAX), APP_CONF,
+                  "seconds the start URL Connect answers may wait to be opened (default 60)"),
+    AP_INIT_TAKE1("BlinkAuthTimeout", set_seconds, SECONDS(timeout, BLINKAUTH_TIMEOUT_MIN, BLINKAUTH_TIMEOUT_MAX),
+                  APP_CONF, "seconds for each outbound call (default 10)"),
     AP_INIT_TAKE1("BlinkAuthIssuer", set_checked, CHECKED(issuer, blinkauth_config_check_url), APP_CONF,
                   "the issuer (iss) the id_token must name (default: from BlinkAuthProviderMetadataURL; unset: not "
                   "checked)"),
@@ -204,7 +203,7 @@ const command_rec blinkauth_cmds[] = {
                  "that does not send email_verified"),
     AP_INIT_TAKE1("BlinkAuthPrompt", set_checked, CHECKED(prompt, blinkauth_config_check_prompt), APP_CONF,
                   "login, consent, select_account or none: asked of the provider (e.g. login on a shared device)"),
-    AP_INIT_TAKE1("BlinkAuthMaxAge", set_max_age, NULL, APP_CONF,
+    AP_INIT_TAKE1("BlinkAuthMaxAge", set_seconds, SECONDS(max_age, 0, BLINKAUTH_MAX_AGE_MAX), APP_CONF,
                   "seconds since the last sign-in at the provider beyond which it asks again (max_age)"),
     AP_INIT_FLAG("BlinkAuthMatchEmail", set_on_off, AT(match_email), APP_CONF,
                  "On: link only when the external account's verified e-mail is the Blink user's (default Off)"),

@@ -11,12 +11,15 @@
 #define BLINKAUTH_DEFAULT_ACCOUNT_ID_CLAIM "sub"
 #define BLINKAUTH_DEFAULT_STATE_TIMEOUT 600
 #define BLINKAUTH_DEFAULT_TIMEOUT 10
+#define BLINKAUTH_DEFAULT_START_TIMEOUT 60
 
 /* Accepted ranges of the numeric directives, in seconds. */
 #define BLINKAUTH_STATE_TIMEOUT_MIN 1
 #define BLINKAUTH_STATE_TIMEOUT_MAX 86400
 #define BLINKAUTH_TIMEOUT_MIN 1
 #define BLINKAUTH_TIMEOUT_MAX 300
+#define BLINKAUTH_START_TIMEOUT_MIN 1
+#define BLINKAUTH_START_TIMEOUT_MAX 600
 #define BLINKAUTH_MAX_AGE_MAX 31536000
 
 /* Longest URL and secret accepted in the configuration. */
@@ -54,6 +57,7 @@ typedef struct {
     int verified_email; /* BlinkAuthVerifiedEmail: 1 On, 0 Off */
     int max_age;        /* BlinkAuthMaxAge, seconds */
     int match_email;    /* BlinkAuthMatchEmail: 1 On, 0 Off */
+    int start_timeout;  /* BlinkAuthStartTimeout, seconds */
 } blinkauth_config_t;
 
 /* A fresh configuration for the section at path (NULL for the server's; kept without trailing '/'), everything
@@ -106,6 +110,9 @@ int blinkauth_config_state_timeout(const blinkauth_config_t *cfg);
 
 /* Seconds for each outbound call. */
 int blinkauth_config_timeout(const blinkauth_config_t *cfg);
+
+/* Seconds a start URL may wait to be opened. */
+int blinkauth_config_start_timeout(const blinkauth_config_t *cfg);
 
 /* What the pages call the external service: BlinkAuthServiceName, else the host of the authorization URL. */
 const char *blinkauth_config_service_name(apr_pool_t *p, const blinkauth_config_t *cfg);

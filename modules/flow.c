@@ -249,8 +249,6 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
         rv = take_out(store, p, key, rv, why);
     }
     store_unlock(store);
-    if (rv == APR_EBADF)
-        rv = APR_EGENERAL;
     if (rv == APR_SUCCESS && apr_time_now() - (*flow)->created > ttl) {
         *why = "the flow record is older than BlinkAuthStateTimeout";
         rv = APR_TIMEUP;
@@ -281,7 +279,7 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
             *why = "the flow store refused the bound record";
     }
     store_unlock(store);
-    return rv == APR_EBADF ? APR_EGENERAL : rv;
+    return rv;
 }
 
 apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
@@ -317,11 +315,11 @@ apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_
     rv = take_out(store, p, key, fetch(store, p, key, &json, &n, why), why);
     store_unlock(store);
     if (rv != APR_SUCCESS)
-        return rv == APR_EBADF ? APR_EGENERAL : rv;
+        return rv;
     j = blinkauth_json_parse(p, json, n, why);
     if (j == NULL || json_unpack(j, "{s:s, s:s}", "state", state, "url", url) != 0) {
         *why = "not a start record";
-        return APR_EGENERAL;
+        return APR_EBADF;
     }
     *why = NULL;
     return APR_SUCCESS;

@@ -55,8 +55,8 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
 /* Reads and deletes the flow record of state, so it can be used once. With browser set, only the browser that
  * opened the start URL may: a record bound to another browser (or to none) is left in place and APR_EACCES
  * returned (compared in constant time). APR_NOTFOUND when there is none, APR_TIMEUP when it is older than ttl,
- * APR_EGENERAL (with *why) when it is not a record or its seal does not verify, another error when the store
- * failed (with *why). */
+ * APR_EBADF (with *why) when it is not a record or its seal does not verify (it is deleted), another error when the
+ * store failed (with *why). */
 apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why);
@@ -72,7 +72,7 @@ apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_p
                                       const char *url, apr_interval_time_t ttl, const char **handle);
 
 /* Reads and deletes the start record of handle into *state and *url. APR_NOTFOUND when there is none (used or
- * expired), APR_EGENERAL (with *why) when it is not one or its seal does not verify, another error when the store
+ * expired), APR_EBADF (with *why) when it is not one or its seal does not verify, another error when the store
  * failed (with *why). */
 apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                        const char **state, const char **url, const char **why);

@@ -4,6 +4,7 @@
 #include "reply.h"
 #include "revoke.h"
 #include "redact.h"
+#include "browser.h"
 #include "blinkapi.h"
 #include "crypto.h"
 #include "provider.h"
@@ -35,6 +36,16 @@ static int code_acceptable(const char *code)
         if ((unsigned char)*c > 0x7e)
             return 0;
     return 1;
+}
+
+/* The page for a callback from a browser that did not open the start URL: the connect stays for the one that did. */
+static int other_browser(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, BLALOGNO(00309) "callback refused: %s", why);
+    return blinkauth_reply_page(r, HTTP_BAD_REQUEST, "Not connected: another browser",
+                                "This sign-in belongs to a connect started in another browser, so nothing was "
+                                "connected. Open the Connect link from Blink in this browser, or finish in the one "
+                                "where you opened it.");
 }
 
 /* The "expired or already used" page, logging why. */
@@ -205,7 +216,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     apr_table_t *query;
-    const char *args = r->args, *state, *code, *error, *why = NULL;
+    const char *args = r->args, *state, *code, *error, *why = NULL, *browser;
     blinkauth_flow_t *flow = NULL;
     apr_status_t rv;
     int repeated = 0;
@@ -221,8 +232,14 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
         return expired(r, repeated ? "state is repeated" : "state is missing or malformed");
     if (store == NULL)
         return expired(r, "no flow store");
-    rv = blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), NULL, &flow,
-                             &why);
+    /* Only the browser that opened the start URL may finish the connect; another one does not use it up. */
+    browser = blinkauth_browser_cookie_get(r, blinkauth_browser_cookie_name(r, cfg, state));
+    rv = blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
+                             browser ? blinkauth_browser_hash(r->pool, browser) : "", &flow, &why);
+    if (rv == APR_EACCES)
+        return other_browser(r, browser ? why : "the browser sent no cookie of this connect");
+    if (rv == APR_EBADF)
+        return expired(r, why);
     if (rv == APR_NOTFOUND)
         return expired(r, "no flow record for this state: unknown, already used or expired (with more than one "
                           "server, set BlinkAuthCache to a shared store)");

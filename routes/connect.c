@@ -17,6 +17,17 @@ static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg)
     return ap_construct_url(r->pool, apr_pstrcat(r->pool, cfg->location, "/callback", NULL), r);
 }
 
+/* The start URL of handle: <the redirect URI's scheme://host[:port]><location>/start/<handle>, so that the browser
+ * opens it where it will come back to (the cookie it gets there must reach the callback). */
+static const char *start_url(request_rec *r, const blinkauth_config_t *cfg, const char *redirect_uri,
+                             const char *handle)
+{
+    const char *host = strstr(redirect_uri, "://");
+    apr_size_t origin = host ? (apr_size_t)(host + 3 - redirect_uri) + strcspn(host + 3, "/?#") : 0;
+
+    return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, redirect_uri, origin), cfg->location, "/start/", handle, NULL);
+}
+
 /* Answers 503 when the flow record could not be stored. */
 static int store_failed(request_rec *r, apr_status_t rv, const char *what)
 {
@@ -31,7 +42,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     blinkauth_flow_t flow = {0};
     blinkauth_provider_authz_t authz = {0};
-    const char *state = NULL, *url, *body;
+    const char *state = NULL, *handle = NULL, *url, *body;
     apr_status_t rv;
 
     if (r->method_number != M_POST)
@@ -71,6 +82,12 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     authz.prompt = cfg->prompt;
     authz.max_age = cfg->max_age != BLINKAUTH_UNSET_INT ? apr_itoa(r->pool, cfg->max_age) : NULL;
     url = blinkauth_provider_authorize_url(r->pool, &authz);
+    /* Blink opens a start URL of ours, not the service's: it binds the connect to the browser that opens it. */
+    rv = blinkauth_flow_start_put(store, r->pool, state, url, apr_time_from_sec(blinkauth_config_start_timeout(cfg)),
+                                  &handle);
+    if (rv != APR_SUCCESS)
+        return store_failed(r, rv, "the flow store refused the start record");
+    url = start_url(r, cfg, flow.redirect_uri, handle);
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);
     body = blinkauth_envelope_ok_string(r->pool, "authorization_url", url);

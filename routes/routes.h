@@ -10,6 +10,10 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
 /* GET <location>/callback: the browser returns from the external service; exchange, identify, save in Blink. */
 int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg);
 
+/* GET <location>/start/<handle>: the one-time start URL Connect answers; binds the connect to this browser with a
+ * cookie, then sends it on (303) to the external service. */
+int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const char *handle);
+
 /* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click; delete in Blink, then revoke. */
 int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, const char *linked_account_id);
 

@@ -115,11 +115,14 @@ httpd_stop() {
     echo $((SECONDS - began))
 }
 
-# Blink's Connect to the app: prints the authorization URL it answers (empty when it answers none).
+# Blink's Connect to the app, then its start URL opened as a browser would: prints the provider's authorization URL
+# the start URL sends the browser to (empty when there is none).
 connect_url() {
-    curl -s -X POST -H 'blink-auth-proxysecret: s3cret' -H 'blink-auth-userid: u-1' \
+    local start
+    start=$(curl -s -X POST -H 'blink-auth-proxysecret: s3cret' -H 'blink-auth-userid: u-1' \
         "http://127.0.0.1:$dport/blink/auth/a-1234" |
-        python3 -c 'import json, sys; print(json.load(sys.stdin).get("data", {}).get("authorization_url", ""))' 2>/dev/null
+        python3 -c 'import json, sys; print(json.load(sys.stdin).get("data", {}).get("authorization_url", ""))' 2>/dev/null)
+    [ -n "$start" ] && curl -s -o /dev/null -w '%{redirect_url}' "$start"
 }
 
 # Waits up to $1 seconds until the error log matches the regex $2.

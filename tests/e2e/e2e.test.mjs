@@ -39,6 +39,11 @@ const ALICE = { blinkUser: `u-${crypto.randomUUID()}`, login: 'alice' };
 const BOB = { blinkUser: 'u-bob é 2', login: 'bob' };
 // The user of the app configured by discovery alone (BlinkAuthProviderMetadataURL).
 const CAROL = { blinkUser: `u-${crypto.randomUUID()}`, login: 'carol' };
+// What Blink's Get User tells of alice (POST /_control/users), for the app with BlinkAuthMatchEmail On. The
+// e-mail differs in case only from the one oidc-provider gives alice (the match ignores case).
+const ALICE_PROFILE = { email: 'Alice@Example.TEST', first_name: 'Alice', last_name: 'Liddell' };
+// The BlinkAuthServiceName of that app.
+const MATCH_SERVICE = 'Example ID';
 
 // A header value as UTF-8 bytes (fetch sends each character of a header value as one byte).
 const utf8Header = (s) => Buffer.from(s, 'utf8').toString('latin1');
@@ -137,6 +142,10 @@ let browser;
 let proxyUrl;
 let discPort;
 let discUrl;
+let matchPort;
+let matchUrl;
+// The token endpoint's successful answers (access, refresh and ID token), in order, as oidc-provider sent them.
+const issued = [];
 
 // Play one call of Blink's servers to the module: { status, body } (body parsed when JSON).
 async function blinkCalls(method, rest, blinkUser, secret = PROXY_SECRET, base = proxyUrl) {
@@ -157,6 +166,20 @@ async function blinkAccounts() {
   check(res.status === 200, `fake Blink /_control/accounts answered ${res.status}`);
   return res.json();
 }
+
+// Tell the fake Blink's Get User about users: { user_id: { email, first_name, last_name } }.
+async function blinkUsers(users) {
+  const res = await fetch(`http://127.0.0.1:${blinkPort}/_control/users`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(users),
+  });
+  check(res.status === 200, `fake Blink /_control/users answered ${res.status}`);
+}
+
+// The number of calls to one of the provider's back-channel endpoints so far.
+const calls = (route) => provider.log.filter((e) => e.route === route).length;
+
+// The claims of a JWT (not verified: the test reads what oidc-provider itself issued).
+const jwtClaims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 
 // The httpd configuration of this run: the module against the provider and the fake Blink.
 function httpdConf() {
@@ -216,6 +239,30 @@ Listen 127.0.0.1:${discPort}
         BlinkAuthAccountIDClaim      email
     </Location>
 </VirtualHost>
+
+# The app again, where the external account's verified e-mail must be the Blink user's (Get User's).
+Listen 127.0.0.1:${matchPort}
+<VirtualHost 127.0.0.1:${matchPort}>
+    ServerName 127.0.0.1
+    <Location "/blink">
+        SetHandler blinkauth
+        BlinkAuthID                ${AUTH_ID}
+        BlinkAuthProxySecret       "${PROXY_SECRET}"
+        BlinkAuthAPIToken          file:${work}/api-token
+        BlinkAuthAPIURL            http://127.0.0.1:${blinkPort}
+        BlinkAuthClientID          ${CLIENT_ID}
+        BlinkAuthClientSecret      "${CLIENT_SECRET}"
+        BlinkAuthAuthorizeURL      ${e.authorize}
+        BlinkAuthTokenURL          ${e.token}
+        BlinkAuthUserInfoURL       ${e.userinfo}
+        BlinkAuthRevokeURL         ${e.revoke}
+        BlinkAuthScope             "openid email offline_access"
+        BlinkAuthAccountIDClaim    email
+        BlinkAuthServiceName       "${MATCH_SERVICE}"
+        BlinkAuthMatchEmail        On
+        BlinkAuthTimeout           10
+    </Location>
+</VirtualHost>
 `;
 }
 
@@ -232,11 +279,21 @@ async function startAll() {
   proxyUrl = `http://127.0.0.1:${httpPort}/blink`;
   discPort = await freePort();
   discUrl = `http://127.0.0.1:${discPort}/blink`;
+  matchPort = await freePort();
+  matchUrl = `http://127.0.0.1:${matchPort}/blink`;
   provider = await startProvider({
     clients: [{
-      clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${proxyUrl}/callback`, `${discUrl}/callback`],
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUris: [`${proxyUrl}/callback`, `${discUrl}/callback`, `${matchUrl}/callback`],
     }],
     inspector: INSPECTOR,
+  });
+  // Keep the tokens of every code exchange: the module saves none of those it refuses, and the test must
+  // still be able to ask the provider whether they were revoked.
+  provider.provider.on('grant.success', (ctx) => {
+    const { access_token: accessToken, refresh_token: refreshToken, id_token: idToken } = ctx.body ?? {};
+    issued.push({ accessToken, refreshToken, idToken });
   });
 
   const portFile = path.join(work, 'blink.port');
@@ -275,7 +332,8 @@ async function startAll() {
   browser = await chromium.connect(server.wsEndpoint());
 }
 
-// A fresh browser profile (no cookies at the provider) that may reach loopback only.
+// A fresh browser profile (a context of its own: its own cookie jar, at the provider and at the module)
+// that may reach loopback only; resolves to its page.
 async function newUser() {
   const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
   // oidc-provider's dev pages import a web font from Google: refuse anything not on loopback.
@@ -326,42 +384,104 @@ function callbackResponse(page, base = proxyUrl) {
   return page.waitForResponse((r) => r.url().startsWith(`${base}/callback?`), { timeout: 20000 });
 }
 
+// Connect as Blink's servers for blinkUser on the app at base: the start URL it answers, checked to be
+// <base>/start/<43 base64url characters>.
+async function connectStart(blinkUser, base = proxyUrl) {
+  const r = await blinkCalls('POST', `/auth/${AUTH_ID}`, blinkUser, PROXY_SECRET, base);
+  check(r.status === 200, `POST /auth: status ${r.status}: ${JSON.stringify(r.body)}`);
+  check(r.body?.code === 'OK' && r.body?.message === 'OK', `envelope: ${JSON.stringify(r.body)}`);
+  const url = r.body.data?.authorization_url;
+  check(typeof url === 'string' && url.startsWith(`${base}/start/`)
+    && /^[A-Za-z0-9_-]{43}$/.test(url.slice(`${base}/start/`.length)), `not a start URL of ours: ${url}`);
+  return url;
+}
+
+// Open a start URL in page: { start, location, final } with start the response of the start URL itself
+// (a 303 when it sends the browser on), location its Location, final the page the browser ended on.
+async function openStart(page, url) {
+  const final = await page.goto(url);
+  let req = final.request();
+  while (req.redirectedFrom()) req = req.redirectedFrom();
+  check(req.url() === url, `the first request was ${req.url()}, not the start URL`);
+  const start = req === final.request() ? final : await req.response();
+  return { start, location: start.headers().location, final };
+}
+
+// The cookies of our module that a browser context holds.
+async function blinkCookies(context) {
+  return (await context.cookies()).filter((c) => /blinkauth-/.test(c.name));
+}
+
+// Sign in at oidc-provider's login page (where page is) as login; wait for its consent page.
+async function signIn(page, login) {
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  await page.getByRole('heading', { name: 'Authorize' }).waitFor();
+}
+
+// Click Continue on the consent page: { res, text, title } of our callback page.
+async function consent(page, base = proxyUrl) {
+  const landed = callbackResponse(page, base);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  const res = await landed;
+  await page.waitForLoadState();
+  return { res, text: await page.locator('body').innerText(), title: await page.title() };
+}
+
+// Check that the provider's authorization URL the start URL sent the browser to is the one of the app at base.
+function checkAuthorizeUrl(location, base = proxyUrl) {
+  check(typeof location === 'string', 'no Location');
+  const url = new URL(location);
+  check(url.href.startsWith(`${provider.endpoints.authorize}?`), `Location ${url.href}`);
+  const q = url.searchParams;
+  check(q.get('response_type') === 'code', 'response_type');
+  check(q.get('client_id') === CLIENT_ID, 'client_id');
+  check(q.get('redirect_uri') === `${base}/callback`, `redirect_uri ${q.get('redirect_uri')}`);
+  check(q.get('code_challenge_method') === 'S256' && /^[A-Za-z0-9_-]{43}$/.test(q.get('code_challenge')),
+    'PKCE S256 challenge');
+  check((q.get('state') ?? '').length >= 22, 'state');
+  check(q.get('scope') === 'openid email offline_access', `scope ${q.get('scope')}`);
+  return url;
+}
+
 async function checks() {
-  await test('Connect: POST /auth/<auth_id> answers an authorization_url at oidc-provider', async () => {
-    const r = await blinkCalls('POST', `/auth/${AUTH_ID}`, ALICE.blinkUser);
-    check(r.status === 200, `status ${r.status}: ${JSON.stringify(r.body)}`);
-    check(r.body?.code === 'OK' && r.body?.message === 'OK', `envelope: ${JSON.stringify(r.body)}`);
-    const url = new URL(r.body.data.authorization_url);
-    check(url.href.startsWith(`${provider.endpoints.authorize}?`), `authorization_url ${url.href}`);
-    const q = url.searchParams;
-    check(q.get('response_type') === 'code', 'response_type');
-    check(q.get('client_id') === CLIENT_ID, 'client_id');
-    check(q.get('redirect_uri') === `${proxyUrl}/callback`, `redirect_uri ${q.get('redirect_uri')}`);
-    check(q.get('code_challenge_method') === 'S256' && /^[A-Za-z0-9_-]{43}$/.test(q.get('code_challenge')),
-      'PKCE S256 challenge');
-    check((q.get('state') ?? '').length >= 22, 'state');
-    check(q.get('scope') === 'openid email offline_access', `scope ${q.get('scope')}`);
-    state.aliceUrl = url.href;
+  await test('Connect: POST /auth/<auth_id> answers a one-time start URL of ours (<origin><location>/start/<handle>)', async () => {
+    const url = await connectStart(ALICE.blinkUser);
+    // A link previewer's HEAD must not use the link up: the browser opens it below.
+    const head = await fetch(url, { method: 'HEAD', redirect: 'manual' });
+    check(head.status === 405 && head.headers.get('allow') === 'GET', `HEAD answered ${head.status}`);
+    state.aliceStart = url;
+  });
+
+  await test('start: the browser that opens it gets 303 to oidc-provider\'s authorization URL and our HttpOnly SameSite=Lax cookie', async () => {
+    check(state.aliceStart, 'needs the Connect check');
+    const page = await newUser();
+    state.alicePage = page;
+    const s = await openStart(page, state.aliceStart);
+    check(s.start.status() === 303, `start URL answered ${s.start.status()}`);
+    state.aliceUrl = checkAuthorizeUrl(s.location).href;
+    const cookies = await blinkCookies(page.context());
+    check(cookies.length === 1, `cookies: ${JSON.stringify(cookies)}`);
+    const c = cookies[0];
+    check(/^blinkauth-[A-Za-z0-9_-]{16}$/.test(c.name), `cookie name ${c.name}`);
+    check(c.httpOnly && c.sameSite === 'Lax' && c.path === '/blink' && c.domain === '127.0.0.1' && !c.secure,
+      `cookie: ${JSON.stringify(c)}`);
+    check(c.value.length >= 43 && c.expires > Date.now() / 1000, `cookie value or expiry: ${JSON.stringify(c)}`);
+    check(s.final.url().startsWith(`${provider.issuer}/interaction/`), `the browser ended on ${s.final.url()}`);
+    await page.locator('input[name="login"]').waitFor();
   });
 
   await test('browser: sign-in and consent at oidc-provider land on our "Connected as <email>" page', async () => {
-    check(state.aliceUrl, 'needs the Connect check');
-    const page = await newUser();
-    state.alicePage = page;
-    await page.goto(state.aliceUrl);
-    await page.locator('input[name="login"]').fill(ALICE.login);
-    await page.locator('input[name="password"]').fill('any password');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('heading', { name: 'Authorize' }).waitFor();
-    const landed = callbackResponse(page);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    const res = await landed;
-    await page.waitForLoadState();
+    check(state.aliceUrl, 'needs the start check');
+    const page = state.alicePage;
+    await signIn(page, ALICE.login);
+    const { res, text } = await consent(page);
     await page.screenshot({ path: path.join(out, 'connected.png') });
-    const text = await page.locator('body').innerText();
     const email = accountClaims(ALICE.login).email;
     check(res.status() === 200, `callback status ${res.status()}: ${text}`);
-    check(text.includes(`Connected as ${email}`), `page says: ${text}`);
+    // Get User does not know alice yet (404): the page names no Blink account.
+    check(text.includes(`Connected as ${email} at 127.0.0.1. You can close this window.`), `page says: ${text}`);
   });
 
   await test('Blink holds exactly one linked account for the user: external_account_id = email claim', async () => {
@@ -399,10 +519,25 @@ async function checks() {
     check(g.authScheme === 'Basic' && g.clientId === CLIENT_ID && g.hasCodeVerifier, JSON.stringify(g));
   });
 
-  await test('replay: the same authorization_url again ends on our 400 "expired or was already used" page', async () => {
+  await test('replay: re-opening the start URL shows our 400 "This link was already used" page, no redirect, no code exchange', async () => {
     check(state.alicePage && state.account, 'needs a completed connect');
     const page = state.alicePage;
-    const tokensBefore = provider.log.filter((e) => e.route === 'token').length;
+    const tokensBefore = calls('token');
+    const s = await openStart(page, state.aliceStart);
+    const text = await page.locator('body').innerText();
+    check(s.start === s.final && s.start.status() === 400, `start URL answered ${s.start.status()}: ${text}`);
+    check(page.url() === state.aliceStart && s.location === undefined, `the browser went on to ${page.url()}`);
+    check(await page.title() === 'This link was already used', `title ${await page.title()}`);
+    await page.screenshot({ path: path.join(out, 'start-replayed.png') });
+    const all = await blinkAccounts();
+    check(all.length === 1 && all[0].id === state.account.id, `accounts after replay: ${JSON.stringify(all)}`);
+    check(calls('token') === tokensBefore, 'a token was requested');
+  });
+
+  await test('replay: the provider\'s authorization URL again ends on our 400 "expired or was already used" page', async () => {
+    check(state.alicePage && state.account && state.aliceUrl, 'needs a completed connect');
+    const page = state.alicePage;
+    const tokensBefore = calls('token');
     // The provider still has alice's session and grant: it redirects straight back with a new
     // code and the old state, which the module has already spent.
     const landed = callbackResponse(page);
@@ -416,21 +551,17 @@ async function checks() {
     await page.screenshot({ path: path.join(out, 'replayed.png') });
     const all = await blinkAccounts();
     check(all.length === 1 && all[0].id === state.account.id, `accounts after replay: ${JSON.stringify(all)}`);
-    check(provider.log.filter((e) => e.route === 'token').length === tokensBefore,
-      'the module exchanged the replayed code');
+    check(calls('token') === tokensBefore, 'the module exchanged the replayed code');
     await page.context().close();
   });
 
   await test('cancel: a user who clicks Cancel at consent lands on our "cancelled" page; nothing saved', async () => {
-    const r = await blinkCalls('POST', `/auth/${AUTH_ID}`, BOB.blinkUser);
-    check(r.status === 200, `POST /auth for bob: ${r.status} ${JSON.stringify(r.body)}`);
-    const tokensBefore = provider.log.filter((e) => e.route === 'token').length;
+    const start = await connectStart(BOB.blinkUser);
+    const tokensBefore = calls('token');
     const page = await newUser();
-    await page.goto(r.body.data.authorization_url);
-    await page.locator('input[name="login"]').fill(BOB.login);
-    await page.locator('input[name="password"]').fill('any password');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('heading', { name: 'Authorize' }).waitFor();
+    const s = await openStart(page, start);
+    checkAuthorizeUrl(s.location);
+    await signIn(page, BOB.login);
     const landed = callbackResponse(page);
     await page.getByRole('link', { name: '[ Cancel ]' }).click();
     const res = await landed;
@@ -441,7 +572,7 @@ async function checks() {
     check(res.status() === 200 && text.includes('You cancelled the connection'), `${res.status()}: ${text}`);
     const all = await blinkAccounts();
     check(!all.some((a) => a.user_id === BOB.blinkUser) && all.length === 1, `accounts: ${JSON.stringify(all)}`);
-    check(provider.log.filter((e) => e.route === 'token').length === tokensBefore, 'a token was requested');
+    check(calls('token') === tokensBefore, 'a token was requested');
     await page.context().close();
   });
 
@@ -469,6 +600,183 @@ async function checks() {
       `revocation calls: ${JSON.stringify(rev)}`);
   });
 
+  // ------------------------------------------------ two browsers: the start URL binds the connect to one
+
+  await test('two browsers: Alice\'s browser opens a start URL and is sent on to oidc-provider (she does not sign in yet)', async () => {
+    const start = await connectStart(ALICE.blinkUser);
+    const page = await newUser();
+    const context = page.context();
+    const s = await openStart(page, start);
+    check(s.start.status() === 303, `start URL answered ${s.start.status()}`);
+    const url = checkAuthorizeUrl(s.location);
+    const cookies = await blinkCookies(context);
+    check(cookies.length === 1, `Alice's cookies: ${JSON.stringify(cookies)}`);
+    await page.locator('input[name="login"]').waitFor();
+    state.two = { start, alicePage: page, location: url.href, state: url.searchParams.get('state'), cookie: cookies[0] };
+  });
+
+  await test('two browsers: Bob\'s browser opening the SAME start URL gets our 400 "This link was already used" page: no redirect, no cookie', async () => {
+    check(state.two, 'needs Alice\'s start');
+    const page = await newUser();
+    const context = page.context();
+    state.two.bobPage = page;
+    const s = await openStart(page, state.two.start);
+    const text = await page.locator('body').innerText();
+    check(s.start === s.final && s.start.status() === 400 && s.location === undefined,
+      `start URL answered ${s.start.status()} (Location ${s.location}): ${text}`);
+    check(page.url() === state.two.start, `Bob's browser went on to ${page.url()}`);
+    check(await page.title() === 'This link was already used' && /already opened/.test(text), `page: ${text}`);
+    await page.screenshot({ path: path.join(out, 'two-browsers-already-used.png') });
+    check((await blinkCookies(context)).length === 0, 'Bob\'s browser got a cookie of ours');
+  });
+
+  await test('two browsers: Bob signs in as bob at the provider URL Alice was sent to; our callback answers 400 "another browser", no token request, nothing saved', async () => {
+    check(state.two?.bobPage, 'needs Bob\'s browser');
+    const page = state.two.bobPage;
+    const tokensBefore = calls('token');
+    const accountsBefore = await blinkAccounts();
+    await page.goto(state.two.location);
+    await signIn(page, BOB.login);
+    const { res, text, title } = await consent(page);
+    const q = new URL(res.url()).searchParams;
+    check(q.has('code') && q.get('state') === state.two.state, `callback URL ${res.url()}`);
+    check(res.status() === 400 && title === 'Not connected: another browser', `${res.status()} ${title}: ${text}`);
+    check(/started in another browser/.test(text), `page says: ${text}`);
+    await page.screenshot({ path: path.join(out, 'two-browsers-another-browser.png') });
+    check(calls('token') === tokensBefore, 'the module exchanged Bob\'s code');
+    const all = await blinkAccounts();
+    check(JSON.stringify(all) === JSON.stringify(accountsBefore), `accounts: ${JSON.stringify(all)}`);
+    state.two.bobCallback = res.url();
+  });
+
+  await test('two browsers: the same callback with a cookie of that connect\'s name but another value is refused the same way', async () => {
+    check(state.two?.bobCallback, 'needs Bob\'s refused callback');
+    const page = state.two.bobPage;
+    const tokensBefore = calls('token');
+    const forged = { ...state.two.cookie, value: crypto.randomBytes(32).toString('base64url') };
+    await page.context().addCookies([forged]);
+    const res = await page.goto(state.two.bobCallback);
+    const text = await page.locator('body').innerText();
+    check(res.status() === 400 && await page.title() === 'Not connected: another browser', `${res.status()}: ${text}`);
+    check(calls('token') === tokensBefore, 'the module exchanged Bob\'s code');
+    check(!(await blinkAccounts()).some((a) => a.user_id === ALICE.blinkUser), 'an account was saved for alice');
+    await page.context().close();
+  });
+
+  await test('two browsers: Alice then signs in in her own browser and finishes: "Connected as alice@…", saved once', async () => {
+    check(state.two?.alicePage, 'needs Alice\'s start');
+    const page = state.two.alicePage;
+    const tokensBefore = calls('token');
+    await signIn(page, ALICE.login);
+    const { res, text } = await consent(page);
+    await page.screenshot({ path: path.join(out, 'two-browsers-connected.png') });
+    const email = accountClaims(ALICE.login).email;
+    check(new URL(res.url()).searchParams.get('state') === state.two.state, `callback URL ${res.url()}`);
+    check(res.status() === 200 && text.includes(`Connected as ${email} at 127.0.0.1.`), `${res.status()}: ${text}`);
+    check(calls('token') === tokensBefore + 1, 'not one code exchange');
+    const mine = (await blinkAccounts()).filter((a) => a.user_id === ALICE.blinkUser);
+    check(mine.length === 1 && mine[0].external_account_id === email, `accounts: ${JSON.stringify(mine)}`);
+    const at = await introspect(provider, mine[0].access_token);
+    check(at.active === true && at.sub === ALICE.login, `access token: ${JSON.stringify(at)}`);
+    state.two.account = mine[0];
+    await page.context().close();
+  });
+
+  await test('two browsers: Disconnect of that account answers 200 and Blink holds nothing', async () => {
+    check(state.two?.account, 'needs the two-browser connect');
+    const r = await blinkCalls('DELETE', `/linked-accounts/${encodeURIComponent(state.two.account.id)}`, ALICE.blinkUser);
+    check(r.status === 200 && r.body?.code === 'OK', `${r.status} ${JSON.stringify(r.body)}`);
+    const all = await blinkAccounts();
+    check(all.length === 0, `accounts left: ${JSON.stringify(all)}`);
+  });
+
+  // ------------------------------------------------ BlinkAuthMatchEmail On: the link is for one person
+
+  await test('match e-mail: Bob opens and finishes a start URL Alice never opened; our 403 "this link is for someone else" page names Alice\'s Blink account', async () => {
+    await blinkUsers({ [ALICE.blinkUser]: ALICE_PROFILE });
+    const start = await connectStart(ALICE.blinkUser, matchUrl);
+    const tokensBefore = calls('token');
+    const revokedBefore = calls('revocation');
+    const issuedBefore = issued.length;
+    const page = await newUser();
+    const s = await openStart(page, start);
+    check(s.start.status() === 303, `start URL answered ${s.start.status()}`);
+    checkAuthorizeUrl(s.location, matchUrl);
+    await signIn(page, BOB.login);
+    const { res, text, title } = await consent(page, matchUrl);
+    await page.screenshot({ path: path.join(out, 'match-email-someone-else.png') });
+    const owner = `${ALICE_PROFILE.first_name} ${ALICE_PROFILE.last_name} (${ALICE_PROFILE.email})`;
+    check(res.status() === 403 && title === 'Not connected: this link is for someone else', `${res.status()} ${title}: ${text}`);
+    check(text.includes(`This link was made for the Blink account of ${owner}`), `page says: ${text}`);
+    check(text.includes(`${MATCH_SERVICE} account you signed in with (${accountClaims(BOB.login).email})`), `page says: ${text}`);
+    check(!text.includes('Connected as'), `page says: ${text}`);
+    const grants = provider.log.filter((e) => e.route === 'token').slice(tokensBefore);
+    check(grants.length === 1 && grants[0].status === 200 && grants[0].grantType === 'authorization_code',
+      `token calls: ${JSON.stringify(grants)}`);
+    check(issued.length === issuedBefore + 1, `tokens issued: ${issued.length - issuedBefore}`);
+    const bobTokens = issued[issued.length - 1];
+    // oidc-provider keeps the e-mail claims out of the ID token when it issues an access token (the module
+    // reads them at userinfo, which gives bob's verified e-mail): the ID token says whose tokens these are.
+    const claims = jwtClaims(bobTokens.idToken);
+    check(claims.sub === BOB.login, `the ID token of that exchange: ${JSON.stringify(claims)}`);
+    state.match = { bobTokens, revokedBefore };
+    await page.context().close();
+  });
+
+  await test('match e-mail: Bob\'s tokens are revoked at the provider (introspection inactive) and Blink holds nothing', async () => {
+    check(state.match, 'needs Bob\'s refused connect');
+    const { bobTokens, revokedBefore } = state.match;
+    const rev = provider.log.filter((e) => e.route === 'revocation').slice(revokedBefore);
+    const hints = rev.map((e) => e.tokenTypeHint).sort().join(',');
+    check(rev.length === 2 && hints === 'access_token,refresh_token'
+      && rev.every((e) => e.status === 200 && e.authScheme === 'Basic' && e.clientId === CLIENT_ID),
+    `revocation calls: ${JSON.stringify(rev)}`);
+    const at = await introspect(provider, bobTokens.accessToken);
+    const rt = await introspect(provider, bobTokens.refreshToken);
+    check(at.active === false, `access token: ${JSON.stringify(at)}`);
+    check(rt.active === false, `refresh token: ${JSON.stringify(rt)}`);
+    const u = await userinfo(provider, bobTokens.accessToken);
+    check(u.status === 401, `userinfo with Bob's revoked token: ${u.status}`);
+    const all = await blinkAccounts();
+    check(all.length === 0, `accounts: ${JSON.stringify(all)}`);
+  });
+
+  await test('match e-mail: Alice finishing her own connect on that app lands on "Connected as alice@… at … to the Blink account of Alice …"; saved', async () => {
+    const start = await connectStart(ALICE.blinkUser, matchUrl);
+    const tokensBefore = calls('token');
+    const revokedBefore = calls('revocation');
+    const page = await newUser();
+    const s = await openStart(page, start);
+    check(s.start.status() === 303, `start URL answered ${s.start.status()}`);
+    await signIn(page, ALICE.login);
+    const { res, text } = await consent(page, matchUrl);
+    await page.screenshot({ path: path.join(out, 'match-email-connected.png') });
+    const email = accountClaims(ALICE.login).email;
+    const owner = `${ALICE_PROFILE.first_name} ${ALICE_PROFILE.last_name} (${ALICE_PROFILE.email})`;
+    check(res.status() === 200, `callback status ${res.status()}: ${text}`);
+    check(text.includes(`Connected as ${email} at ${MATCH_SERVICE} to the Blink account of ${owner}. You can close this window.`),
+      `page says: ${text}`);
+    check(calls('token') === tokensBefore + 1 && calls('revocation') === revokedBefore,
+      `token calls ${calls('token') - tokensBefore}, revocation calls ${calls('revocation') - revokedBefore}`);
+    const all = await blinkAccounts();
+    check(all.length === 1 && all[0].user_id === ALICE.blinkUser && all[0].auth_id === AUTH_ID
+      && all[0].external_account_id === email, `accounts: ${JSON.stringify(all)}`);
+    const at = await introspect(provider, all[0].access_token);
+    check(at.active === true && at.sub === ALICE.login, `access token: ${JSON.stringify(at)}`);
+    state.matchAccount = all[0];
+    await page.context().close();
+  });
+
+  await test('match e-mail: Disconnect on that app deletes the account and revokes both tokens', async () => {
+    check(state.matchAccount, 'needs Alice\'s connect on the match app');
+    const r = await blinkCalls('DELETE', `/linked-accounts/${encodeURIComponent(state.matchAccount.id)}`,
+      ALICE.blinkUser, PROXY_SECRET, matchUrl);
+    check(r.status === 200 && r.body?.code === 'OK', `${r.status} ${JSON.stringify(r.body)}`);
+    check((await blinkAccounts()).length === 0, 'the account is still in Blink');
+    const rt = await introspect(provider, state.matchAccount.refresh_token);
+    check(rt.active === false, `refresh token: ${JSON.stringify(rt)}`);
+  });
+
   await test('discovery: httpd read the metadata once, at start-up (for both passes of its start), and logged the endpoints it took', async () => {
     const reads = provider.log.filter((e) => e.route === 'discovery');
     check(reads.length === 1 && reads[0].status === 200, `metadata reads: ${JSON.stringify(reads)}`);
@@ -491,32 +799,21 @@ async function checks() {
       `code_challenge_methods_supported ${doc.code_challenge_methods_supported}`);
   });
 
-  await test('discovery: Connect on the app with only BlinkAuthProviderMetadataURL answers the discovered authorization endpoint', async () => {
-    const r = await blinkCalls('POST', `/auth/${AUTH_ID}`, CAROL.blinkUser, PROXY_SECRET, discUrl);
-    check(r.status === 200, `status ${r.status}: ${JSON.stringify(r.body)}`);
-    const url = new URL(r.body.data.authorization_url);
-    check(url.href.startsWith(`${provider.endpoints.authorize}?`), `authorization_url ${url.href}`);
-    check(url.searchParams.get('redirect_uri') === `${discUrl}/callback`, `redirect_uri ${url.searchParams.get('redirect_uri')}`);
-    check(url.searchParams.get('code_challenge_method') === 'S256', 'PKCE S256');
-    state.carolUrl = url.href;
+  await test('discovery: Connect on the app with only BlinkAuthProviderMetadataURL answers a start URL of that app', async () => {
+    state.carolStart = await connectStart(CAROL.blinkUser, discUrl);
   });
 
-  await test('discovery: sign-in and consent land on "Connected as <email>"; Blink holds the account', async () => {
-    check(state.carolUrl, 'needs the discovery Connect check');
+  await test('discovery: the start URL sends the browser to the discovered authorization endpoint; sign-in and consent land on "Connected as <email>"; Blink holds the account', async () => {
+    check(state.carolStart, 'needs the discovery Connect check');
     const tokensBefore = provider.log.filter((e) => e.route === 'token').length;
     const userinfoBefore = provider.log.filter((e) => e.route === 'userinfo').length;
     const page = await newUser();
-    await page.goto(state.carolUrl);
-    await page.locator('input[name="login"]').fill(CAROL.login);
-    await page.locator('input[name="password"]').fill('any password');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('heading', { name: 'Authorize' }).waitFor();
-    const landed = callbackResponse(page, discUrl);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    const res = await landed;
-    await page.waitForLoadState();
+    const s = await openStart(page, state.carolStart);
+    check(s.start.status() === 303, `start URL answered ${s.start.status()}`);
+    checkAuthorizeUrl(s.location, discUrl);
+    await signIn(page, CAROL.login);
+    const { res, text } = await consent(page, discUrl);
     await page.screenshot({ path: path.join(out, 'connected-discovery.png') });
-    const text = await page.locator('body').innerText();
     const email = accountClaims(CAROL.login).email;
     check(res.status() === 200 && text.includes(`Connected as ${email}`), `${res.status()}: ${text}`);
     const grants = provider.log.filter((e) => e.route === 'token').slice(tokensBefore);

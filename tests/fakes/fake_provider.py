@@ -20,7 +20,7 @@ from fakelib import Reply, html_page
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")
 VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 DEFAULT_USER = {"sub": "user-123", "email": "alice@example.test", "email_verified": True, "name": "Alice Example"}
-DEFAULT_OPTIONS = {"id_token": True, "refresh_token": True, "expires_in": True, "code_ttl": 60}
+DEFAULT_OPTIONS = {"id_token": True, "refresh_token": True, "expires_in": True, "code_ttl": 60, "id_token_claims": {}}
 LIFETIME = 3600
 
 
@@ -243,6 +243,7 @@ class ProviderHandler(fakelib.FakeHandler):
                       "aud": code["client_id"], "iat": now, "exp": now + LIFETIME}
             if code["nonce"]:
                 claims["nonce"] = code["nonce"]
+            claims.update(opts["id_token_claims"])
             answer["id_token"] = jwt_none(dict(code["user"], **claims))
         return Reply(200, answer, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
@@ -296,11 +297,12 @@ class ProviderHandler(fakelib.FakeHandler):
         return Reply(200, {"ok": True, "user": self.state.user})
 
     def c_options(self):
-        """POST /_control/options: set id_token/refresh_token (bool), expires_in (bool|int), code_ttl."""
+        """POST /_control/options: set id_token/refresh_token (bool), expires_in (bool|int), code_ttl, and
+        id_token_claims (claims that replace or add to the id_token's, e.g. a wrong iss)."""
         doc = self.json_object(strict_type=False)
         for key, value in doc.items():
             kinds = {"id_token": (bool,), "refresh_token": (bool,), "expires_in": (bool, int),
-                     "code_ttl": (int, float)}.get(key)
+                     "code_ttl": (int, float), "id_token_claims": (dict,)}.get(key)
             if kinds is None or type(value) not in kinds:
                 raise oauth_error(400, "invalid_request", "bad option %s" % key)
         self.state.options.update(doc)

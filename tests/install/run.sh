@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The install suite, as an admin on Debian does it: (a) `make install`/`make uninstall` with DESTDIR
 # stay in the stage; (b) `make deb` + lintian; (c) `apt-get install ./…deb` enables nothing;
-# (d) `a2enmod blinkauth` + README's minimal app in Debian's own apache2 answers Connect;
+# (d) `a2enmod blinkauth` + README's minimal app in Debian's own apache2 answers Connect with its
+# one-time start URL, which answers once (303 to the provider, with the browser's cookie);
 # (e) `apt-get purge` leaves no file of ours. It changes the system, so it runs only as root when
 # CI=true or BLINKAUTH_TEST_INSTALL=1, and puts everything back on exit, even after a failure.
 set -u
@@ -140,7 +141,7 @@ check "installing enables nothing (no mods-enabled/blinkauth.load)" \
 files=$(dpkg -L "$pkg" 2>/dev/null)
 
 # --- (d) a2enmod blinkauth, README's minimal app (its <Location>, word for word, with the secret files it names
-# made here) in a vhost on a free loopback port, then Connect
+# made here) in a vhost on a free loopback port, then Connect and its start URL
 port=${BLINKAUTH_INSTALL_PORT:-$(free_port)}
 app=$(sed -n '/^```apache$/,/^```$/p' "$top/README.md" | sed -n '/<Location "\/blink">/,/<\/Location>/p' | head -40)
 mkdir -p "$tmp/secrets"
@@ -171,9 +172,32 @@ check "apache2ctl start (Debian's apache2.conf: ports.conf's port 80 too, and 12
 url="http://127.0.0.1:$port/blink/auth/a-1234"
 out=$(curl -s -w ' %{http_code}' -XPOST -H 'blink-auth-proxysecret: s3cret' -H 'blink-auth-userid: u1' "$url")
 code=${out##* } body=${out% *}
-check "Connect: 200 with an authorization_url at the authorize endpoint" \
-    '[ "$code" = 200 ] && grep -q "\"authorization_url\":\"https://idp.example/oauth/authorize?response_type=code&client_id=my-client&" <<<"$body"' \
-    'echo "got: $out"'
+# The authorization_url is the app's one-time start URL, at the origin of BlinkAuthRedirectURI.
+handle=$(sed -n 's|^.*"authorization_url":"https://apps\.example\.com/blink/start/\([A-Za-z0-9_-]\{43\}\)".*$|\1|p' <<<"$body")
+check "Connect: 200 with an authorization_url at the one-time start URL (https://apps.example.com/blink/start/<handle>)" \
+    '[ "$code" = 200 ] && [ -n "$handle" ]' 'echo "got: $out"'
+# The browser opens it (here through the local server, as apps.example.com): 303 to the authorize
+# endpoint, and the cookie that binds the connect to this browser.
+start="http://127.0.0.1:$port/blink/start/$handle"
+head1=$(curl -s -D - -o /dev/null -H 'Host: apps.example.com' "$start" | tr -d '\r')
+location=$(sed -n 's/^[Ll]ocation: //p' <<<"$head1")
+cookies=$(grep -ci '^set-cookie:' <<<"$head1")
+cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: //p' <<<"$head1" | head -1)
+attrs=";$(cut -s -d';' -f2- <<<"$cookie" | tr -d ' ');" attrs=${attrs,,}
+state=$(sed -n 's/^.*[?&]state=\([^&]*\).*$/\1/p' <<<"$location")
+check "the start URL (GET, Host: apps.example.com): 303 See Other to the authorize endpoint" \
+    '[[ $(head -1 <<<"$head1") == "HTTP/1.1 303 "* ]] && [[ $location == "https://idp.example/oauth/authorize?response_type=code&client_id=my-client&"* ]] && [ -n "$state" ]' \
+    'echo "$head1"'
+check "... with one Set-Cookie: __Host-blinkauth-<16 characters of the state's SHA-256> (the origin is https)" \
+    '[ "$cookies" = 1 ] && [[ $cookie =~ ^__Host-blinkauth-[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]{43}\; ]] && [ "${cookie%%=*}" = "__Host-blinkauth-$(printf %s "$state" | openssl dgst -sha256 -binary | base64 | tr "+/" "-_" | cut -c1-16)" ]' \
+    'echo "$head1"'
+check "... Secure, HttpOnly, SameSite=Lax, Path=/, no Domain" \
+    '[[ $attrs == *";secure;"* && $attrs == *";httponly;"* && $attrs == *";samesite=lax;"* && $attrs == *";path=/;"* && $attrs != *";domain="* ]]' \
+    'echo "Set-Cookie: $cookie"'
+second=$(curl -s -w ' %{http_code}' -H 'Host: apps.example.com' "$start")
+check "the same start URL again: 400, \"This link was already used\"" \
+    '[ "${second##* }" = 400 ] && grep -q "<title>This link was already used</title>" <<<"$second"' \
+    'echo "got: $second"'
 check "Connect with a wrong secret: 401" \
     '[ "$(curl -s -o /dev/null -w "%{http_code}" -XPOST -H "blink-auth-proxysecret: x" -H "blink-auth-userid: u1" "$url")" = 401 ]'
 

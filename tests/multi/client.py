@@ -4,9 +4,18 @@
 One subcommand a step; each prints one line that run.sh reads:
   ports N                     N distinct free loopback TCP ports
   connect BASE [USER]         POST BASE/auth/a-1234 as Blink: "<status> <ms> <code> <authorization_url|->"
+                              (the authorization_url is the module's one-time start URL)
+  start URL                   the browser opens the start URL, no redirect followed; keeps the cookie it
+                              is given: "<status> <Location|-> <Set-Cookie|-> <page title|->"
   authorize URL               GET URL, no redirect followed: "<status> <Location|->"
   get URL                     GET URL as a browser: "<status> <ms> <page title|->"
   race URL...                 GET every URL at the same moment (one thread each): "<status>..." in order
+
+The browser's cookies persist between commands in the jar file named by the environment variable
+CLIENT_JAR (none when it is unset or empty: a browser without cookies). start stores what the server
+sets; start, authorize, get and race send what matches the URL (host, path, Secure; ports are not
+part of a cookie's scope, as in browsers). The jar is text, one cookie a line, tab-separated:
+  name value host path secure(0|1) expires(epoch seconds, 0: session)
   count PORT PATH [KEY=VAL]   length of the JSON list a fake answers at PATH (items matching KEY=VAL)
   wait-port PORT [SECONDS]    exit 0 once something accepts connections on 127.0.0.1:PORT
   wait-closed PORT [SECONDS]  exit 0 once nothing accepts connections on 127.0.0.1:PORT
@@ -14,6 +23,7 @@ One subcommand a step; each prints one line that run.sh reads:
 
 import http.client
 import json
+import os
 import re
 import socket
 import sys
@@ -25,14 +35,86 @@ AUTH_ID = "a-1234"
 TIMEOUT = 60
 
 
+def jar_read():
+    """The cookies of CLIENT_JAR, unexpired: a list of dicts (empty without a jar)."""
+    path = os.environ.get("CLIENT_JAR", "")
+    cookies = []
+    if not path or not os.path.exists(path):
+        return cookies
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 6:
+                continue
+            c = dict(zip(("name", "value", "host", "path", "secure", "expires"), parts))
+            if c["expires"] != "0" and float(c["expires"]) <= time.time():
+                continue
+            cookies.append(c)
+    return cookies
+
+
+def jar_write(cookies):
+    path = os.environ.get("CLIENT_JAR", "")
+    if not path:
+        return
+    with open(path + ".tmp", "w") as f:
+        for c in cookies:
+            f.write("\t".join(c[k] for k in ("name", "value", "host", "path", "secure", "expires")) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def path_matches(req_path, cookie_path):
+    """RFC 6265 5.1.4 path-match."""
+    if req_path == cookie_path:
+        return True
+    return req_path.startswith(cookie_path) and (cookie_path.endswith("/") or req_path[len(cookie_path)] == "/")
+
+
+def cookie_header(url):
+    """The Cookie header a browser with the jar would send to url, or None."""
+    u = urlsplit(url)
+    pairs = ["%s=%s" % (c["name"], c["value"]) for c in jar_read()
+             if c["host"] == u.hostname and path_matches(u.path or "/", c["path"])
+             and (c["secure"] == "0" or u.scheme == "https")]
+    return "; ".join(pairs) or None
+
+
+def jar_store(url, set_cookie):
+    """Keeps one Set-Cookie header received from url in the jar (a Max-Age of 0 or less deletes)."""
+    u = urlsplit(url)
+    fields = [f.strip() for f in set_cookie.split(";")]
+    name, _, value = fields[0].partition("=")
+    default_path = (u.path or "/").rsplit("/", 1)[0] or "/"
+    c = {"name": name.strip(), "value": value.strip(), "host": u.hostname, "path": default_path,
+         "secure": "0", "expires": "0"}
+    for attr in fields[1:]:
+        k, _, v = attr.partition("=")
+        k = k.strip().lower()
+        if k == "path" and v.startswith("/"):
+            c["path"] = v
+        elif k == "secure":
+            c["secure"] = "1"
+        elif k == "max-age":
+            c["expires"] = "%.0f" % (time.time() + int(v)) if int(v) > 0 else "-1"
+    cookies = [o for o in jar_read() if (o["name"], o["host"], o["path"]) != (c["name"], c["host"], c["path"])]
+    if c["expires"] != "-1":
+        cookies.append(c)
+    jar_write(cookies)
+
+
 def request(method, url, headers=None):
-    """One HTTP request, no redirects followed: (status, headers, body text, milliseconds)."""
+    """One HTTP request, no redirects followed, the jar's cookies sent:
+    (status, headers, body text, milliseconds)."""
     u = urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
     path = u.path + ("?" + u.query if u.query else "")
+    headers = dict(headers or {})
+    cookie = cookie_header(url)
+    if cookie:
+        headers["Cookie"] = cookie
     start = time.monotonic()
     try:
-        conn.request(method, path, headers=headers or {})
+        conn.request(method, path, headers=headers)
         res = conn.getresponse()
         body = res.read().decode("utf-8", "replace")
         return res.status, res, body, int((time.monotonic() - start) * 1000)
@@ -69,6 +151,28 @@ def cmd_connect(base, user="u-42"):
     print(status, ms, doc.get("code", "NOT_JSON"), url)
 
 
+def title_of(body):
+    """The page's <title>, whitespace folded, or "-"."""
+    m = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
+    return " ".join(m.group(1).split()) if m else "-"
+
+
+def cmd_start(url):
+    """The browser at the start URL Connect answered: the 303 to the provider and the cookie it keeps."""
+    try:
+        status, res, body, _ = request("GET", url)
+    except OSError as e:
+        print("000 - - %s" % type(e).__name__)
+        return
+    set_cookies = res.msg.get_all("Set-Cookie") or []
+    for sc in set_cookies:
+        jar_store(url, sc)
+    shown = ";".join(f.strip() for f in set_cookies[0].split(";")) if set_cookies else "-"
+    if len(set_cookies) > 1:
+        shown += "(+%d)" % (len(set_cookies) - 1)
+    print(status, res.getheader("Location") or "-", shown, title_of(body))
+
+
 def cmd_authorize(url):
     """The browser at the provider's authorization URL: the 302 back to the callback."""
     status, res, _, _ = request("GET", url)
@@ -82,8 +186,7 @@ def cmd_get(url):
     except OSError as e:
         print("000 0 %s" % type(e).__name__)
         return
-    m = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
-    print(status, ms, " ".join(m.group(1).split()) if m else "-")
+    print(status, ms, title_of(body))
 
 
 def cmd_race(*urls):
@@ -95,10 +198,11 @@ def cmd_race(*urls):
     def one(i, url):
         u = urlsplit(url)
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
+        cookie = cookie_header(url)
         try:
             conn.connect()
             barrier.wait()
-            conn.request("GET", u.path + "?" + u.query)
+            conn.request("GET", u.path + "?" + u.query, headers={"Cookie": cookie} if cookie else {})
             res = conn.getresponse()
             res.read()
             statuses[i] = str(res.status)
@@ -151,6 +255,8 @@ def main(argv):
         cmd_ports(*args)
     elif cmd == "connect":
         cmd_connect(*args)
+    elif cmd == "start":
+        cmd_start(*args)
     elif cmd == "authorize":
         cmd_authorize(*args)
     elif cmd == "get":

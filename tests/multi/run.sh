@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # More than one server: two httpd instances, A and B, share flow records through
-# httpd's socache providers for Redis and memcached (a callback on B completes a Connect made on
-# A; a replay or a simultaneous second callback is refused); with shmcb they cannot; each store
-# is stopped mid-run and started again (503 STORE_UNAVAILABLE, then recovery); Redis is frozen.
+# httpd's socache providers for Redis and memcached (a Connect made on A, its one-time start URL
+# opened on A, its callback on B with the browser's cookie completes; a replay, a simultaneous
+# second callback, a callback without the cookie and a flow record altered in Redis are refused);
+# with shmcb they cannot; each store is stopped mid-run and started again (503 STORE_UNAVAILABLE,
+# then recovery); Redis is frozen.
+# client.py plays the browser: its cookies are kept in a jar file between commands ($CLIENT_JAR).
 # Findings and the tuning used here: docs/deployment.md.
 # Starts its own redis-server, memcached, the two fakes and both httpds on free loopback ports,
 # and stops every one of them when it ends. Run from the repository root: tests/multi/run.sh
@@ -41,7 +44,7 @@ summary() { echo "multi: $pass passed, $fail failed"; }
 for need in "$module" "$httpd" "$mods/mod_socache_redis.so" "$mods/mod_socache_memcache.so"; do
     [ -e "$need" ] || { bad "missing $need (make; scripts/deps.sh)"; summary; exit 1; }
 done
-for cmd in redis-server memcached python3; do
+for cmd in redis-server redis-cli memcached python3 openssl; do
     command -v "$cmd" >/dev/null || { bad "missing $cmd (scripts/deps.sh)"; summary; exit 1; }
 done
 
@@ -50,6 +53,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/blinkauth-multi.XXXXXX")
 chmod 755 "$work"
 as_root=0
 [ "$(id -u)" = 0 ] && as_root=1
+# The browser's cookie jar (client.py): the one browser of the suite.
+export CLIENT_JAR="$work/cookies.txt"
 
 # Stops one process this script started: TERM, then KILL after a grace period; reaps it.
 stop_pid() {
@@ -185,24 +190,66 @@ log_lines() { wc -l <"$work/$1/logs/error_log"; }
 # Lines added to a server's error log since line N.
 log_since() { tail -n +"$(($2 + 1))" "$work/$1/logs/error_log"; }
 
-# Connect on A as USER, through the provider; sets CB (the callback URL the browser is sent to).
-start_flow() {
-    local user=$1 status ms code url
-    read -r status ms code url < <(client connect "$base_a" "$user")
+# A URL of B's (the redirect URI's origin) on A instead.
+on_a() { echo "${1/127.0.0.1:$port_b\//127.0.0.1:$port_a/}"; }
+# The state of a callback URL.
+state_of() { local s=${1##*[?&]state=}; echo "${s%%&*}"; }
+# The 16 characters of a state's SHA-256 (base64url) that name its cookie.
+state_hash() { printf %s "$1" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\n' | cut -c1-16; }
+# Whether a Set-Cookie (as client.py prints it, "; " folded to ";") is the plain-http cookie of the
+# start URL: blinkauth-<16>=<43>, Path=/blink, HttpOnly, SameSite=Lax, not Secure, not Domain.
+cookie_plain() {
+    [[ $1 =~ ^blinkauth-[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]{43}\; ]] && [[ ";${1,,};" == *";path=/blink;"* ]] &&
+        [[ ";${1,,};" == *";httponly;"* ]] && [[ ";${1,,};" == *";samesite=lax;"* ]] &&
+        [[ ";${1,,};" != *";secure;"* ]] && [[ ";${1,,}" != *";domain="* ]]
+}
+# Blink's Connect on A as USER; sets START (the start URL it answers: at B, the redirect URI's origin).
+connect_flow() {
+    local user=$1 status ms code
+    read -r status ms code START < <(client connect "$base_a" "$user")
     [ "$status" = 200 ] || { DETAIL="connect on A: $status $code"; return 1; }
-    read -r status CB < <(client authorize "$url")
+    [[ $START =~ ^http://127\.0\.0\.1:$port_b/blink/start/[A-Za-z0-9_-]{43}$ ]] || { DETAIL="start URL $START"; return 1; }
+}
+# The browser opens START on SERVER (A or B: a balancer may send it to either), keeps the cookie and
+# follows the 303 to the provider; sets COOKIE (the Set-Cookie) and CB (where the provider sends it).
+open_flow() {
+    local on=${1:-A} url=$START status location title
+    [ "$on" = A ] && url=$(on_a "$START")
+    read -r status location COOKIE title < <(client start "$url")
+    [ "$status" = 303 ] || { DETAIL="start URL on $on: $status $title"; return 1; }
+    [[ $location == "http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/authorize?"*state=* ]] ||
+        { DETAIL="start URL on $on: Location $location"; return 1; }
+    [[ $COOKIE == blinkauth-* ]] || { DETAIL="start URL on $on: Set-Cookie $COOKIE"; return 1; }
+    read -r status CB < <(client authorize "$location")
     [ "$status" = 302 ] || { DETAIL="authorize: $status"; return 1; }
     [[ $CB == "http://127.0.0.1:$port_b/blink/callback?"*state=* ]] || { DETAIL="callback URL $CB"; return 1; }
 }
+# Connect on A as USER, the start URL opened on SERVER (A by default), through the provider; sets
+# START, COOKIE and CB (the callback URL the browser is sent to; its cookie is in the jar).
+start_flow() {
+    connect_flow "$1" && open_flow "${2:-A}"
+}
 
-# The shared-store cases for one cache: Connect on A, callback on B, replay on A, a race.
+# The shared-store cases for one cache: Connect and start URL on A, callback on B, replay on A,
+# a callback from another browser, a race.
 shared_store_cases() {
-    local store=$1 user="u-$1" status ms title before_ex a b race_cb
-    if ! start_flow "$user"; then bad "$store: Connect on A and authorize at the provider ($DETAIL)"; return; fi
-    ok "$store: Connect on A, the provider sends the browser to B"
+    local store=$1 user="u-$1" status ms title before_ex a b race_cb location sc name
+    if ! start_flow "$user"; then bad "$store: Connect on A, start URL on A, authorize at the provider ($DETAIL)"; return; fi
+    ok "$store: Connect on A answers a start URL at B's origin; opened on A: 303 to the provider, which sends the browser to B"
+    DETAIL="Set-Cookie: $COOKIE"
+    check "$store: the start URL on A sets the browser's cookie (blinkauth-…, Path=/blink, HttpOnly, SameSite=Lax, not Secure)" \
+        cookie_plain "$COOKIE"
+    name=${COOKIE%%=*}
+    DETAIL="cookie $name, state $(state_of "$CB")"
+    check "$store: ... named after the flow's state (blinkauth-<16 characters of its SHA-256>)" \
+        test "$name" = "blinkauth-$(state_hash "$(state_of "$CB")")"
+    read -r status location sc title < <(client start "$START")
+    DETAIL="$status $title, Location $location, Set-Cookie $sc"
+    check "$store: the same start URL again, on B: 400 \"This link was already used\", no redirect, no cookie" \
+        test "$status $location $sc $title" = "400 - - This link was already used"
     read -r status ms title < <(client get "$CB")
     DETAIL="callback on B: $status $title"
-    check "$store: callback on B completes the flow started on A (200 Connected)" \
+    check "$store: callback on B with the cookie completes the flow started on A (200 Connected)" \
         test "$status $title" = "200 Connected"
     DETAIL="accounts: $(accounts "$user")"
     check "$store: the fake Blink holds the linked account" test "$(accounts "$user")" = 1
@@ -216,8 +263,11 @@ shared_store_cases() {
     check "$store: the replay saves nothing and exchanges no code" \
         test "$(accounts "$user") $(exchanges)" = "1 $before_ex"
 
-    # Two browsers bring the same callback to A and B at once: exactly one may win.
-    if ! start_flow "$user-race"; then bad "$store: Connect for the race ($DETAIL)"; return; fi
+    other_browser_case "$store"
+
+    # The same callback (with the cookie) brought to A and B at once: exactly one may win. The
+    # start URL is opened on B this time, where Connect's answer points.
+    if ! start_flow "$user-race" B; then bad "$store: Connect for the race, start URL on B ($DETAIL)"; return; fi
     race_cb=$CB
     before_ex=$(exchanges)
     read -r a b < <(client race "${race_cb/127.0.0.1:$port_b\//127.0.0.1:$port_a/}" "$race_cb")
@@ -227,6 +277,80 @@ shared_store_cases() {
     DETAIL="accounts $(accounts "$user-race"), code exchanges $before_ex -> $(exchanges)"
     check "$store: ... and exactly one account saved, one code exchanged" \
         test "$(accounts "$user-race") $(exchanges)" = "1 $((before_ex + 1))"
+}
+
+# A callback on B from a browser without the cookie, then with another value of it: the 400
+# "another browser" page, nothing saved or exchanged, and the flow is not used up: the browser
+# that opened the start URL then completes it.
+other_browser_case() {
+    local store=$1 user="u-$1-other" status ms title before_ex name other swapped
+    if ! start_flow "$user"; then bad "$store: Connect for the other-browser case ($DETAIL)"; return; fi
+    before_ex=$(exchanges)
+    read -r status ms title < <(CLIENT_JAR='' client get "$CB")
+    DETAIL="$status $title"
+    check "$store: a callback on B without the cookie gets the 400 \"Not connected: another browser\" page" \
+        test "$status $title" = "400 Not connected: another browser"
+    # Another browser's jar: the same cookie, with a value of the same shape that is not this flow's.
+    name=${COOKIE%%=*} other=AnotherBrowsersValue0123456789abcdefghijklm
+    awk -F'\t' -v OFS='\t' -v n="$name" -v v="$other" '$1 == n { $2 = v } 1' "$CLIENT_JAR" >"$work/other-browser.txt"
+    swapped=$(awk -F'\t' -v n="$name" -v v="$other" '$1 == n && $2 == v' "$work/other-browser.txt" | wc -l)
+    read -r status ms title < <(CLIENT_JAR="$work/other-browser.txt" client get "$CB")
+    DETAIL="$status $title; $swapped cookie(s) $name=$other in that jar"
+    check "$store: ... with another value of the cookie: the same page" \
+        test "$status $title $swapped" = "400 Not connected: another browser 1"
+    DETAIL="accounts $(accounts "$user"), code exchanges $before_ex -> $(exchanges)"
+    check "$store: ... neither saves anything nor exchanges the code" \
+        test "$(accounts "$user") $(exchanges)" = "0 $before_ex"
+    read -r status ms title < <(client get "$CB")
+    DETAIL="$status $title"
+    check "$store: ... nor uses up the flow: the same callback with the cookie then completes (200 Connected)" \
+        test "$status $title" = "200 Connected"
+    DETAIL="accounts $(accounts "$user"), code exchanges $before_ex -> $(exchanges)"
+    check "$store: ... one account saved, one code exchanged" \
+        test "$(accounts "$user") $(exchanges)" = "1 $((before_ex + 1))"
+}
+
+# The Redis key of a socache id: mod_socache_redis stores id ID of the module's cache (namespace
+# "mod_blinkauth") under "mod_blinkauth:<ID in lowercase hex>".
+redis_key() { echo "mod_blinkauth:$(printf %s "$1" | od -An -v -tx1 | tr -d ' \n')"; }
+# Whether TEXT is a sealed flow record of USER bound to a browser: <43-character seal>.<JSON>.
+bound_record_of() { [[ $1 =~ ^[A-Za-z0-9_-]{43}\.\{.*\"user\":\"$2\".*\"browser\":\" ]]; }
+
+# A flow record altered in Redis (its user id changed, its seal kept): the callback with the cookie
+# gets the 400 expired page; nothing is saved, no code exchanged, the record is deleted.
+tampered_record_case() {
+    local user=u-redis-tamper forged=u-redis-forged key value changed now status ms title before_ex lines
+    local rcli=(redis-cli -h 127.0.0.1 -p "$redis_port" --raw)
+    if ! start_flow "$user"; then bad "redis tamper: Connect and start URL on A ($DETAIL)"; return; fi
+    # The module's key is blinkauth:<state>; the provider hex-encodes it under its namespace.
+    key=$(redis_key "blinkauth:$(state_of "$CB")")
+    value=$("${rcli[@]}" GET "$key")
+    DETAIL="GET $key: '${value:0:200}'; keys in Redis: $("${rcli[@]}" KEYS 'mod_blinkauth:*' | head -5 | tr '\n' ' ')"
+    check "redis tamper: the flow record is kept under blinkauth:<state> as <seal>.<JSON>, bound to the browser" \
+        bound_record_of "$value" "$user"
+    [ -n "$value" ] || { bad "redis tamper: no record to alter, the rest of the case skipped"; return; }
+    changed=${value/\"user\":\"$user\"/\"user\":\"$forged\"}
+    "${rcli[@]}" SET "$key" "$changed" KEEPTTL XX >/dev/null
+    now=$("${rcli[@]}" GET "$key")
+    DETAIL="GET $key: ${now:0:200}"
+    check "redis tamper: the record now names $forged (redis-cli SET … KEEPTTL)" bound_record_of "$now" "$forged"
+    DETAIL="seal before ${value%%.*}, after ${now%%.*}"
+    check "redis tamper: ... under the seal it had" test "${now%%.*}" = "${value%%.*}"
+    before_ex=$(exchanges)
+    lines=$(log_lines B)
+    read -r status ms title < <(client get "$CB")
+    DETAIL="$status $title"
+    check "redis tamper: the callback on B, with the cookie, gets the 400 expired page" \
+        test "$status $title" = "400 This link has expired"
+    DETAIL="accounts $user $(accounts "$user"), $forged $(accounts "$forged"), code exchanges $before_ex -> $(exchanges)"
+    check "redis tamper: ... saves nothing for either user id and exchanges no code" \
+        test "$(accounts "$user") $(accounts "$forged") $(exchanges)" = "0 0 $before_ex"
+    sleep 0.2
+    DETAIL=$(log_since B "$lines" | grep BLA | head -2)
+    check "redis tamper: ... B's error log says the seal does not verify" \
+        grep -q "seal does not verify" <(log_since B "$lines")
+    DETAIL="EXISTS $key: $("${rcli[@]}" EXISTS "$key")"
+    check "redis tamper: ... and the unusable record is deleted" test "$("${rcli[@]}" EXISTS "$key")" = 0
 }
 
 # No child of A or B died of a signal (whole run).
@@ -241,8 +365,10 @@ no_crash() {
 # port; how soon do Connects succeed again by themselves?  STORE is redis or memcache.
 outage_cases() {
     local store=$1 name=redis port=$redis_port pending_cb worst=0 answers="" wrong="" i base
-    local status ms code url title back first_ok="" attempts=0 wait_ms all_ok=1
+    local status ms code url title back first_ok="" attempts=0 wait_ms all_ok=1 pending_start location sc
     [ "$store" = memcache ] && { name=memcached; port=$memcached_port; }
+    if ! connect_flow "u-$store-unopened"; then bad "$store outage: Connect before the outage ($DETAIL)"; return; fi
+    pending_start=$START
     if ! start_flow "u-$store-pending"; then bad "$store outage: Connect before the outage ($DETAIL)"; return; fi
     pending_cb=$CB
     stop_pid "$name"
@@ -262,6 +388,12 @@ outage_cases() {
     DETAIL="$status $title in $ms ms"
     check "$store outage: a callback answers at once, with a page ($status: $title)" \
         test \( "$status" = 400 -o "$status" = 503 \) -a "${ms:-99999}" -lt 1000
+    ms=$(now_ms)
+    read -r status location sc title < <(client start "$(on_a "$pending_start")")
+    ms=$(($(now_ms) - ms))
+    DETAIL="$status $title in $ms ms, Location $location, Set-Cookie $sc"
+    check "$store outage: a start URL answers at once, with a page and no redirect ($status: $title)" \
+        test \( "$status" = 400 -o "$status" = 503 \) -a "$location $sc" = "- -" -a "$ms" -lt 1000
 
     "start_$name" || bad "$store outage: $name did not restart on $port"
     back=$(now_ms)
@@ -299,6 +431,10 @@ outage_cases() {
     DETAIL="$status $title"
     check "$store back: the flow pending during the outage is gone with the store's memory (400 expired)" \
         test "$status $title" = "400 This link has expired"
+    read -r status location sc title < <(client start "$pending_start")
+    DETAIL="$status $title"
+    check "$store back: so is the start URL not opened before the outage (400 already used)" \
+        test "$status $title" = "400 This link was already used"
 }
 
 # Redis hangs (SIGSTOP: accepts connections, never answers): what does a Connect do?
@@ -330,6 +466,7 @@ hung_store_case() {
 echo "# redis on 127.0.0.1:$redis_port; A on $port_a, B on $port_b"
 if servers_start "redis:127.0.0.1:$redis_port" "${REDIS_TUNING[@]}"; then
     shared_store_cases redis
+    tampered_record_case
     outage_cases redis
     hung_store_case
     check "redis phase: no httpd child died of a signal (error logs)" no_crash
@@ -349,6 +486,14 @@ servers_stop || bad "httpd A or B still listening after stop"
 echo "# shmcb on each server"
 if servers_start shmcb; then
     user=u-shmcb
+    if connect_flow "$user"; then
+        read -r status location sc title < <(client start "$START")
+        DETAIL="start URL on B: $status $title"
+        check "shmcb: the start URL opened on B, as Connect on A answered it, gets the 400 already-used page" \
+            test "$status $location $sc $title" = "400 - - This link was already used"
+    else
+        bad "shmcb: Connect on A ($DETAIL)"
+    fi
     if start_flow "$user"; then
         lines=$(log_lines B)
         read -r status ms title < <(client get "$CB")
@@ -364,7 +509,7 @@ if servers_start shmcb; then
         check "shmcb: the same callback on A, where the record lives, completes (a sticky balancer would work)" \
             test "$status $title" = "200 Connected"
     else
-        bad "shmcb: Connect on A and authorize at the provider ($DETAIL)"
+        bad "shmcb: Connect on A, start URL on A, authorize at the provider ($DETAIL)"
     fi
 fi
 check "no httpd child died of a signal in the whole run (error logs)" no_crash

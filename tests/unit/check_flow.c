@@ -390,7 +390,7 @@ END_TEST
 START_TEST(test_take_corrupt_record)
 {
     fake_cache_put_raw(cache, "blinkauth:corrupt", "{\"v\":1,", apr_time_now() + TTL);
-    ck_assert_int_eq(take("corrupt", TTL), APR_EGENERAL);
+    ck_assert_int_eq(take("corrupt", TTL), APR_EBADF);
     ck_assert_ptr_nonnull(take_why);
     ck_assert_int_eq(strncmp(take_why, "not JSON", 8), 0);
     ck_assert_int_eq(fake_cache_count(cache), 0);
@@ -496,7 +496,7 @@ START_TEST(test_sealed_tampered_refused)
         ck_assert_ptr_nonnull(at);
         memcpy(changed + (at - kept), edits[i][1], strlen(edits[i][1]));
         replace_only_object(changed);
-        ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
+        ck_assert_int_eq(take(state, TTL), APR_EBADF);
         ck_assert_ptr_null(taken);
         ck_assert_msg(take_why && strstr(take_why, "seal does not verify"), "why: %s", take_why);
         ck_assert_int_eq(fake_cache_count(cache), 0); /* an altered record goes */
@@ -509,7 +509,7 @@ START_TEST(test_sealed_other_key_refused)
     const char *state = put_sample(apr_time_now(), TTL);
 
     store.seal_key[0] ^= 1;
-    ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
+    ck_assert_int_eq(take(state, TTL), APR_EBADF);
     ck_assert_ptr_null(taken);
 }
 END_TEST
@@ -520,7 +520,7 @@ START_TEST(test_unsealed_record_refused_by_sealed_store)
 
     fake_cache_put_raw(cache, "blinkauth:raw", blinkauth_flow_encode(unit_pool, &want), apr_time_now() + TTL);
     store.bare_keys = 0;
-    ck_assert_int_eq(take("raw", TTL), APR_EGENERAL);
+    ck_assert_int_eq(take("raw", TTL), APR_EBADF);
     ck_assert_ptr_null(taken);
 }
 END_TEST
@@ -583,7 +583,7 @@ START_TEST(test_start_tampered_refused)
     changed = apr_pstrdup(unit_pool, only_object());
     changed[strlen(changed) - 3] = 'X'; /* https://idp.example/X: a phishing page */
     replace_only_object(changed);
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_EGENERAL);
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_EBADF);
     ck_assert_msg(why && strstr(why, "seal does not verify"), "why: %s", why);
 }
 END_TEST

@@ -8,9 +8,10 @@ use Apache::TestUtil qw(t_start_error_log_watch t_finish_error_log_watch);
 use lib 't/lib';
 use BlinkTest;
 use LWP::UserAgent ();
+use JSON::PP ();
 use HTTP::Request ();
 
-plan tests => 117, need_lwp;
+plan tests => 154, need_lwp;
 my $accounts_of_1e13;
 
 my $EXPIRED = qr/expired or was already used/;
@@ -86,6 +87,45 @@ my $late = fresh_callback();
 sleep 4;    # BlinkAuthStateTimeout is 3 in the test configuration
 is_page(browser_get($late), 400, $EXPIRED, 'expired state');
 saved(2, 'expired');
+
+# --- only the browser that opened the start URL may finish the connect, and another one does not use it up
+fake_reset();
+browser_forget();
+$cb = fresh_callback();
+my $cookie = browser_cookies_for($cb);
+ok t_cmp($cookie, qr/^blinkauth-[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]{43}$/, 'the browser holds the start URL\'s cookie');
+browser_forget();
+t_start_error_log_watch();
+is_page(browser_get($cb), 400, qr/started in another browser/, 'a callback from a browser without the cookie');
+ok t_cmp(join('', grep { /BLA00309/ } t_finish_error_log_watch()), qr/sent no cookie of this connect/,
+         'another browser: logged');
+(my $forged = $cookie) =~ s/=.*/=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/;
+my $ua = LWP::UserAgent->new(max_redirect => 0, timeout => 30);
+is_page($ua->get($cb, Cookie => $forged), 400, qr/started in another browser/, 'a callback with another cookie value');
+ok t_cmp(scalar @{ fake_get('provider', '/_control/requests?route=token') }, 0,
+         'other browsers: no code exchanged');
+is_page($ua->get($cb, Cookie => $cookie), 200, qr/Connected as alice\@example\.test/,
+        'the browser that opened the start URL still finishes it');
+saved(1, 'browser binding');
+
+# --- an id_token or claims that do not prove the user: 502, the tokens revoked, nothing saved
+for my $case (['an id_token of another issuer', { id_token_claims => { iss => 'https://evil.example' } }, qr/iss is 'https:\/\/evil\.example'/],
+              ['an expired id_token', { id_token_claims => { exp => 1000000000 } }, qr/the id_token expired/],
+              ['an id_token for another client', { id_token_claims => { aud => 'someone-else' } }, qr/aud does not name/],
+              ['an e-mail the service does not call verified', undef, qr/e-mail is not verified/]) {
+    my ($what, $options, $log) = @$case;
+    fake_reset();
+    fake_post('provider', '/_control/options', $options) if $options;
+    fake_post('provider', '/_control/user', { sub => 'user-123', email => 'alice@example.test', email_verified => JSON::PP::false })
+        unless $options;
+    my $url = fresh_callback();
+    t_start_error_log_watch();
+    is_page(browser_get($url), 502, qr/could not be identified/, $what);
+    ok t_cmp(join('', grep { /BLA00302/ } t_finish_error_log_watch()), $log, "$what: the log says why");
+    ok t_cmp(scalar @{ fake_get('provider', '/_control/revoked') }, 2, "$what: both tokens revoked");
+    saved(0, $what);
+}
+fake_reset();
 
 # --- the provider's own error
 fake_reset();

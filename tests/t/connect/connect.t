@@ -9,7 +9,7 @@ use Apache::TestRequest ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 101, need_lwp;
+plan tests => 112, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -81,7 +81,23 @@ ok t_cmp($res->header('Content-Type'), 'application/json; charset=utf-8', 'JSON 
 ok t_cmp($res->header('Cache-Control'), 'no-store', 'not cached');
 my $j = json_of($res);
 ok t_cmp("$j->{code}/$j->{message}", 'OK/OK', 'envelope');
-my $url = $j->{data}{authorization_url};
+my $start = $j->{data}{authorization_url};
+ok t_cmp($start, qr{^http://\Q$hostport\E/blink/start/[A-Za-z0-9_-]{43}$}, 'authorization URL: our one-time start URL');
+# The browser opens it: 303 to the provider, and a cookie the callback will require.
+my $opened = browser_get($start);
+ok t_cmp($opened->code, 303, 'the start URL sends the browser on (303)');
+my %attrs = map { lc } map { /^([^=]+)(?:=(.*))?$/ ? ($1 => $2 // 1) : () } split /;/, ($opened->header('Set-Cookie') // '');
+ok t_cmp(join(' ', grep { /^blinkauth-[a-z0-9_-]{16}$/ } keys %attrs), qr/^blinkauth-/, 'the start URL sets a cookie blinkauth-<16>');
+ok t_cmp(join(',', map { "$_=" . ($attrs{$_} // '-') } qw(path httponly samesite secure)), 'path=/blink,httponly=1,samesite=lax,secure=-',
+         'cookie: the Location\'s path, HttpOnly, SameSite=Lax (plain http: not Secure)');
+ok t_cmp($attrs{'max-age'}, 3, 'cookie: lives as long as a connect may take (BlinkAuthStateTimeout 3)');
+ok t_cmp($opened->header('Cache-Control'), 'no-store', 'the redirect is not cached');
+my $url = $opened->header('Location') // '';
+my $again = browser_get($start);
+ok t_cmp($again->code . ' ' . ($again->header('Location') // 'no redirect'), '400 no redirect',
+         'the start URL works once: a second visit gets a page, not a redirect');
+ok t_cmp($again->content, qr/This connect link was already opened/, 'the second visit says so');
+ok t_cmp(browser_get("http://$hostport/blink/start/" . ('A' x 43))->code, 400, 'an unknown handle gets the page');
 ok t_cmp($url, qr{^\Q$provider\E/authorize\?response_type=code&}, 'authorization URL at the provider');
 ok t_cmp($url, qr{client_id=test%20client%261&}, 'client id percent-encoded');
 my $q = query_of($url);
@@ -92,7 +108,8 @@ ok t_cmp($q->{state}, qr/^[A-Za-z0-9_-]{43}$/, 'state: 256 random bits, base64ur
 ok t_cmp($q->{code_challenge}, qr/^[A-Za-z0-9_-]{43}$/, 'S256 challenge');
 ok t_cmp($q->{code_challenge_method}, 'S256', 'challenge method');
 ok t_cmp(exists $q->{code_verifier} ? 'present' : 'absent', 'absent', 'the verifier never leaves the server');
-my $q2 = query_of(json_of(blink_call(POST => '/blink/auth/a-1234'))->{data}{authorization_url});
+ok t_cmp($q->{nonce}, qr/^[A-Za-z0-9_-]{43}$/, 'a nonce, the scope holding openid');
+my $q2 = query_of((open_start(json_of(blink_call(POST => '/blink/auth/a-1234'))->{data}{authorization_url}))[0]);
 ok t_cmp($q2->{state} ne $q->{state} && $q2->{code_challenge} ne $q->{code_challenge} ? 'fresh' : 'reused',
          'fresh', 'fresh state and verifier each time');
 
@@ -101,7 +118,7 @@ is_error(blink_call(POST => '/blink/inner/auth/a-1234'), 401, 'UNAUTHORIZED', 'i
 $res = blink_call(POST => '/blink/inner/auth/a-1234',
                   headers => { 'blink-auth-proxysecret' => 'inner-secret', 'blink-auth-userid' => USER });
 ok t_cmp($res->code, 200, 'inner: own secret accepted');
-ok t_cmp(query_of(json_of($res)->{data}{authorization_url})->{redirect_uri},
+ok t_cmp(query_of((open_start(json_of($res)->{data}{authorization_url}))[0])->{redirect_uri},
          "http://$hostport/blink/inner/callback", 'inner: its own redirect URI');
 
 # --- a second app on the same server
@@ -110,6 +127,8 @@ is_error(blink_call(POST => '/second/auth/a-1234', headers => \%second), 404, 'N
 $res = blink_call(POST => '/second/auth/b-5678', headers => \%second);
 ok t_cmp($res->code, 200, 'second app connects');
 $url = json_of($res)->{data}{authorization_url};
+ok t_cmp($url, qr{^http://127\.0\.0\.1:\d+/second/start/}, 'second: the start URL on the redirect URI\'s origin');
+($url) = open_start($url);
 ok t_cmp($url, qr{^\Q$provider\E/authorize\?tenant=t%201&response_type=code&}, 'own query string kept');
 $q = query_of($url);
 ok t_cmp($q->{client_id}, 'public-client', 'second: client id');
@@ -121,7 +140,7 @@ ok t_cmp(exists $q->{scope} ? 'present' : 'absent', 'absent', 'second: no scope 
 # @DocumentRoot@/walled, and the directory exists): neither the walk's 403 nor its <Directory> rules reach them
 $res = blink_call(POST => '/walled/auth/w-1');
 ok t_cmp($res->code, 200, 'walled: Connect answers where a <Directory> denies the path the URL would map to');
-ok t_cmp(json_of($res)->{data}{authorization_url}, qr{/authorize\?response_type=code&client_id=walled-client&},
+ok t_cmp((open_start(json_of($res)->{data}{authorization_url}))[0], qr{/authorize\?response_type=code&client_id=walled-client&},
          'walled: the authorization URL');
 is_error(blink_call(POST => '/walled/auth/w-1/x'), 404, 'NOT_FOUND', 'walled: an unknown route is the module\'s 404');
 

@@ -40,7 +40,7 @@ ok t_cmp($cached->{token_endpoint}, "$provider/token", 'the cache file holds the
 fake_reset();
 my $res = blink_call(POST => '/discovered/auth/d-1');
 ok t_cmp($res->code, 200, 'Connect answers 200');
-my $url = (json_of($res) // {})->{data}{authorization_url} // '';
+my ($url) = open_start((json_of($res) // {})->{data}{authorization_url} // '');
 ok t_cmp($url, qr{^\Q$provider\E/authorize\?response_type=code&client_id=test%20client%261&},
          'the authorization URL is the discovered authorization endpoint');
 my $q = query_of($url);
@@ -77,7 +77,7 @@ ok t_cmp(scalar @{ accounts_of() }, 0, 'the linked account is gone');
 
 # --- a token URL set explicitly wins over the discovered one; the rest still comes from the metadata
 fake_reset();
-$url = start_connect(prefix => '/discovered/explicit', auth_id => 'd-1');
+($url) = open_start(start_connect(prefix => '/discovered/explicit', auth_id => 'd-1'));
 ok t_cmp($url, qr{^\Q$provider\E/authorize\?}, 'explicit: the authorization URL is still the discovered one');
 $res = browser_get(callback_url_for($url));
 ok t_cmp($res->code, 200, 'explicit: callback answers 200');
@@ -93,5 +93,5 @@ ok t_cmp(blink_call(DELETE => "/discovered/explicit/linked-accounts/$la->{id}")-
 
 # --- the other apps of the server are untouched: no metadata URL, no discovery
 fake_reset();
-ok t_cmp(start_connect(), qr{^\Q$provider\E/authorize\?response_type=code&}, 'the main app still connects');
+ok t_cmp((open_start(start_connect()))[0], qr{^\Q$provider\E/authorize\?response_type=code&}, 'the main app still connects');
 ok t_cmp(scalar @{ fake_get('provider', '/_control/requests') }, 0, 'and asks the provider nothing to do so');

@@ -15,6 +15,12 @@ use BlinkTest;
 
 my %BYTE = (r => "\r", n => "\n", t => "\t", 0 => "\0", '\\' => '\\', '|' => '|');
 
+# A fresh connect whose start URL the browser opened: its state and the cookie the start URL set ("name=value").
+sub connect_state {
+    my ($provider_url, $cookie) = open_start(start_connect());
+    return (query_of($provider_url)->{state}, $cookie);
+}
+
 # Placeholders, then {X*N} repetition, then the backslash escapes of catalogue.txt.
 sub expand {
     my ($text, $vars) = @_;
@@ -92,12 +98,14 @@ for my $c (@cases) {
     my $what = "$c->{name} (line $c->{line})";
     fake_reset();
     my %vars = (secret => SECRET, user => USER);
-    $vars{state} = query_of(start_connect())->{state} if "$c->{target} $c->{headers}" =~ /\{state\}/;
+    my $cookie;
+    # A fresh connect, its start URL opened: the state, and the cookie the callback must bring.
+    ($vars{state}, $cookie) = connect_state() if "$c->{target} $c->{headers}" =~ /\{state\}/;
 
     my ($target, $hostport) = ($c->{target}, $main);
     ($target, $hostport) = ($1, $slow) if $target =~ /^\@slow(.*)$/;
     my $head = expand("$c->{method} $target HTTP/1.1", \%vars) . "\r\nHost: $hostport\r\n"
-             . header_lines($c, \%vars) . "Connection: close\r\n";
+             . header_lines($c, \%vars) . ($cookie ? "Cookie: $cookie\r\n" : '') . "Connection: close\r\n";
     my $body = $c->{body} eq '-' ? undef
              : $c->{body} =~ /^(chunked:\d+\*\d+|endless|stall:\d+|drip:\d+)$/ ? $c->{body}
              : expand($c->{body}, \%vars);

@@ -4,6 +4,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use HTTP::Cookies ();
 use JSON::PP ();
 use LWP::UserAgent ();
 use HTTP::Request ();
@@ -11,7 +12,7 @@ use URI ();
 use Apache::TestRequest ();
 
 our @EXPORT = qw(blink_call json_of query_of fake_get fake_post fake_reset fake_fault
-                 browser_get start_connect callback_url_for accounts_of
+                 browser_get browser_forget browser_cookies_for open_start start_connect callback_url_for accounts_of
                  SECRET USER AUTH_ID);
 
 use constant SECRET  => 's3cret-proxy';
@@ -80,10 +81,34 @@ sub fake_fault {
     return fake_post($which, '/_control/fault', { count => 1, %fault });
 }
 
-# A GET as the user's browser makes it: absolute URL, no redirects followed.
+# The browser's cookies: the start URL sets one that the callback must bring back.
+my $jar = HTTP::Cookies->new;
+
+# A GET as the user's browser makes it: absolute URL, no redirects followed, the browser's cookies kept and sent.
 sub browser_get {
     my ($url) = @_;
-    return LWP::UserAgent->new(max_redirect => 0, timeout => 30)->get($url);
+    return LWP::UserAgent->new(max_redirect => 0, timeout => 30, cookie_jar => $jar)->get($url);
+}
+
+# Forgets the browser's cookies (a second browser, say).
+sub browser_forget { $jar->clear }
+
+# The Cookie header the browser would send with a request for url ('' when none).
+sub browser_cookies_for {
+    my ($url) = @_;
+    my $req = HTTP::Request->new(GET => $url);
+    $jar->add_cookie_header($req);
+    return $req->header('Cookie') // '';
+}
+
+# Opens a start URL in the browser: returns the provider URL it is sent on to (303) and the cookie it got as
+# "name=value".
+sub open_start {
+    my ($url) = @_;
+    my $res = browser_get($url);
+    die 'the start URL did not redirect: ' . $res->status_line . ' ' . $res->content unless $res->code == 303;
+    my ($cookie) = ($res->header('Set-Cookie') // '') =~ /^([^;]+)/;
+    return ($res->header('Location'), $cookie);
 }
 
 # Plays Blink's Connect for an app; returns the authorization URL.
@@ -95,9 +120,11 @@ sub start_connect {
     return json_of($res)->{data}{authorization_url};
 }
 
-# Follows an authorization URL through the fake provider; returns the callback URL it redirects to.
+# Follows the authorization URL Connect answered (our start URL, then the fake provider) as the browser; returns
+# the callback URL the provider redirects to (the browser keeps the start URL's cookie).
 sub callback_url_for {
     my ($authorization_url) = @_;
+    ($authorization_url) = open_start($authorization_url) if $authorization_url =~ m{/start/[A-Za-z0-9_-]{43}$};
     my $res = browser_get($authorization_url);
     die 'authorize did not redirect: ' . $res->status_line . ' ' . $res->content unless $res->code == 302;
     return $res->header('Location');

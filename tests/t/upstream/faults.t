@@ -156,7 +156,7 @@ reset_all();
 $url = fresh_callback();
 (my $path = $url) =~ s{^http://[^/]+}{};
 fake_fault('provider', route => 'token', mode => 'hang', seconds => 30);
-my @status = then_connect_on_same_connection("GET $path HTTP/1.1");
+my @status = then_connect_on_same_connection("GET $path HTTP/1.1\r\nCookie: " . browser_cookies_for($url));
 ok t_cmp("@status", '504 200', 'token endpoint hangs: 504, then the same connection serves a Connect');
 reset_all();
 $id = linked_account();
