@@ -5,6 +5,7 @@
 #include "routes.h"
 #include "redact.h"
 #include "http.h"
+#include "crypto.h"
 
 #include "apr_strings.h"
 
@@ -23,12 +24,21 @@ static void *merge_dir_config(apr_pool_t *p, void *outer, void *inner)
     return blinkauth_config_merge(p, outer, inner);
 }
 
+/* pconf cleanup: hashing gives back what it keeps, before httpd unloads this module's code with the configuration. */
+static apr_status_t crypto_release(void *data)
+{
+    blinkauth_crypto_release();
+    return APR_SUCCESS;
+}
+
 /* Readies libcurl, the providers' metadata and the flow store once the configuration is read. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int first = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
     int rc;
 
+    /* Registered in both passes: the configuration's secrets were hashed while httpd read it. */
+    apr_pool_cleanup_register(pconf, NULL, crypto_release, apr_pool_cleanup_null);
     if (blinkauth_http_global_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00006) "cannot initialise libcurl");
         return HTTP_INTERNAL_SERVER_ERROR;

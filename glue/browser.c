@@ -18,12 +18,12 @@ static int origin_is_https(request_rec *r, const blinkauth_config_t *cfg)
 const char *blinkauth_browser_cookie_name(request_rec *r, const blinkauth_config_t *cfg, const char *state)
 {
     return apr_pstrcat(r->pool, origin_is_https(r, cfg) ? "__Host-" : "", "blinkauth-",
-                       apr_pstrmemdup(r->pool, blinkauth_crypto_pkce_challenge(r->pool, state), NAME_HASH_CHARS), NULL);
+                       apr_pstrmemdup(r->pool, blinkauth_crypto_sha256_b64url(r->pool, state), NAME_HASH_CHARS), NULL);
 }
 
 const char *blinkauth_browser_hash(apr_pool_t *p, const char *value)
 {
-    return blinkauth_crypto_pkce_challenge(p, value);
+    return blinkauth_crypto_sha256_b64url(p, value);
 }
 
 void blinkauth_browser_cookie_set(request_rec *r, const char *name, const char *value, const char *location,

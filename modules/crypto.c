@@ -93,10 +93,14 @@ const char *blinkauth_crypto_random_token(apr_pool_t *p)
 /* SHA-256 of data into out (SHA256_DIGEST_LENGTH bytes).
  * OpenSSL 3's SHA256() looks the algorithm up in its provider store on every call, which costs
  * more than hashing a short secret; the implementation is fetched once per process instead. */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+/* The SHA-256 implementation fetched once (blinkauth_crypto_release gives it back). */
+static volatile void *fetched;
+#endif
+
 static void sha256(const void *data, apr_size_t len, unsigned char *out)
 {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    static volatile void *fetched;
     EVP_MD *md = (EVP_MD *)apr_atomic_casptr(&fetched, NULL, NULL);
 
     if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) != NULL) {
@@ -112,12 +116,24 @@ static void sha256(const void *data, apr_size_t len, unsigned char *out)
     SHA256(data, len, out);
 }
 
-const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
+const char *blinkauth_crypto_sha256_b64url(apr_pool_t *p, const char *text)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
 
-    sha256(verifier, strlen(verifier), digest);
+    sha256(text, strlen(text), digest);
     return blinkauth_crypto_b64url_encode(p, digest, sizeof(digest));
+}
+
+const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
+{
+    return blinkauth_crypto_sha256_b64url(p, verifier);
+}
+
+void blinkauth_crypto_release(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    EVP_MD_free((EVP_MD *)apr_atomic_xchgptr(&fetched, NULL));
+#endif
 }
 
 int blinkauth_crypto_secret_equal(const char *given, const char *expected)

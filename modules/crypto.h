@@ -23,6 +23,13 @@ const char *blinkauth_crypto_random_token(apr_pool_t *p);
 /* The RFC 7636 S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
 const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier);
 
+/* base64url(SHA-256(text)): 43 characters, allocated in p. */
+const char *blinkauth_crypto_sha256_b64url(apr_pool_t *p, const char *text);
+
+/* Gives back what the hashing keeps for the process (the SHA-256 implementation it fetched once): call it before the
+ * code of this library goes away (httpd unloads a module at each restart); hashing after it fetches again. */
+void blinkauth_crypto_release(void);
+
 /* A key of BLINKAUTH_KEY_BYTES bytes derived from a secret text (its SHA-256), into out. */
 #define BLINKAUTH_KEY_BYTES 32
 void blinkauth_crypto_key_derive(const char *secret, unsigned char *out);

@@ -5,7 +5,6 @@
 
 #include <string.h>
 #include <apr_strings.h>
-#include <openssl/sha.h>
 
 #define SUFFIX_LEN (sizeof(BLINKAUTH_DISCOVERY_SUFFIX) - 1)
 
@@ -130,11 +129,5 @@ blinkauth_outcome_t blinkauth_discovery_fetch(apr_pool_t *p, const blinkauth_con
 
 const char *blinkauth_discovery_cache_name(apr_pool_t *p, const char *url)
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-
-    /* OpenSSL's one-shot SHA256(), not crypto.c's: that one keeps the algorithm it fetches for the life of the
-     * module's code, which httpd's parent (where this runs) unloads at every restart, leaking it each time. */
-    SHA256((const unsigned char *)url, strlen(url), digest);
-    return apr_pstrcat(p, "blinkauth-discovery-", blinkauth_crypto_b64url_encode(p, digest, sizeof(digest)), ".json",
-                       NULL);
+    return apr_pstrcat(p, "blinkauth-discovery-", blinkauth_crypto_sha256_b64url(p, url), ".json", NULL);
 }
