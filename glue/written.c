@@ -1,6 +1,7 @@
 /* Start-up checks of the configuration as written (httpd's directive tree, with file and line): where SetHandler
  * blinkauth and the BlinkAuth directives stand, Auth IDs used twice, redirect URIs that miss every app. */
 #include "glue.h"
+#include "text.h"
 
 #include "apr_hash.h"
 #include "apr_strings.h"
@@ -124,11 +125,10 @@ static int handled(const apr_array_header_t *all, const written_t *w)
 /* The path of an absolute URL ("" for none), without its query. */
 static const char *url_path(apr_pool_t *p, const char *url)
 {
-    const char *host = strstr(url, "://"), *path;
+    blinkauth_url_parts_t u;
 
-    host = host ? host + 3 : url;
-    path = host + strcspn(host, "/?#");
-    return apr_pstrmemdup(p, path, strcspn(path, "?#"));
+    blinkauth_text_url_split(url, &u);
+    return apr_pstrmemdup(p, u.path, strcspn(u.path, "?#"));
 }
 
 /* 1 when path is <Location>/callback of an app (a Location with SetHandler blinkauth) anywhere on this server. */

@@ -89,16 +89,14 @@ const char *blinkauth_config_check_url(apr_pool_t *p, const char *value)
 
 int blinkauth_config_url_is_loopback(const char *url)
 {
-    const char *host = strstr(url, "://"), *end, *at;
+    blinkauth_url_parts_t u;
+    const char *host, *end;
     apr_size_t n;
 
-    if (host == NULL)
+    if (!blinkauth_text_url_split(url, &u))
         return 0;
-    host += 3;
-    end = host + strcspn(host, "/?#");
-    for (at = end; at > host && at[-1] != '@'; at--)
-        ;
-    host = at;
+    host = u.host;
+    end = u.path;
     if (*host == '[')
         return end - host >= 5 && strncmp(host, "[::1]", 5) == 0 && (host[5] == ':' || host + 5 == end);
     n = strcspn(host, ":/?#");
@@ -323,14 +321,13 @@ const char *blinkauth_config_check_prompt(apr_pool_t *p, const char *value)
 
 const char *blinkauth_config_service_name(apr_pool_t *p, const blinkauth_config_t *cfg)
 {
-    const char *host = cfg->authorize_url ? strstr(cfg->authorize_url, "://") : NULL;
+    blinkauth_url_parts_t u;
 
     if (cfg->service_name)
         return cfg->service_name;
-    if (host == NULL)
+    if (cfg->authorize_url == NULL || !blinkauth_text_url_split(cfg->authorize_url, &u))
         return "the external service";
-    host += 3;
-    return apr_pstrmemdup(p, host, strcspn(host, ":/?#"));
+    return apr_pstrmemdup(p, u.host, strcspn(u.host, ":/?#"));
 }
 
 int blinkauth_config_match_email(const blinkauth_config_t *cfg)

@@ -483,15 +483,13 @@ apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *
 
 const char *blinkauth_http_url_for_log(apr_pool_t *p, const char *url)
 {
-    const char *scheme_end, *host, *auth_end, *at, *cut;
+    blinkauth_url_parts_t u;
+    const char *cut;
 
     if (!url)
         return "(none)";
-    scheme_end = strstr(url, "://");
-    host = scheme_end && scheme_end < url + strcspn(url, "/?#") ? scheme_end + 3 : url;
-    auth_end = host + strcspn(host, "/?#");
-    for (at = auth_end; at > host && at[-1] != '@'; at--)
-        ;
-    cut = auth_end + strcspn(auth_end, "?#");
-    return apr_pstrcat(p, apr_pstrmemdup(p, url, host - url), apr_pstrmemdup(p, at, cut - at), NULL);
+    blinkauth_text_url_split(url, &u);
+    cut = u.path + strcspn(u.path, "?#");
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, (apr_size_t)(u.authority - url)),
+                       apr_pstrmemdup(p, u.host, (apr_size_t)(cut - u.host)), NULL);
 }

@@ -170,6 +170,20 @@ const char *blinkauth_text_log_safe(apr_pool_t *p, const char *s, apr_size_t max
     return out;
 }
 
+int blinkauth_text_url_split(const char *url, blinkauth_url_parts_t *parts)
+{
+    const char *scheme_end = strstr(url, "://");
+    int has_scheme = scheme_end != NULL && scheme_end < url + strcspn(url, "/?#");
+    const char *at;
+
+    parts->authority = has_scheme ? scheme_end + 3 : url;
+    parts->path = parts->authority + strcspn(parts->authority, "/?#");
+    for (at = parts->path; at > parts->authority && at[-1] != '@'; at--)
+        ;
+    parts->host = at;
+    return has_scheme;
+}
+
 const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s)
 {
     char *out = apr_palloc(p, strlen(s) * 6 + 1), *o = out;

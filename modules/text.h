@@ -35,6 +35,17 @@ char *blinkauth_text_pct_decode(apr_pool_t *p, const char *s, int form);
 /* s for a log line: printable ASCII kept, every other byte (and '"', '\\') as '?', cut to max bytes with "...". */
 const char *blinkauth_text_log_safe(apr_pool_t *p, const char *s, apr_size_t max);
 
+/* Where the parts of a URL scheme://[userinfo@]host[:port][/path][?query][#fragment] begin, as pointers into it. */
+typedef struct {
+    const char *authority; /* after "://" (the URL itself when it has no scheme) */
+    const char *host;      /* after the userinfo's '@' */
+    const char *path;      /* the end of the authority: the path's '/', the '?', the '#' or the NUL */
+} blinkauth_url_parts_t;
+
+/* Splits url into *parts; 1 when it has a scheme ("://" before any '/', '?' or '#'), else 0 with the whole URL read as
+ * an authority. */
+int blinkauth_text_url_split(const char *url, blinkauth_url_parts_t *parts);
+
 /* Escapes & < > " ' for HTML text and attribute values. */
 const char *blinkauth_text_html_escape(apr_pool_t *p, const char *s);
 

@@ -6,6 +6,7 @@
 #include "crypto.h"
 #include "envelope.h"
 #include "provider.h"
+#include "text.h"
 
 #include "apr_strings.h"
 
@@ -22,10 +23,11 @@ static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg)
 static const char *start_url(request_rec *r, const blinkauth_config_t *cfg, const char *redirect_uri,
                              const char *handle)
 {
-    const char *host = strstr(redirect_uri, "://");
-    apr_size_t origin = host ? (apr_size_t)(host + 3 - redirect_uri) + strcspn(host + 3, "/?#") : 0;
+    blinkauth_url_parts_t u;
 
-    return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, redirect_uri, origin), cfg->location, "/start/", handle, NULL);
+    blinkauth_text_url_split(redirect_uri, &u);
+    return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, redirect_uri, (apr_size_t)(u.path - redirect_uri)),
+                       cfg->location, "/start/", handle, NULL);
 }
 
 /* Answers 503 when the flow record could not be stored. */

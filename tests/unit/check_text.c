@@ -308,6 +308,32 @@ START_TEST(test_log_safe)
 }
 END_TEST
 
+START_TEST(test_url_split)
+{
+    static const struct {
+        const char *url;
+        int scheme;
+        const char *authority, *host, *path; /* the rest of the URL from where each part begins */
+    } cases[] = {
+        {"https://u:p@idp.example:8443/a/b?q=1#f", 1, "u:p@idp.example:8443/a/b?q=1#f", "idp.example:8443/a/b?q=1#f",
+         "/a/b?q=1#f"},
+        {"http://127.0.0.1", 1, "127.0.0.1", "127.0.0.1", ""},
+        {"http://[::1]:9?x", 1, "[::1]:9?x", "[::1]:9?x", "?x"},
+        {"http://a@b@c/", 1, "a@b@c/", "c/", "/"},
+        {"idp.example/p://x", 0, "idp.example/p://x", "idp.example/p://x", "/p://x"},
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++) {
+        blinkauth_url_parts_t u;
+        ck_assert_int_eq(blinkauth_text_url_split(cases[i].url, &u), cases[i].scheme);
+        ck_assert_str_eq(u.authority, cases[i].url + strlen(cases[i].url) - strlen(cases[i].authority));
+        ck_assert_str_eq(u.host, cases[i].url + strlen(cases[i].url) - strlen(cases[i].host));
+        ck_assert_str_eq(u.path, cases[i].url + strlen(cases[i].url) - strlen(cases[i].path));
+    }
+}
+END_TEST
+
 /* Runs the text suite. */
 int main(void)
 {
@@ -319,6 +345,6 @@ int main(void)
                               test_pct_decode_malformed, test_pct_decode_nul_rejected, test_html_escape,
                               test_html_escape_worst_case_size, test_form_parse, test_form_parse_empty_values,
                               test_form_parse_malformed, test_form_single, test_form_single_repeated_empty,
-                              test_query_redact, test_uri_redact, test_log_safe));
+                              test_query_redact, test_uri_redact, test_log_safe, test_url_split));
     return unit_run(s);
 }
