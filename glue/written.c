@@ -9,13 +9,14 @@
 
 /* One section of the configuration as written: its kind, path, and what it holds of ours. */
 typedef struct {
-    const ap_directive_t *at;    /* the section's opening directive */
-    const ap_directive_t *vhost; /* the <VirtualHost> it is in, NULL for the main server */
-    const char *path;            /* its argument, unquoted, without trailing '/' */
-    int is_location;             /* a plain <Location path> (not ~ regex, not LocationMatch, Directory, ...) */
+    const ap_directive_t *at;       /* the section's opening directive */
+    const ap_directive_t *vhost;    /* the <VirtualHost> it is in, NULL for the main server */
+    const char *path;               /* its argument, unquoted, without trailing '/' */
+    int is_location;                /* a plain <Location path> (not ~ regex, not LocationMatch, Directory, ...) */
     const ap_directive_t *handler;  /* its SetHandler blinkauth, or NULL */
     const ap_directive_t *ours;     /* its first BlinkAuth directive, or NULL */
     const ap_directive_t *auth_id;  /* its BlinkAuthID, or NULL */
+    const char *auth_id_value;      /* that directive's value */
     const ap_directive_t *redirect; /* its BlinkAuthRedirectURI, or NULL */
 } written_t;
 
@@ -87,8 +88,10 @@ static void collect(apr_pool_t *p, const ap_directive_t *d, const ap_directive_t
         else if (strncasecmp(name, "BlinkAuth", 9) == 0 && strcasecmp(name, "BlinkAuthCache") != 0 && parent) {
             if (parent->ours == NULL)
                 parent->ours = d;
-            if (strcasecmp(name, "BlinkAuthID") == 0)
+            if (strcasecmp(name, "BlinkAuthID") == 0) {
                 parent->auth_id = d;
+                parent->auth_id_value = first_arg(p, d);
+            }
             if (strcasecmp(name, "BlinkAuthRedirectURI") == 0)
                 parent->redirect = d;
         }
@@ -178,14 +181,12 @@ int blinkauth_check_written(apr_pool_t *ptemp, server_rec *s, apr_hash_t *unhand
                                   w[i].path[0] ? w[i].path : "/", where(ptemp, w[i].at)));
         }
         for (j = i + 1; w[i].auth_id && j < all->nelts; j++)
-            if (w[j].auth_id && same_server(&w[i], &w[j]) &&
-                strcmp(first_arg(ptemp, w[i].auth_id), first_arg(ptemp, w[j].auth_id)) == 0) {
+            if (w[j].auth_id && same_server(&w[i], &w[j]) && strcmp(w[i].auth_id_value, w[j].auth_id_value) == 0) {
                 complain(s, APLOG_EMERG,
                          apr_psprintf(ptemp,
                                       BLALOGNO(00014) "BlinkAuth: BlinkAuthID %s is set twice on one server, at %s "
                                                       "and at %s: each app has its own Auth ID",
-                                      first_arg(ptemp, w[i].auth_id), where(ptemp, w[i].auth_id),
-                                      where(ptemp, w[j].auth_id)));
+                                      w[i].auth_id_value, where(ptemp, w[i].auth_id), where(ptemp, w[j].auth_id)));
                 failed = 1;
             }
         if (w[i].redirect && !is_app_callback(ptemp, all, url_path(ptemp, first_arg(ptemp, w[i].redirect))))
