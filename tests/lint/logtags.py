@@ -6,7 +6,8 @@ Usage: logtags.py [ROOT]   (ROOT: the source tree, default the repository). Prin
 exits 1 when there is any."""
 import re
 import sys
-from pathlib import Path
+
+import lintlib
 
 CODE_GLOBS = ["mod_blinkauth.c", "glue/*.c", "glue/*.h", "routes/*.c", "routes/*.h", "modules/*.c", "modules/*.h"]
 DOC_GLOBS = ["README.md", "docs/*.md", "conf/*.conf", "conf/*.in"]
@@ -81,14 +82,5 @@ def check(root):
     return problems, len(seen)
 
 
-def main():
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2])
-    problems, n = check(root)
-    for p in problems:
-        print(p)
-    print(f"logtags: {n} tags, {len(problems)} problem(s)")
-    return 1 if problems else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(lintlib.main("logtags", "tags", check))

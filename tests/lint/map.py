@@ -6,7 +6,8 @@ Usage: map.py [ROOT]. Prints one line per problem and exits 1 when there is any.
 import re
 import subprocess
 import sys
-from pathlib import Path
+
+import lintlib
 
 
 def tracked_dirs(root):
@@ -33,25 +34,16 @@ def layout_section(readme):
 
 
 def check(root):
-    """The problems found, one sentence each."""
+    """The problems found, one sentence each, and how many folders there are."""
     section = layout_section((root / "README.md").read_text())
-    if not section:
-        return ["README.md has no '## Layout' section"]
-    named = set(re.findall(r"(?<![\w./-])((?:tests/)?[a-z][a-z0-9_-]*/)", section))
     present = tracked_dirs(root)
+    if not section:
+        return ["README.md has no '## Layout' section"], len(present)
+    named = set(re.findall(r"(?<![\w./-])((?:tests/)?[a-z][a-z0-9_-]*/)", section))
     problems = [f"{d} is in the repository but not in README.md's Layout" for d in sorted(present - named)]
     problems += [f"README.md's Layout names {d}, which is not in the repository" for d in sorted(named - present)]
-    return problems
-
-
-def main():
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2])
-    problems = check(root)
-    for p in problems:
-        print(p)
-    print(f"map: {len(tracked_dirs(root))} folders, {len(problems)} problem(s)")
-    return 1 if problems else 0
+    return problems, len(present)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(lintlib.main("map", "folders", check))

@@ -151,6 +151,16 @@ def cmd_connect(base, user="u-42"):
     print(status, ms, doc.get("code", "NOT_JSON"), url)
 
 
+def request_or_report(failed, method, url, headers=None):
+    """request(method, url, headers), or None after printing the command's failure line: failed with {} standing
+    for the error's name."""
+    try:
+        return request(method, url, headers or {})
+    except OSError as e:
+        print(failed.format(type(e).__name__))
+        return None
+
+
 def title_of(body):
     """The page's <title>, whitespace folded, or "-"."""
     m = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
@@ -159,11 +169,10 @@ def title_of(body):
 
 def cmd_start(url):
     """The browser at the start URL Connect answered: the 303 to the provider and the cookie it keeps."""
-    try:
-        status, res, body, _ = request("GET", url)
-    except OSError as e:
-        print("000 - - %s" % type(e).__name__)
+    answer = request_or_report("000 - - {}", "GET", url)
+    if answer is None:
         return
+    status, res, body, _ = answer
     set_cookies = res.msg.get_all("Set-Cookie") or []
     for sc in set_cookies:
         jar_store(url, sc)
@@ -181,11 +190,10 @@ def cmd_authorize(url):
 
 def cmd_get(url):
     """The browser at a page (the callback): status, time and the page's <title>."""
-    try:
-        status, _, body, ms = request("GET", url)
-    except OSError as e:
-        print("000 0 %s" % type(e).__name__)
+    answer = request_or_report("000 0 {}", "GET", url)
+    if answer is None:
         return
+    status, _, body, ms = answer
     print(status, ms, title_of(body))
 
 

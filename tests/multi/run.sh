@@ -230,6 +230,13 @@ start_flow() {
     connect_flow "$1" && open_flow "${2:-A}"
 }
 
+# Checks what the fake Blink holds for user (want accounts) and that delta codes were exchanged since $before_ex.
+check_saved() {
+    local what=$1 user=$2 want=$3 delta=$4
+    DETAIL="accounts $(accounts "$user"), code exchanges $before_ex -> $(exchanges)"
+    check "$what" test "$(accounts "$user") $(exchanges)" = "$want $((before_ex + delta))"
+}
+
 # The shared-store cases for one cache: Connect and start URL on A, callback on B, replay on A,
 # a callback from another browser, a race.
 shared_store_cases() {
@@ -259,9 +266,7 @@ shared_store_cases() {
     DETAIL="replay on A: $status $title"
     check "$store: replaying the callback on A gets the 400 expired page" \
         test "$status $title" = "400 This link has expired"
-    DETAIL="accounts $(accounts "$user"), code exchanges $before_ex -> $(exchanges)"
-    check "$store: the replay saves nothing and exchanges no code" \
-        test "$(accounts "$user") $(exchanges)" = "1 $before_ex"
+    check_saved "$store: the replay saves nothing and exchanges no code" "$user" 1 0
 
     other_browser_case "$store"
 
@@ -274,9 +279,7 @@ shared_store_cases() {
     DETAIL="A answered $a, B answered $b"
     check "$store: the same callback on A and B at once: one 200, one 400" \
         test "$(printf '%s\n' "$a" "$b" | sort | tr '\n' ' ')" = "200 400 "
-    DETAIL="accounts $(accounts "$user-race"), code exchanges $before_ex -> $(exchanges)"
-    check "$store: ... and exactly one account saved, one code exchanged" \
-        test "$(accounts "$user-race") $(exchanges)" = "1 $((before_ex + 1))"
+    check_saved "$store: ... and exactly one account saved, one code exchanged" "$user-race" 1 1
 }
 
 # A callback on B from a browser without the cookie, then with another value of it: the 400
@@ -298,16 +301,12 @@ other_browser_case() {
     DETAIL="$status $title; $swapped cookie(s) $name=$other in that jar"
     check "$store: ... with another value of the cookie: the same page" \
         test "$status $title $swapped" = "400 Not connected: another browser 1"
-    DETAIL="accounts $(accounts "$user"), code exchanges $before_ex -> $(exchanges)"
-    check "$store: ... neither saves anything nor exchanges the code" \
-        test "$(accounts "$user") $(exchanges)" = "0 $before_ex"
+    check_saved "$store: ... neither saves anything nor exchanges the code" "$user" 0 0
     read -r status ms title < <(client get "$CB")
     DETAIL="$status $title"
     check "$store: ... nor uses up the flow: the same callback with the cookie then completes (200 Connected)" \
         test "$status $title" = "200 Connected"
-    DETAIL="accounts $(accounts "$user"), code exchanges $before_ex -> $(exchanges)"
-    check "$store: ... one account saved, one code exchanged" \
-        test "$(accounts "$user") $(exchanges)" = "1 $((before_ex + 1))"
+    check_saved "$store: ... one account saved, one code exchanged" "$user" 1 1
 }
 
 # The Redis key of a socache id: mod_socache_redis stores id ID of the module's cache (namespace
