@@ -11,3 +11,13 @@ bench: $(MODULE)
 
 load: $(MODULE)
 	@bench/load.sh
+
+# make bench-postconns  connections opened by 1000 sequential POSTs through blinkauth_http_call against a
+#                       keep-alive loopback server (bench/postconns.c); N other than 1000: build/bench/postconns N
+.PHONY: bench-postconns
+build/bench/postconns: bench/postconns.c tests/unit/http_server.c tests/unit/http_server.h $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/bench
+	$(CC) $(UNIT_CFLAGS) -o $@ bench/postconns.c tests/unit/http_server.c $(CORE_SRC) $(LIBS) $(APR_LIBS) -lpthread
+
+bench-postconns: build/bench/postconns
+	@build/bench/postconns 1000

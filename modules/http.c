@@ -13,6 +13,11 @@
 #include <curl/curl.h>
 
 #define USER_AGENT "mod_blinkauth/" BLINKAUTH_VERSION
+#if LIBCURL_VERSION_NUM < 0x075000
+#error "libcurl 7.80 or later is needed: CURLOPT_PREREQFUNCTION keeps a request with a body from being sent twice"
+#endif
+#define LOST_TEXT                                                                                                      \
+    "the connection closed before an answer came; the request was not sent again (the server may have acted on it)"
 /* Handles kept per process: at least ThreadsPerChild (Debian: 25, httpd max default 64), or a burst
  * of concurrent calls destroys the surplus handles and their kept-alive connections with them. */
 #define IDLE_MAX 64
@@ -35,6 +40,9 @@ typedef struct {
     int too_large;
     const char *content_type;
     const char *retry_after;
+    int once;    /* the request has a body: it must not be sent a second time */
+    int sends;   /* times libcurl set out to send the request (pre-request callback calls) */
+    int refused; /* a second send was refused */
 } xfer_t;
 
 /* Fail the enclosing CURLcode function when a curl_easy_setopt does not take. */
@@ -187,6 +195,20 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* curl pre-request callback, called each time libcurl is about to send the request on a connection: refuses a
+ * second send of a request that must go once (libcurl's own re-send after a reused connection died). */
+static int on_send(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    xfer_t *x = clientp;
+
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    if (x->sends++ > 0 && x->once) {
+        x->refused = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
 /* The trimmed value of a "Name: value" header line when its name matches, else NULL. */
 static const char *header_value(apr_pool_t *p, const char *line, size_t n, const char *name)
 {
@@ -285,6 +307,11 @@ static CURLcode setup(CURL *h, apr_pool_t *p, const blinkauth_http_request_t *re
     SET(h, CURLOPT_WRITEDATA, x);
     SET(h, CURLOPT_HEADERFUNCTION, on_header);
     SET(h, CURLOPT_HEADERDATA, x);
+    /* libcurl sends a request again by itself when a reused connection closes before any answer (transfer.c,
+     * Curl_retry_request); the server may have acted on the first one. It calls this before every send. */
+    x->once = has_body;
+    SET(h, CURLOPT_PREREQFUNCTION, on_send);
+    SET(h, CURLOPT_PREREQDATA, x);
     if (has_body) {
         SET(h, CURLOPT_POSTFIELDSIZE_LARGE,
             (curl_off_t)(req->body_len ? req->body_len
@@ -306,11 +333,16 @@ static CURLcode setup(CURL *h, apr_pool_t *p, const blinkauth_http_request_t *re
 /* Our error class for a failed curl transfer. */
 static blinkauth_http_error_t classify(CURLcode rc, const xfer_t *x)
 {
+    if (x->refused)
+        return BLINKAUTH_HTTP_ERR_LOST;
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
-        return BLINKAUTH_HTTP_ERR_CONNECT;
+        /* after a send, this is libcurl's own re-send failing to reconnect: the request may have been acted on */
+        return x->sends ? BLINKAUTH_HTTP_ERR_LOST : BLINKAUTH_HTTP_ERR_CONNECT;
+    case CURLE_SEND_FAIL_REWIND: /* a re-send that could not rewind the body (not seen with CURLOPT_POSTFIELDS) */
+        return BLINKAUTH_HTTP_ERR_LOST;
     case CURLE_OPERATION_TIMEDOUT:
         return BLINKAUTH_HTTP_ERR_TIMEOUT;
     case CURLE_SSL_CONNECT_ERROR:
@@ -332,11 +364,22 @@ static blinkauth_http_error_t classify(CURLcode rc, const xfer_t *x)
     }
 }
 
+/* The words for a failed transfer: ours for an oversize body or a lost request, else curl's. */
+static const char *failure_text(apr_pool_t *p, blinkauth_http_error_t e, CURLcode rc, const xfer_t *x,
+                                const char *errbuf)
+{
+    if (e == BLINKAUTH_HTTP_ERR_TOO_LARGE)
+        return apr_psprintf(p, "response body exceeds %" APR_SIZE_T_FMT " bytes", x->max);
+    if (e == BLINKAUTH_HTTP_ERR_LOST)
+        return LOST_TEXT;
+    return apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+}
+
 /* Make one attempt with whatever budget is left until deadline; fills res for it. */
 static void attempt(apr_pool_t *p, const blinkauth_http_request_t *req, blinkauth_http_response_t *res,
                     apr_time_t deadline)
 {
-    xfer_t x = {p, NULL, 0, 0, req->max_body ? req->max_body : BLINKAUTH_HTTP_MAX_BODY, 0, NULL, NULL};
+    xfer_t x = {.p = p, .max = req->max_body ? req->max_body : BLINKAUTH_HTTP_MAX_BODY};
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
     long ms = (long)apr_time_as_msec(deadline - apr_time_now());
@@ -382,9 +425,7 @@ static void attempt(apr_pool_t *p, const blinkauth_http_request_t *req, blinkaut
     }
     else {
         res->error = classify(rc, &x);
-        res->error_text = res->error == BLINKAUTH_HTTP_ERR_TOO_LARGE
-                              ? apr_psprintf(p, "response body exceeds %" APR_SIZE_T_FMT " bytes", x.max)
-                              : apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        res->error_text = failure_text(p, res->error, rc, &x, errbuf);
     }
     handle_put(h, rc == CURLE_OK);
     curl_slist_free_all(headers);

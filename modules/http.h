@@ -12,6 +12,8 @@
 typedef enum {
     BLINKAUTH_HTTP_OK = 0,        /* a response arrived (any status) */
     BLINKAUTH_HTTP_ERR_CONNECT,   /* refused, unreachable, DNS: nothing was sent */
+    BLINKAUTH_HTTP_ERR_LOST,      /* the connection closed before an answer came; the request was not sent again,
+                                   * the server may have acted on it (see blinkauth_http_call) */
     BLINKAUTH_HTTP_ERR_TIMEOUT,   /* the time budget ran out */
     BLINKAUTH_HTTP_ERR_TOO_LARGE, /* the response body exceeded max_body */
     BLINKAUTH_HTTP_ERR_TLS,       /* certificate or handshake failure */
@@ -20,7 +22,7 @@ typedef enum {
 
 /* One outbound call: everything it needs, as plain values. */
 typedef struct {
-    const char *method;          /* "GET", "POST", "DELETE" */
+    const char *method;          /* "GET", "POST", "PATCH", "DELETE" */
     const char *url;             /* absolute http(s) URL */
     apr_array_header_t *headers; /* const char * "Name: value", or NULL */
     const char *body;            /* request body or NULL */
@@ -58,7 +60,11 @@ apr_status_t blinkauth_http_child_init(apr_pool_t *pchild);
 
 /* Perform one call; always fills res, returns APR_SUCCESS when a response arrived
  * (APR_ECONNREFUSED for ERR_CONNECT, APR_TIMEUP for ERR_TIMEOUT, APR_EINVAL for a request
- * refused before sending, e.g. a line break in a header value, APR_EGENERAL otherwise). */
+ * refused before sending, e.g. a line break in a header value, APR_EGENERAL otherwise).
+ * A request with a body (or any POST) is sent at most once: when a kept-alive connection closes before the answer,
+ * libcurl's own re-send is refused and the call ends with ERR_LOST. A call is tried a second time only after
+ * ERR_CONNECT (nothing was sent) or a 429/503 with a Retry-After that fits the budget (the server did not act);
+ * libcurl may still re-send a bodiless request (GET, DELETE) by itself on a new connection. */
 apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *req, blinkauth_http_response_t *res);
 
 /* The URL with any query string, fragment and userinfo removed, for logging. */

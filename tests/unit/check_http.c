@@ -1,5 +1,6 @@
 /* Unit tests of modules/http.c against the loopback server fixture in http_server.c. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 
 #include "unit.h"
 #include "http.h"
+#include "upstream.h"
 #include "http_server.h"
 #include "version.h"
 
@@ -518,6 +520,158 @@ START_TEST(test_fork_gets_own_connections)
 }
 END_TEST
 
+/* A request with a body on the loopback server, with a generous budget. */
+static blinkauth_http_request_t with_body(const char *method, const char *path, const char *body)
+{
+    blinkauth_http_request_t req = get(unit_server_url(path));
+
+    req.method = method;
+    req.body = body;
+    req.content_type = "application/x-www-form-urlencoded";
+    return req;
+}
+
+/* Serves the first request, then drops the second after reading it all (HS_CLOSE, or HS_DIE: and stops
+ * listening), then answers any later one with "two"; calls /first, then /second on the same kept-alive
+ * connection, with bodies "first" and "second" unless method is GET. Returns the second call's status, fills res. */
+static apr_status_t second_dropped(const char *method, hs_action_t drop, blinkauth_http_response_t *res)
+{
+    hs_step_t st[] = {{HS_REPLY, reply(200, NULL, "one"), 0}, {drop, NULL, 0}, {HS_REPLY, reply(200, NULL, "two"), 0}};
+    int bodies = strcmp(method, "GET") != 0;
+    blinkauth_http_request_t req;
+
+    unit_serve_steps(st, UNIT_COUNT(st), 0);
+    req = with_body(method, "/first", bodies ? "first" : NULL);
+    ck_assert_int_eq(blinkauth_http_call(unit_pool, &req, res), APR_SUCCESS);
+    ck_assert_int_eq(res->status, 200);
+    req = with_body(method, "/second", bodies ? "second" : NULL);
+    return blinkauth_http_call(unit_pool, &req, res);
+}
+
+/* Asserts that a request with a body, dropped by the server after it read it, was received once and reported as
+ * ERR_LOST without any retry of ours, in a log sentence that says so. */
+static void assert_lost_once(const char *method, hs_action_t drop)
+{
+    blinkauth_http_request_t req = {.method = method, .url = "https://idp.example/token?code=x"};
+    blinkauth_http_response_t res;
+    apr_status_t rv = second_dropped(method, drop, &res);
+    blinkauth_outcome_t out;
+
+    printf("%s dropped (%s): body received %d time(s), %d request(s); the call opened %ld connection(s), error %d: "
+           "%s\n",
+           method, drop == HS_DIE ? "then refusing" : "then listening", hs_body_count(unit_server, "second"),
+           hs_request_count(unit_server), res.new_connections, res.error, res.error_text);
+    fflush(stdout); /* a failing check ends the forked test without flushing */
+    ck_assert_int_eq(hs_body_count(unit_server, "second"), 1);
+    ck_assert_int_eq(hs_request_count(unit_server), 2);
+    ck_assert_str_eq(hs_request(unit_server, 1)->method, method);
+    ck_assert_int_eq(rv, APR_EGENERAL);
+    ck_assert_int_eq(res.error, BLINKAUTH_HTTP_ERR_LOST);
+    ck_assert_int_eq(res.status, 0);
+    ck_assert_int_eq(res.attempts, 1);
+    out = blinkauth_upstream_outcome(unit_pool, "token endpoint", &req, &res, NULL);
+    ck_assert_int_eq(out.kind, BLINKAUTH_UP_FAILED);
+    ck_assert_msg(strstr(out.why, "failed: the connection closed before an answer came; the request was not sent "
+                                  "again (the server may have acted on it) after") != NULL,
+                  "%s", out.why);
+}
+
+START_TEST(test_post_not_resent_after_lost_connection)
+{
+    assert_lost_once("POST", HS_CLOSE);
+}
+END_TEST
+
+START_TEST(test_patch_not_resent_after_lost_connection)
+{
+    assert_lost_once("PATCH", HS_CLOSE);
+}
+END_TEST
+
+START_TEST(test_post_lost_then_refused_is_not_connect_error)
+{
+    /* libcurl's own retry finds the port closed: that must not read as ERR_CONNECT, which we retry */
+    assert_lost_once("POST", HS_DIE);
+}
+END_TEST
+
+START_TEST(test_get_resent_by_curl_after_lost_connection)
+{
+    blinkauth_http_response_t res;
+
+    /* idempotent: libcurl sends it again on a new connection by itself, within our one attempt */
+    ck_assert_int_eq(second_dropped("GET", HS_CLOSE, &res), APR_SUCCESS);
+    printf("GET dropped: %d request(s), %d connection(s), answered %ld\n", hs_request_count(unit_server),
+           hs_accepts(unit_server), res.status);
+    ck_assert_int_eq(res.status, 200);
+    ck_assert_str_eq(res.body, "two");
+    ck_assert_int_eq(res.attempts, 1);
+    ck_assert_int_eq(res.new_connections, 1);
+    ck_assert_int_eq(hs_request_count(unit_server), 3);
+    ck_assert_str_eq(hs_request(unit_server, 1)->path, "/second");
+    ck_assert_str_eq(hs_request(unit_server, 2)->path, "/second");
+    ck_assert_int_eq(hs_accepts(unit_server), 2);
+}
+END_TEST
+
+START_TEST(test_get_lost_then_refused)
+{
+    blinkauth_http_response_t res;
+
+    /* sent once, then libcurl's own retry was refused: lost, not "nothing was sent" */
+    ck_assert_int_eq(second_dropped("GET", HS_DIE, &res), APR_EGENERAL);
+    ck_assert_int_eq(res.error, BLINKAUTH_HTTP_ERR_LOST);
+    ck_assert_int_eq(res.attempts, 1);
+    ck_assert_int_eq(hs_request_count(unit_server), 2);
+}
+END_TEST
+
+START_TEST(test_post_connection_reuse)
+{
+    blinkauth_http_request_t req;
+    blinkauth_http_response_t res;
+    long conns = 0;
+    int i;
+
+    unit_serve(HS_REPLY, reply(200, NULL, "ok"));
+    req = with_body("POST", "/token", "code=abc");
+    for (i = 0; i < 20; i++) {
+        ck_assert_int_eq(blinkauth_http_call(unit_pool, &req, &res), APR_SUCCESS);
+        ck_assert_int_eq(res.status, 200);
+        conns += res.new_connections;
+    }
+    printf("20 sequential POSTs: %ld connection(s) opened (client), %d accepted (server), %d request(s)\n", conns,
+           hs_accepts(unit_server), hs_request_count(unit_server));
+    ck_assert_int_eq(conns, 1);
+    ck_assert_int_eq(hs_accepts(unit_server), 1);
+    ck_assert_int_eq(hs_request_count(unit_server), 20);
+    ck_assert_int_eq(hs_body_count(unit_server, "code=abc"), 20);
+}
+END_TEST
+
+START_TEST(test_large_body_intact)
+{
+    const char *body = unit_filled(100 * 1024, 'z');
+    blinkauth_http_request_t req;
+    blinkauth_http_response_t res;
+    int i;
+
+    unit_serve(HS_REPLY, reply(200, NULL, "ok"));
+    for (i = 0; i < 2; i++) { /* POST and PATCH, the second on the kept connection */
+        req = with_body(i ? "PATCH" : "POST", "/big", body);
+        ck_assert_int_eq(blinkauth_http_call(unit_pool, &req, &res), APR_SUCCESS);
+        ck_assert_int_eq(res.status, 200);
+        ck_assert_str_eq(hs_request(unit_server, i)->method, i ? "PATCH" : "POST");
+        ck_assert_uint_eq(hs_request(unit_server, i)->body_len, 100 * 1024);
+        ck_assert_str_eq(hs_header(hs_request(unit_server, i), "Content-Length"), "102400");
+        ck_assert_ptr_null(hs_header(hs_request(unit_server, i), "Transfer-Encoding"));
+        ck_assert_ptr_null(hs_header(hs_request(unit_server, i), "Expect"));
+    }
+    ck_assert_int_eq(hs_body_count(unit_server, body), 2);
+    ck_assert_int_eq(hs_accepts(unit_server), 1);
+}
+END_TEST
+
 /* Every case, in one suite, run with libcurl initialised the way post_config does it. */
 int main(void)
 {
@@ -534,7 +688,10 @@ int main(void)
                    test_retry_after_then_ok, test_429_without_retry_after, test_retry_after_on_other_status_ignored,
                    test_503_retry_after_beyond_budget, test_retry_after_http_date_ignored, test_redirect_not_followed,
                    test_https_to_plain_server, test_other_protocols_refused, test_header_injection_refused,
-                   test_url_for_log, test_fork_gets_own_connections));
+                   test_url_for_log, test_fork_gets_own_connections, test_post_not_resent_after_lost_connection,
+                   test_patch_not_resent_after_lost_connection, test_post_lost_then_refused_is_not_connect_error,
+                   test_get_resent_by_curl_after_lost_connection, test_get_lost_then_refused,
+                   test_post_connection_reuse, test_large_body_intact));
 
     tcase_set_timeout(tc, 60);
     return unit_run_http(su);

@@ -19,6 +19,7 @@
 
 #define HS_MAX_CONNS 64
 #define HS_BUF (64 * 1024)
+#define HS_MAX_BODY (4 * 1024 * 1024)
 
 /* One accepted connection and its thread. */
 typedef struct {
@@ -97,66 +98,102 @@ static long parse_head(char *buf, size_t head_len, hs_request_t *r)
     return cl;
 }
 
+/* Read more of the connection into buf[have..HS_BUF); the new fill, or 0 when full, closed by the peer or stopping. */
+static size_t fill(conn_t *c, size_t have)
+{
+    ssize_t got;
+
+    if (have == HS_BUF || !wait_readable(c->srv, c->fd) || (got = recv(c->fd, c->buf + have, HS_BUF - have, 0)) <= 0)
+        return 0;
+    return have + (size_t)got;
+}
+
+/* Read until c->buf holds a whole request head; its length with the blank line, or 0 when the connection ends. */
+static size_t read_head(conn_t *c, size_t *have)
+{
+    char *head_end;
+
+    while (!(head_end = memmem(c->buf, *have, "\r\n\r\n", 4))) {
+        if (!(*have = fill(c, *have)) || c->buf[0] < 'A' || c->buf[0] > 'Z')
+            return 0;
+    }
+    return (size_t)(head_end - c->buf) + 4;
+}
+
+/* The cl-byte body after the head_len-byte head (NUL-terminated, malloc'd), taken from c->buf and then the socket;
+ * c->buf keeps only what follows it. NULL when the connection ends first. */
+static char *read_body(conn_t *c, size_t head_len, size_t cl, size_t *have)
+{
+    char *body = calloc(1, cl + 1);
+    size_t got = *have - head_len < cl ? *have - head_len : cl;
+    ssize_t n;
+
+    memcpy(body, c->buf + head_len, got);
+    memmove(c->buf, c->buf + head_len + got, *have - head_len - got);
+    *have -= head_len + got;
+    while (got < cl) {
+        if (!wait_readable(c->srv, c->fd) || (n = recv(c->fd, body + got, cl - got, 0)) <= 0) {
+            free(body);
+            return NULL;
+        }
+        got += (size_t)n;
+    }
+    return body;
+}
+
+/* Record r and return the scripted step that answers it. */
+static const hs_step_t *record(hs_server_t *s, hs_request_t *r)
+{
+    const hs_step_t *step;
+
+    pthread_mutex_lock(&s->mu);
+    step = &s->steps[s->nreq < s->nsteps ? s->nreq : s->nsteps - 1];
+    if (s->nreq < HS_MAX_REQUESTS)
+        s->reqs[s->nreq] = *r;
+    else
+        free(r->body);
+    s->nreq++;
+    pthread_mutex_unlock(&s->mu);
+    return step;
+}
+
+/* Do what step says with the request just read; whether the connection stays open for another request. */
+static int act(conn_t *c, const hs_step_t *step)
+{
+    switch (step->action) {
+    case HS_HANG:
+        while (wait_readable(c->srv, c->fd)) { /* swallow until the client gives up or stop */
+            char sink[512];
+            if (recv(c->fd, sink, sizeof(sink), 0) <= 0)
+                break;
+        }
+        return 0;
+    case HS_DIE:
+        shutdown(c->srv->lfd, SHUT_RDWR); /* a listening socket stops listening: connects are refused */
+        return 0;
+    case HS_CLOSE:
+        return 0;
+    default:
+        write_all(c->fd, step->raw, step->raw_len ? step->raw_len : strlen(step->raw));
+        return !strcasestr(step->raw, "Connection: close");
+    }
+}
+
 /* Serve one connection: read requests, answer each with the next scripted step. */
 static void *conn_main(void *arg)
 {
     conn_t *c = arg;
-    hs_server_t *s = c->srv;
-    char *buf = c->buf, *head_end;
     size_t have = 0, head_len;
     long cl;
+    hs_request_t r;
 
-    for (;;) {
-        hs_request_t r;
-        const hs_step_t *step;
-        ssize_t got;
-
-        while (!(head_end = memmem(buf, have, "\r\n\r\n", 4))) {
-            if (have == HS_BUF || !wait_readable(s, c->fd) || (got = recv(c->fd, buf + have, HS_BUF - have, 0)) <= 0)
-                goto done;
-            have += (size_t)got;
-            if (buf[0] < 'A' || buf[0] > 'Z')
-                goto done;
-        }
-        head_len = (size_t)(head_end - buf) + 4;
+    do {
         memset(&r, 0, sizeof(r));
-        if ((cl = parse_head(buf, head_len, &r)) < 0 || cl > HS_BUF)
-            goto done;
-        while (have < head_len + (size_t)cl) {
-            if (have == HS_BUF || !wait_readable(s, c->fd) || (got = recv(c->fd, buf + have, HS_BUF - have, 0)) <= 0)
-                goto done;
-            have += (size_t)got;
-        }
-        r.body = calloc(1, (size_t)cl + 1);
-        memcpy(r.body, buf + head_len, (size_t)cl);
+        if (!(head_len = read_head(c, &have)) || (cl = parse_head(c->buf, head_len, &r)) < 0 || cl > HS_MAX_BODY ||
+            !(r.body = read_body(c, head_len, (size_t)cl, &have)))
+            break;
         r.body_len = (size_t)cl;
-        memmove(buf, buf + head_len + cl, have - head_len - (size_t)cl);
-        have -= head_len + (size_t)cl;
-
-        pthread_mutex_lock(&s->mu);
-        step = &s->steps[s->nreq < s->nsteps ? s->nreq : s->nsteps - 1];
-        if (s->nreq < HS_MAX_REQUESTS)
-            s->reqs[s->nreq] = r;
-        else
-            free(r.body);
-        s->nreq++;
-        pthread_mutex_unlock(&s->mu);
-
-        if (step->action == HS_HANG) {
-            while (wait_readable(s, c->fd)) { /* swallow until the client gives up or stop */
-                char sink[512];
-                if (recv(c->fd, sink, sizeof(sink), 0) <= 0)
-                    break;
-            }
-            goto done;
-        }
-        if (step->action == HS_CLOSE)
-            goto done;
-        write_all(c->fd, step->raw, step->raw_len ? step->raw_len : strlen(step->raw));
-        if (strcasestr(step->raw, "Connection: close"))
-            goto done;
-    }
-done:
+    } while (act(c, record(c->srv, &r)));
     shutdown(c->fd, SHUT_RDWR);
     return NULL;
 }
@@ -175,6 +212,8 @@ static void *acceptor_main(void *arg)
         int fd = accept(s->lfd, NULL, NULL);
         conn_t *c;
 
+        if (fd < 0 && errno == EINVAL) /* HS_DIE shut the listening socket down */
+            break;
         if (fd < 0)
             continue;
         pthread_mutex_lock(&s->mu);
@@ -255,6 +294,18 @@ const hs_request_t *hs_request(hs_server_t *s, int i)
     r = i >= 0 && i < s->nreq && i < HS_MAX_REQUESTS ? &s->reqs[i] : NULL;
     pthread_mutex_unlock(&s->mu);
     return r;
+}
+
+/* How many of the recorded requests carried exactly this body. */
+int hs_body_count(hs_server_t *s, const char *body)
+{
+    int i, n = 0;
+
+    pthread_mutex_lock(&s->mu);
+    for (i = 0; i < s->nreq && i < HS_MAX_REQUESTS; i++)
+        n += strcmp(s->reqs[i].body, body) == 0;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 /* The value of a request header (case-insensitive name), or NULL. */

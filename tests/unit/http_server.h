@@ -11,7 +11,8 @@
 typedef enum {
     HS_REPLY, /* write raw; keep the connection unless raw says "Connection: close" */
     HS_HANG,  /* never answer, hold the connection until hs_stop */
-    HS_CLOSE  /* close the connection without answering */
+    HS_CLOSE, /* close the connection without answering */
+    HS_DIE    /* stop listening (later connects are refused), then close without answering */
 } hs_action_t;
 
 /* One scripted answer; the last step repeats for any further request. */
@@ -48,6 +49,9 @@ int hs_request_count(hs_server_t *s);
 
 /* The i-th request received (0-based), or NULL. */
 const hs_request_t *hs_request(hs_server_t *s, int i);
+
+/* How many of the recorded requests carried exactly this body. */
+int hs_body_count(hs_server_t *s, const char *body);
 
 /* The value of a request header (case-insensitive name), or NULL. */
 const char *hs_header(const hs_request_t *r, const char *name);
