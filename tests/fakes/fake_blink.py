@@ -20,6 +20,7 @@ PCHARS = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
 EXPIRY = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 FIELDS = {"auth_id": str, "external_account_id": str, "access_token": str,
           "refresh_token": str, "expiry": str, "reauth_required": bool}
+UPDATABLE = ("access_token", "refresh_token", "expiry", "reauth_required")
 USER = r"/v2/user/([^/]+)/linked-accounts"
 
 
@@ -48,15 +49,16 @@ def valid_expiry(value):
         return False
 
 
-def check_account(doc, auth_id):
-    """Validate the fields of an Add User Linked Account body; raise 400 naming the bad field."""
+def check_account(doc, auth_id, partial=False):
+    """Validate the fields of an Add User Linked Account body (an Update's with partial); raise 400 naming the bad
+    field."""
     for key, value in doc.items():
         kind = FIELDS.get(key)
         if kind is None:
             raise bad("unknown field '%s'" % key)
         if type(value) is not kind:
             raise bad("field '%s' must be a %s" % (key, "string" if kind is str else "boolean"))
-    for key in ("auth_id", "external_account_id"):
+    for key in () if partial else ("auth_id", "external_account_id"):
         if not doc.get(key):
             raise bad("field '%s' is required and must be a non-empty string" % key)
     if auth_id is not None and doc["auth_id"] != auth_id:
@@ -74,6 +76,7 @@ class BlinkHandler(fakelib.FakeHandler):
               ("POST", USER, "add", "on_add"),
               ("GET", USER, "list", "on_list"),
               ("GET", USER + r"/([^/]+)", "get", "on_get"),
+              ("PATCH", USER + r"/([^/]+)", "update", "on_update"),
               ("DELETE", USER + r"/([^/]+)", "delete", "on_delete"),
               ("GET", "/", "ui", "ui_page"),
               ("POST", "/ui/connect", "ui", "ui_connect"),
@@ -152,6 +155,18 @@ class BlinkHandler(fakelib.FakeHandler):
     def on_get(self, raw_user, raw_id):
         """GET /v2/user/{user_id}/linked-accounts/{id}: Get User Linked Account."""
         return ok(self.account(raw_user, raw_id))
+
+    def on_update(self, raw_user, raw_id):
+        """PATCH /v2/user/{user_id}/linked-accounts/{id}: Update User Linked Account (only the token fields)."""
+        acct = self.account(raw_user, raw_id)
+        doc = self.json_object()
+        if not doc:
+            raise bad("nothing to update")
+        for key in doc:
+            if key not in UPDATABLE:
+                raise bad("field '%s' cannot be updated" % key)
+        acct.update(check_account(doc, None, partial=True))
+        return ok(acct)
 
     def on_delete(self, raw_user, raw_id):
         """DELETE /v2/user/{user_id}/linked-accounts/{id}: Delete User Linked Account."""

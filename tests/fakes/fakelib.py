@@ -17,7 +17,9 @@ from urllib.parse import parse_qsl
 
 MAX_BODY = 1 << 20
 FAULT_MODES = ("status", "hang", "drip", "huge", "huge_chunked", "garbage", "truncated",
-               "wrong_types", "redirect", "close")
+               "wrong_types", "redirect", "close", "commit")
+# What a "commit" fault does once the route has done its work: the answer is lost in one of these ways.
+COMMIT_THEN = ("hang", "close", "status")
 FAULT_NUMBERS = {"count": int, "status": int, "seconds": (int, float),
                  "interval": (int, float), "bytes": int}
 DEFAULT_REDIRECT = "http://127.0.0.2:9/elsewhere"
@@ -354,6 +356,8 @@ class FakeHandler(BaseHTTPRequestHandler):
             raise Reply(400, {"error": "route must be * or one of " + ", ".join(sorted(routes))})
         if fault.get("mode") not in FAULT_MODES:
             raise Reply(400, {"error": "mode must be one of " + ", ".join(FAULT_MODES)})
+        if fault["mode"] == "commit" and fault.get("then", "hang") not in COMMIT_THEN:
+            raise Reply(400, {"error": "then must be one of " + ", ".join(COMMIT_THEN)})
         for key, kind in FAULT_NUMBERS.items():
             if key in fault and (isinstance(fault[key], bool) or not isinstance(fault[key], kind)):
                 raise Reply(400, {"error": key + " must be a number"})
@@ -401,6 +405,10 @@ class FakeHandler(BaseHTTPRequestHandler):
     def apply_fault(self, fault, normal):
         """Answer with the queued fault instead of (or derived from, via normal()) the real answer."""
         mode = fault["mode"]
+        if mode == "commit":
+            # The route acts (Blink commits), then the answer is lost: a hang, a closed connection or a status.
+            normal()
+            mode = fault.get("then", "hang")
         if mode == "status":
             status, body = fault.get("status", 500), fault.get("body")
             if body is None:
