@@ -32,6 +32,16 @@ int blinkauth_guard_user_id(request_rec *r, const char **user_id)
 {
     const char *given = apr_table_get(r->headers_in, USER_HEADER);
 
+    /* httpd joins a repeated header into one value with ", " before any module sees it; no user id has a comma. */
+    if (given && strchr(given, ',') != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      BLALOGNO(00107) "%s %s refused: %s header is repeated (or holds a comma)", r->method, r->uri,
+                      USER_HEADER);
+        blinkauth_reply_error(r, HTTP_BAD_REQUEST, "BAD_REQUEST",
+                              "The blink-auth-userid header must be sent once, with one Blink user id.");
+        return 0;
+    }
+
     /* "." and ".." would become dot segments in the Blink API path; JSON needs UTF-8. */
     if (blinkauth_text_is_clean(given, BLINKAUTH_ID_MAX) && blinkauth_text_is_utf8(given) && strcmp(given, ".") != 0 &&
         strcmp(given, "..") != 0) {

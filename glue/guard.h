@@ -12,7 +12,7 @@
 /* Passes when the request carries the app's proxy secret; else 401. */
 int blinkauth_guard_secret(request_rec *r, const blinkauth_config_t *cfg);
 
-/* Passes with *user_id set when blink-auth-userid is acceptable; else 400. */
+/* Passes with *user_id set when blink-auth-userid is acceptable; else 400 (also when the header came twice). */
 int blinkauth_guard_user_id(request_rec *r, const char **user_id);
 
 /* Passes when the request body is absent or at most BLINKAUTH_BODY_MAX bytes (read and dropped); else 413 or

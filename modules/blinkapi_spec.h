@@ -4,9 +4,9 @@
 #ifndef BLINKAUTH_BLINKAPI_SPEC_H
 #define BLINKAUTH_BLINKAPI_SPEC_H
 
-/* Add User Linked Account: POST; %s = user id (percent-encoded). */
+/* Add User Linked Account: POST; List User Linked Accounts: GET; %s = user id (percent-encoded). */
 #define BLINKAPI_PATH_LINKED_ACCOUNTS "/v2/user/%s/linked-accounts"
-/* Get / Delete User Linked Account: GET, DELETE; %s = user id, linked account id (percent-encoded). */
+/* Get / Update / Delete User Linked Account: GET, PATCH, DELETE; %s = user id, linked account id (percent-encoded). */
 #define BLINKAPI_PATH_LINKED_ACCOUNT "/v2/user/%s/linked-accounts/%s"
 
 /* Get User: GET; %s = user id (percent-encoded). */
@@ -15,6 +15,7 @@
 /* The response envelope. */
 #define BLINKAPI_FIELD_DATA "data"
 #define BLINKAPI_FIELD_ID "id"
+#define BLINKAPI_FIELD_CODE "code"
 
 /* The linked account's fields. */
 #define BLINKAPI_FIELD_AUTH_ID "auth_id"

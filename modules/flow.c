@@ -8,6 +8,10 @@
 
 #define KEY_PREFIX "blinkauth:"
 
+/* What follows a start handle's and a completed flow's name in their cache keys: no state or handle has a dot. */
+#define START_SUFFIX ".start"
+#define DONE_SUFFIX ".done"
+
 /* The cache key of a state: "blinkauth:<state>" in a store that may be shared, the bare state in
  * one of our own.  shmcb picks one of its subcaches by the key's first byte, so a common prefix
  * crowded every record into one: the default 512 KB cache kept 72 pending flows instead of ~1,100. */
@@ -158,6 +162,20 @@ static apr_status_t drop(const blinkauth_flow_store_t *store, apr_pool_t *p, con
     return rv;
 }
 
+/* Stores json under the key of name (a state or handle) with suffix, in the shard that keeps name, under its lock. */
+static apr_status_t keep_locked(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *name,
+                                const char *suffix, apr_time_t expiry, const char *json)
+{
+    apr_status_t rv;
+
+    store = shard_of(store, name);
+    if ((rv = store_lock(store)) != APR_SUCCESS)
+        return rv;
+    rv = keep(store, p, apr_pstrcat(p, flow_key(store, p, name), suffix, NULL), expiry, json);
+    store_unlock(store);
+    return rv;
+}
+
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
                                 apr_interval_time_t ttl, const char **state)
 {
@@ -167,11 +185,7 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
 
     if (fresh == NULL || json == NULL)
         return APR_EGENERAL;
-    store = shard_of(store, fresh);
-    if ((rv = store_lock(store)) != APR_SUCCESS)
-        return rv;
-    rv = keep(store, p, flow_key(store, p, fresh), flow->created + ttl, json);
-    store_unlock(store);
+    rv = keep_locked(store, p, fresh, "", flow->created + ttl, json);
     if (rv == APR_SUCCESS)
         *state = fresh;
     return rv;
@@ -194,7 +208,7 @@ static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *
 /* The cache key of a start handle: the state's, with a suffix no state has. */
 static const char *start_key(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle)
 {
-    return apr_pstrcat(p, flow_key(store, p, handle), ".start", NULL);
+    return apr_pstrcat(p, flow_key(store, p, handle), START_SUFFIX, NULL);
 }
 
 /* Takes the lock of the shard that keeps name (a state or, with start set, a start handle), moving *store to that
@@ -291,12 +305,8 @@ apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_p
 
     if (fresh == NULL || s == NULL || u == NULL)
         return APR_EGENERAL;
-    store = shard_of(store, fresh);
-    if ((rv = store_lock(store)) != APR_SUCCESS)
-        return rv;
-    rv = keep(store, p, start_key(store, p, fresh), apr_time_now() + ttl,
-              apr_pstrcat(p, "{\"state\":", s, ",\"url\":", u, "}", NULL));
-    store_unlock(store);
+    rv = keep_locked(store, p, fresh, START_SUFFIX, apr_time_now() + ttl,
+                     apr_pstrcat(p, "{\"state\":", s, ",\"url\":", u, "}", NULL));
     if (rv == APR_SUCCESS)
         *handle = fresh;
     return rv;
@@ -323,4 +333,36 @@ apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_
     }
     *why = NULL;
     return APR_SUCCESS;
+}
+
+apr_status_t blinkauth_flow_done_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                     const char *browser, const char *account, apr_interval_time_t ttl)
+{
+    const char *b = blinkauth_json_quote(p, browser), *a = blinkauth_json_quote(p, account);
+
+    if (b == NULL || a == NULL)
+        return APR_EGENERAL;
+    return keep_locked(store, p, state, DONE_SUFFIX, apr_time_now() + ttl,
+                       apr_pstrcat(p, "{\"browser\":", b, ",\"account\":", a, "}", NULL));
+}
+
+apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                     const char *browser, const char **account)
+{
+    const char *json = NULL, *why = NULL, *kept = NULL;
+    apr_size_t n = 0;
+    apr_status_t rv;
+    json_t *j;
+
+    store = shard_of(store, state);
+    if ((rv = store_lock(store)) != APR_SUCCESS)
+        return rv;
+    rv = fetch(store, p, apr_pstrcat(p, flow_key(store, p, state), DONE_SUFFIX, NULL), &json, &n, &why);
+    store_unlock(store);
+    if (rv != APR_SUCCESS)
+        return rv;
+    j = blinkauth_json_parse(p, json, n, &why);
+    if (j == NULL || json_unpack(j, "{s:s, s:s}", "browser", &kept, "account", account) != 0)
+        return APR_EBADF;
+    return blinkauth_crypto_secret_equal(browser, kept) ? APR_SUCCESS : APR_EACCES;
 }

@@ -77,4 +77,14 @@ apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_p
 apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                        const char **state, const char **url, const char **why);
 
+/* Notes that the flow of state was completed, by browser (its cookie's hash) for account, for ttl: a reload of the
+ * callback can then say "already connected" instead of "expired". */
+apr_status_t blinkauth_flow_done_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                     const char *browser, const char *account, apr_interval_time_t ttl);
+
+/* The account of the completed flow of state when browser completed it; APR_NOTFOUND when no such note (none made
+ * or expired), APR_EACCES when another browser did (compared in constant time), APR_EBADF for an unusable note. */
+apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
+                                     const char *browser, const char **account);
+
 #endif

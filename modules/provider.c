@@ -255,7 +255,7 @@ static blinkauth_outcome_t userinfo_claims(apr_pool_t *p, const blinkauth_config
 /* A failed identity outcome: the sentence, prefixed as every one of this step. */
 static blinkauth_outcome_t unidentified(apr_pool_t *p, const char *why)
 {
-    blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, 0, NULL};
+    blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, 0, NULL, NULL, 0, 0};
 
     out.why = apr_pstrcat(p, "no account identifier: ", why, NULL);
     return out;
@@ -266,7 +266,7 @@ blinkauth_outcome_t blinkauth_provider_identify(apr_pool_t *p, const blinkauth_c
                                                 blinkauth_identity_t *who)
 {
     const char *claim = blinkauth_config_account_id_claim(cfg), *why;
-    blinkauth_outcome_t out = {BLINKAUTH_UP_OK, 0, NULL};
+    blinkauth_outcome_t out = {BLINKAUTH_UP_OK, 0, NULL, NULL, 0, 0};
     json_t *id_claims = NULL, *claims;
     const char *id_sub, *sub;
 

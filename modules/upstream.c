@@ -13,9 +13,14 @@ static const char *step_name(apr_pool_t *p, const char *step, const blinkauth_ht
 }
 
 blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
-                                               const blinkauth_http_response_t *res, const char *detail)
+                                               const blinkauth_http_response_t *res, const char *code)
 {
-    blinkauth_outcome_t out = {BLINKAUTH_UP_OK, res->status, NULL};
+    blinkauth_outcome_t out = {BLINKAUTH_UP_OK,
+                               res->status,
+                               NULL,
+                               code,
+                               res->error == BLINKAUTH_HTTP_ERR_CONNECT,
+                               res->error != BLINKAUTH_HTTP_OK};
     const char *name = step_name(p, step, req);
 
     if (res->error != BLINKAUTH_HTTP_OK) {
@@ -27,15 +32,15 @@ blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, 
     }
     if (res->status < 200 || res->status >= 300)
         out.kind = res->status == 404 ? BLINKAUTH_UP_NOT_FOUND : BLINKAUTH_UP_FAILED;
-    out.why = apr_psprintf(p, "%s answered HTTP %ld%s%s in %ld ms", name, res->status, detail ? ": " : "",
-                           detail ? detail : "", res->elapsed_ms);
+    out.why = apr_psprintf(p, "%s answered HTTP %ld%s%s in %ld ms", name, res->status, code ? ": " : "",
+                           code ? code : "", res->elapsed_ms);
     return out;
 }
 
 blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
                                                const blinkauth_http_response_t *res, const char *what)
 {
-    blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, res->status, NULL};
+    blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, res->status, NULL, NULL, 0, 0};
 
     out.why = apr_psprintf(p, "%s answered HTTP %ld with an unusable body (%s) in %ld ms", step_name(p, step, req),
                            res->status, what, res->elapsed_ms);
@@ -52,6 +57,11 @@ const char *blinkauth_upstream_error_code(apr_pool_t *p, const blinkauth_http_re
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(code))
         return NULL;
     return code;
+}
+
+int blinkauth_upstream_refused(const blinkauth_outcome_t *out)
+{
+    return out->unsent || (out->status >= 400 && out->status < 500 && out->status != 408 && out->status != 409);
 }
 
 blinkauth_http_request_t blinkauth_upstream_request(const blinkauth_config_t *cfg, const char *method, const char *url)

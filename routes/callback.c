@@ -3,6 +3,8 @@
 #include "cache.h"
 #include "reply.h"
 #include "revoke.h"
+#include "save.h"
+#include "failure.h"
 #include "redact.h"
 #include "browser.h"
 #include "blinkapi.h"
@@ -55,22 +57,16 @@ static int expired(request_rec *r, const char *why)
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, TITLE_EXPIRED, SAY_EXPIRED);
 }
 
-/* A page for an upstream step that failed: 504 on timeout, else 502; logs the step's sentence. */
-static int upstream_failed(request_rec *r, const blinkauth_outcome_t *out, const char *message)
-{
-    int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
+/* How long a completed connect is remembered, so that a reload of the callback says "already connected". */
+#define DONE_TTL apr_time_from_sec(600)
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, BLALOGNO(00302) "callback: %s", out->why);
-    return blinkauth_reply_page(r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, TITLE_FAILED, message);
-}
-
-/* A step after the code exchange failed: revokes the tokens that will not be saved, then answers as upstream_failed. */
+/* A step after the code exchange failed with nothing saved: revokes the tokens, then shows the failure page. */
 static int unsaved(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_tokens_t *tokens,
-                   const blinkauth_outcome_t *out, const char *message)
+                   const blinkauth_outcome_t *out, const char *party, const char *refused_say)
 {
     blinkauth_revoke_tokens(r, cfg, tokens->refresh_token, tokens->access_token,
                             "callback: revoking the unsaved tokens");
-    return upstream_failed(r, out, message);
+    return blinkauth_failure_page(r, out, party, refused_say);
 }
 
 /* The expiry Blink stores: now + expires_in, as RFC 3339 UTC; NULL when the provider gave none. */
@@ -92,19 +88,20 @@ static const char *expiry_of(apr_pool_t *p, long expires_in)
 /* The provider sent the browser back with error=... (and maybe error_description): nothing to save. */
 static int provider_error(request_rec *r, const char *error, const char *description)
 {
-    int cancelled = strcmp(error, "access_denied") == 0;
     const char *code = blinkauth_text_is_b64url(error, 64) ? error : "(unreadable)";
+    blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, 400, NULL, code, 0, 0};
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   BLALOGNO(00304) "callback: the external service answered error=%s error_description=\"%s\"", code,
                   description ? blinkauth_text_log_safe(r->pool, description, DESCRIPTION_MAX) : "");
-    if (cancelled)
+    if (strcmp(code, "access_denied") == 0)
         return blinkauth_reply_page(r, HTTP_OK, "Connection cancelled",
                                     "You cancelled the connection, so nothing was saved. You can close this window, "
                                     "or go back to Blink and click Connect again.");
-    return blinkauth_reply_page(r, HTTP_BAD_GATEWAY, TITLE_FAILED,
-                                apr_pstrcat(r->pool, "The external service did not grant access (", code,
-                                            "). Nothing was saved. Go back to Blink and click Connect again.", NULL));
+    return blinkauth_failure_answer(r, &out, "The external service",
+                                    apr_pstrcat(r->pool, "The external service did not grant access (", code,
+                                                "). Nothing was saved. Go back to Blink and click Connect again.",
+                                                NULL));
 }
 
 /* How the pages name a Blink user: "First Last (email)", what of it Get User told, or NULL. */
@@ -164,30 +161,58 @@ static int someone_else(request_rec *r, const blinkauth_config_t *cfg, const bli
                     NULL));
 }
 
-/* Exchanges the code, learns the account, saves it in Blink and shows the result. */
+/* The page for a connect that is done: Blink holds the account (added, or updated when it was there already). */
+static int connected(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_blink_user_t *user,
+                     const blinkauth_linked_account_t *la, blinkauth_save_t saved)
+{
+    const char *named = user_name(r->pool, user);
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00305) "callback: linked account %s %s for Auth ID %s",
+                  la->id ? la->id : "(no id returned)", saved == BLINKAUTH_SAVE_UPDATED ? "updated" : "saved",
+                  la->auth_id);
+    return blinkauth_reply_page(
+        r, HTTP_OK, "Connected",
+        apr_pstrcat(r->pool, "Connected as ", la->external_account_id, " at ",
+                    blinkauth_config_service_name(r->pool, cfg), named ? " to the Blink account of " : "",
+                    named ? named : "", saved == BLINKAUTH_SAVE_UPDATED ? " (the existing connection was renewed)" : "",
+                    ". You can close this window.", NULL));
+}
+
+/* The page for a save whose answer from Blink was lost and could not be checked (logged by the save): the tokens are
+ * kept. */
+static int unconfirmed(request_rec *r, const blinkauth_outcome_t *out)
+{
+    return blinkauth_reply_page(r, out->kind == BLINKAUTH_UP_TIMEOUT ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY,
+                                "Not sure it is connected",
+                                "Blink did not confirm that the connection was saved. Look at the app in Blink: if it "
+                                "shows as connected, you are done; if not, click Connect again.");
+}
+
+/* Exchanges the code, learns the account, saves it in Blink and shows the result; remembers a success for the
+ * browser (browser: its cookie's hash) so that a reload says so. */
 static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_flow_t *flow,
-                            const char *code)
+                            const char *code, const char *state, const char *browser)
 {
     blinkauth_tokens_t tokens = {0};
     blinkauth_linked_account_t la = {0};
     blinkauth_identity_t who;
     const blinkauth_blink_user_t *user;
     blinkauth_outcome_t out;
-    const char *id = NULL, *named;
+    blinkauth_save_t saved;
 
     out = blinkauth_provider_code_exchange(r->pool, cfg, code, flow->redirect_uri, flow->verifier, &tokens);
     if (out.kind != BLINKAUTH_UP_OK)
-        return upstream_failed(r, &out,
-                               "The external service did not accept the login. Nothing was saved. "
-                               "Go back to Blink and click Connect again.");
+        return blinkauth_failure_page(r, &out, "The external service",
+                                      "The external service did not accept the login (it may have expired or been "
+                                      "used already). Nothing was saved. Go back to Blink and click Connect again.");
     out = blinkauth_provider_identify(r->pool, cfg, &tokens, flow->nonce, &who);
     if (out.kind != BLINKAUTH_UP_OK)
-        return unsaved(r, cfg, &tokens, &out,
+        return unsaved(r, cfg, &tokens, &out, "The external service",
                        "Your account at the external service could not be identified. Nothing was "
                        "saved. Go back to Blink and click Connect again.");
     user = blink_user(r, cfg, flow, &out);
     if (blinkauth_config_match_email(cfg) && out.kind != BLINKAUTH_UP_OK)
-        return unsaved(r, cfg, &tokens, &out,
+        return unsaved(r, cfg, &tokens, &out, "Blink",
                        "Your Blink account could not be checked against the external service's, so nothing was "
                        "saved. Go back to Blink and click Connect again in a moment.");
     if (blinkauth_config_match_email(cfg) && !email_matches(user, &who))
@@ -197,18 +222,34 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
     la.access_token = tokens.access_token;
     la.refresh_token = tokens.refresh_token;
     la.expiry = expiry_of(r->pool, tokens.expires_in);
-    out = blinkauth_blinkapi_linked_account_add(r->pool, cfg, flow->user_id, &la, &id);
-    if (out.kind != BLINKAUTH_UP_OK)
-        return unsaved(r, cfg, &tokens, &out,
-                       "The connection could not be saved in Blink, so it was not made. "
-                       "Go back to Blink and click Connect again.");
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00305) "callback: linked account %s saved for Auth ID %s (%s)",
-                  id ? id : "(no id returned)", flow->auth_id, out.why);
-    named = user_name(r->pool, user);
-    return blinkauth_reply_page(r, HTTP_OK, "Connected",
-                                apr_pstrcat(r->pool, "Connected as ", la.external_account_id, " at ",
-                                            blinkauth_config_service_name(r->pool, cfg),
-                                            named ? " to the Blink account of " : "", named ? named : "",
+    saved = blinkauth_save_account(r, cfg, flow->user_id, &la, &out);
+    if (saved == BLINKAUTH_SAVE_REFUSED)
+        return unsaved(r, cfg, &tokens, &out, "Blink",
+                       "Blink did not accept the connection, so it was not made. Go back to Blink and click Connect "
+                       "again.");
+    if (saved == BLINKAUTH_SAVE_UNKNOWN)
+        return unconfirmed(r, &out);
+    if (blinkauth_flow_done_put(blinkauth_cache_store(), r->pool, state, browser, la.external_account_id, DONE_TTL) !=
+        APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      BLALOGNO(00314) "callback: the flow store did not keep the note of this completed connect; a "
+                                      "reload will say the link has expired");
+    return connected(r, cfg, user, &la, saved);
+}
+
+/* A callback whose flow record is gone: "already connected" when this browser completed it a moment ago, else the
+ * expired page with why. */
+static int gone(request_rec *r, const blinkauth_flow_store_t *store, const char *state, const char *browser,
+                const char *why)
+{
+    const char *account = NULL;
+
+    if (browser == NULL || blinkauth_flow_done_get(store, r->pool, state, browser, &account) != APR_SUCCESS)
+        return expired(r, why);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  BLALOGNO(00315) "callback: this browser completed this connect already; showing it again");
+    return blinkauth_reply_page(r, HTTP_OK, "Already connected",
+                                apr_pstrcat(r->pool, "This connection was made a moment ago, as ", account,
                                             ". You can close this window.", NULL));
 }
 
@@ -234,15 +275,17 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
         return expired(r, "no flow store");
     /* Only the browser that opened the start URL may finish the connect; another one does not use it up. */
     browser = blinkauth_browser_cookie_get(r, blinkauth_browser_cookie_name(r, cfg, state));
+    browser = browser ? blinkauth_browser_hash(r->pool, browser) : NULL;
     rv = blinkauth_flow_take(store, r->pool, state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
-                             browser ? blinkauth_browser_hash(r->pool, browser) : "", &flow, &why);
+                             browser ? browser : "", &flow, &why);
     if (rv == APR_EACCES)
         return other_browser(r, browser ? why : "the browser sent no cookie of this connect");
     if (rv == APR_EBADF)
         return expired(r, why);
     if (rv == APR_NOTFOUND)
-        return expired(r, "no flow record for this state: unknown, already used or expired (with more than one "
-                          "server, set BlinkAuthCache to a shared store)");
+        return gone(r, store, state, browser,
+                    "no flow record for this state: unknown, already used or expired (with more than one "
+                    "server, set BlinkAuthCache to a shared store)");
     if (rv == APR_TIMEUP)
         return expired(r, "the flow record is older than BlinkAuthStateTimeout");
     if (rv != APR_SUCCESS) {
@@ -261,5 +304,5 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
     if (!code_acceptable(code))
         return expired(r, repeated ? "code is repeated"
                                    : "code is missing, too long or has characters outside RFC 6749's VSCHAR");
-    return connect_complete(r, cfg, flow, code);
+    return connect_complete(r, cfg, flow, code, state, browser);
 }

@@ -14,7 +14,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg);
  * cookie, then sends it on (303) to the external service. */
 int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const char *handle);
 
-/* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click; delete in Blink, then revoke. */
+/* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click; revoke the tokens, then delete in Blink. */
 int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, const char *linked_account_id);
 
 #endif

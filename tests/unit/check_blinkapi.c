@@ -165,7 +165,8 @@ START_TEST(test_add_request)
 }
 END_TEST
 
-/* add reads *id from the envelope's data on 2xx and fails, *id NULL, on an error status or an unusable body. */
+/* add reads *id from the envelope's data on 2xx (NULL when the body does not give it) and fails, *id NULL, on an
+ * error status. */
 START_TEST(test_add_answers)
 {
     static const struct {
@@ -183,12 +184,13 @@ START_TEST(test_add_answers)
         {500, "{\"code\":\"INTERNAL\",\"message\":\"" API_TOKEN "\"}", BLINKAUTH_UP_FAILED,
          "answered HTTP 500: INTERNAL", NULL, NULL},
         {403, "{\"code\":\"" ACCESS_TOKEN "\"}", BLINKAUTH_UP_FAILED, "answered HTTP 403 in", NULL, NULL},
-        {200, "not json", BLINKAUTH_UP_FAILED, "HTTP 200 with an unusable body", NULL, NULL},
-        {201, "", BLINKAUTH_UP_FAILED, "HTTP 201 with an unusable body", NULL, NULL},
-        {200, "{\"id\":\"la-1\"}", BLINKAUTH_UP_FAILED, "HTTP 200 with an unusable body", "no \"data\" object", NULL},
-        {200, "{\"data\":[{\"id\":\"la-1\"}]}", BLINKAUTH_UP_FAILED, "HTTP 200 with an unusable body",
-         "no \"data\" object", NULL},
-        {200, "{\"data\":\"la-1\"}", BLINKAUTH_UP_FAILED, "HTTP 200 with an unusable body", "no \"data\" object", NULL},
+        /* Every 2xx is saved: Blink has the account even when its answer does not show it. */
+        {200, "not json", BLINKAUTH_UP_OK, "answered HTTP 200", NULL, NULL},
+        {201, "", BLINKAUTH_UP_OK, "answered HTTP 201", NULL, NULL},
+        {200, "{\"id\":\"la-1\"}", BLINKAUTH_UP_OK, "answered HTTP 200", NULL, NULL},
+        {200, "{\"data\":[{\"id\":\"la-1\"}]}", BLINKAUTH_UP_OK, "answered HTTP 200", NULL, NULL},
+        {200, "{\"data\":\"la-1\"}", BLINKAUTH_UP_OK, "answered HTTP 200", NULL, NULL},
+        {409, "{\"code\":\"CONFLICT\"}", BLINKAUTH_UP_FAILED, "answered HTTP 409: CONFLICT", NULL, NULL},
     };
     const char *id;
     int i;
@@ -315,7 +317,9 @@ START_TEST(test_get_and_delete_answers)
         {200, ACCOUNT_DATA("true"), BLINKAUTH_UP_FAILED, BLINKAUTH_UP_OK, "answered HTTP 200"},
         {404, "{\"code\":\"NOT_FOUND\"}", BLINKAUTH_UP_NOT_FOUND, BLINKAUTH_UP_NOT_FOUND,
          "answered HTTP 404: NOT_FOUND"},
-        {404, "", BLINKAUTH_UP_NOT_FOUND, BLINKAUTH_UP_NOT_FOUND, "answered HTTP 404 in"},
+        /* A 404 without Blink's envelope is a wrong URL or a proxy's page, not "gone". */
+        {404, "", BLINKAUTH_UP_FAILED, BLINKAUTH_UP_FAILED, "without Blink's JSON envelope"},
+        {404, "<html>Not Found</html>", BLINKAUTH_UP_FAILED, BLINKAUTH_UP_FAILED, "without Blink's JSON envelope"},
         {401, "{\"code\":\"UNAUTHORIZED\"}", BLINKAUTH_UP_FAILED, BLINKAUTH_UP_FAILED,
          "answered HTTP 401: UNAUTHORIZED"},
         {500, "oops", BLINKAUTH_UP_FAILED, BLINKAUTH_UP_FAILED, "answered HTTP 500 in"},
@@ -333,6 +337,97 @@ START_TEST(test_get_and_delete_answers)
                        cases[i].del, cases[i].status, cases[i].says, NULL);
         ck_assert_str_eq(only_request()->method, "DELETE");
     }
+}
+END_TEST
+
+/* list GETs the user's collection and reads each account object of the data array, skipping anything else. */
+START_TEST(test_list)
+{
+    apr_array_header_t *accounts = NULL;
+    const blinkauth_linked_account_t *la;
+
+    serve(200, "{\"data\":[" ACCOUNT_DATA("false") ",7,{\"id\":\"la-2\",\"auth_id\":\"a-9\","
+                                                   "\"external_account_id\":\"ext-9\"}]}");
+    assert_outcome(blinkauth_blinkapi_linked_account_list(unit_pool, api_config(), USER_ID, &accounts), BLINKAUTH_UP_OK,
+                   200, "Blink list linked accounts (GET http://127.0.0.1:", NULL);
+    assert_request("GET", ACCOUNTS_PATH, NULL);
+    ck_assert_int_eq(accounts->nelts, 2);
+    la = blinkauth_blinkapi_linked_account_find(accounts, "a-1234", "ext-9");
+    ck_assert_ptr_nonnull(la);
+    ck_assert_pstr_eq(la->access_token, ACCESS_TOKEN);
+    ck_assert_pstr_eq(blinkauth_blinkapi_linked_account_find(accounts, "a-9", "ext-9")->id, "la-2");
+    ck_assert_ptr_null(blinkauth_blinkapi_linked_account_find(accounts, "a-1234", "ext-1"));
+    ck_assert_ptr_null(blinkauth_blinkapi_linked_account_find(accounts, "a-12", "ext-9"));
+}
+END_TEST
+
+/* list fails, with an empty array, on an answer whose data is not an array or on an error status. */
+START_TEST(test_list_refused)
+{
+    static const struct {
+        int status;
+        const char *body;
+        blinkauth_up_kind_t kind;
+    } cases[] = {
+        {200, "{\"data\":{}}", BLINKAUTH_UP_FAILED},
+        {200, "{\"code\":\"OK\"}", BLINKAUTH_UP_FAILED},
+        {200, "[]", BLINKAUTH_UP_FAILED},
+        {404, "{\"code\":\"NOT_FOUND\"}", BLINKAUTH_UP_NOT_FOUND},
+        {404, "nope", BLINKAUTH_UP_FAILED},
+        {500, "{\"code\":\"INTERNAL\"}", BLINKAUTH_UP_FAILED},
+    };
+    apr_array_header_t *accounts;
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++) {
+        serve(cases[i].status, cases[i].body);
+        accounts = NULL;
+        ck_assert_int_eq(blinkauth_blinkapi_linked_account_list(unit_pool, api_config(), USER_ID, &accounts).kind,
+                         cases[i].kind);
+        ck_assert_ptr_nonnull(accounts);
+        ck_assert_int_eq(accounts->nelts, 0);
+    }
+}
+END_TEST
+
+/* update PATCHes only the token fields and reauth_required to the account; any 2xx is done. */
+START_TEST(test_update)
+{
+    blinkauth_linked_account_t la = *account();
+
+    la.id = ACCOUNT_ID;
+    serve(200, "{\"data\":{}}");
+    assert_outcome(blinkauth_blinkapi_linked_account_update(unit_pool, api_config(), USER_ID, &la), BLINKAUTH_UP_OK,
+                   200, "Blink update linked account (PATCH http://127.0.0.1:", NULL);
+    assert_request("PATCH", ACCOUNT_PATH,
+                   "{\"access_token\":\"" ACCESS_TOKEN "\",\"refresh_token\":\"" REFRESH_TOKEN
+                   "\",\"expiry\":\"2030-01-02T03:04:05Z\",\"reauth_required\":false}");
+    serve(204, "");
+    ck_assert_int_eq(blinkauth_blinkapi_linked_account_update(unit_pool, api_config(), USER_ID, &la).kind,
+                     BLINKAUTH_UP_OK);
+    serve(404, "{\"code\":\"NOT_FOUND\"}");
+    ck_assert_int_eq(blinkauth_blinkapi_linked_account_update(unit_pool, api_config(), USER_ID, &la).kind,
+                     BLINKAUTH_UP_NOT_FOUND);
+}
+END_TEST
+
+/* refused is true only when the upstream certainly did not act: nothing sent, or a 4xx but 408 and 409. */
+START_TEST(test_refused)
+{
+    static const struct {
+        blinkauth_outcome_t out;
+        int want;
+    } cases[] = {
+        {{BLINKAUTH_UP_FAILED, 0, "", NULL, 1, 1}, 1},   {{BLINKAUTH_UP_FAILED, 400, "", NULL, 0, 0}, 1},
+        {{BLINKAUTH_UP_FAILED, 429, "", NULL, 0, 0}, 1}, {{BLINKAUTH_UP_NOT_FOUND, 404, "", NULL, 0, 0}, 1},
+        {{BLINKAUTH_UP_FAILED, 408, "", NULL, 0, 0}, 0}, {{BLINKAUTH_UP_FAILED, 409, "", NULL, 0, 0}, 0},
+        {{BLINKAUTH_UP_FAILED, 500, "", NULL, 0, 0}, 0}, {{BLINKAUTH_UP_TIMEOUT, 0, "", NULL, 0, 1}, 0},
+        {{BLINKAUTH_UP_FAILED, 0, "", NULL, 0, 1}, 0},   {{BLINKAUTH_UP_FAILED, 200, "", NULL, 0, 0}, 0},
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++)
+        ck_assert_msg(blinkauth_upstream_refused(&cases[i].out) == cases[i].want, "case %d", i);
 }
 END_TEST
 
@@ -449,5 +544,7 @@ int main(void)
     unit_add_tcase(s, "delete", NULL, unit_server_teardown,
                    UNIT_TESTS(test_delete_request, test_get_and_delete_answers));
     unit_add_tcase(s, "user", NULL, unit_server_teardown, UNIT_TESTS(test_user_get, test_user_get_refused));
+    unit_add_tcase(s, "list", NULL, unit_server_teardown, UNIT_TESTS(test_list, test_list_refused));
+    unit_add_tcase(s, "update", NULL, unit_server_teardown, UNIT_TESTS(test_update, test_refused));
     return unit_run_http(s);
 }

@@ -247,6 +247,29 @@ START_TEST(test_put_then_take)
 }
 END_TEST
 
+/* A completed flow's note is read back by the browser that completed it, many times, refused to another browser, and
+ * sealed like a record: a note of another key is not one. */
+START_TEST(test_done_note)
+{
+    const char *account = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, "st", "hash-a", &account), APR_NOTFOUND);
+    ck_assert_int_eq(blinkauth_flow_done_put(&store, unit_pool, "st", "hash-a", "alice@example.test", TTL),
+                     APR_SUCCESS);
+    ck_assert_str_eq(cache->last_id, "blinkauth:st.done");
+    ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, "st", "hash-a", &account), APR_SUCCESS);
+    ck_assert_str_eq(account, "alice@example.test");
+    ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, "st", "hash-a", &account), APR_SUCCESS);
+    ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, "st", "hash-b", &account), APR_EACCES);
+    ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, "other", "hash-a", &account), APR_NOTFOUND);
+    /* The note is not a flow record: a take of the state finds none. */
+    ck_assert_int_eq(take("st", TTL), APR_NOTFOUND);
+    store.sealed = 1;
+    memset(store.seal_key, 7, sizeof(store.seal_key));
+    ck_assert_int_ne(blinkauth_flow_done_get(&store, unit_pool, "st", "hash-a", &account), APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(test_put_fresh_state_each_time)
 {
     apr_time_t now = apr_time_now();
@@ -598,7 +621,7 @@ int main(void)
                               test_decode_not_json, test_decode_wrong_version, test_decode_missing_field,
                               test_decode_extra_field, test_decode_wrong_types, test_decode_duplicate_key));
     unit_add_tcase(s, "socache", setup, NULL,
-                   UNIT_TESTS(test_put_then_take, test_put_fresh_state_each_time, test_take_twice,
+                   UNIT_TESTS(test_put_then_take, test_done_note, test_put_fresh_state_each_time, test_take_twice,
                               test_take_unknown_state, test_take_older_than_ttl, test_take_within_ttl,
                               test_take_expired_in_store, test_store_records_expiry, test_put_store_failure,
                               test_put_unencodable, test_retrieve_failure, test_remove_failure, test_remove_lost_race,

@@ -4,10 +4,11 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil;
+use Apache::TestUtil qw(t_start_error_log_watch t_finish_error_log_watch);
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 69, need_lwp;
+plan tests => 98, need_lwp;
 
 # Asserts a JSON answer: status and envelope code.
 sub is_json {
@@ -33,7 +34,7 @@ sub blink_saw {
 # How many tokens the fake provider holds revoked.
 sub revoked { scalar @{ fake_get('provider', '/_control/revoked') } }
 
-# --- success: get, delete, then both tokens revoked with client authentication
+# --- success: get, both tokens revoked with client authentication, then delete
 fake_reset();
 my $la = connected_account();
 my $res = blink_call(DELETE => "/blink/linked-accounts/$la->{id}");
@@ -56,15 +57,25 @@ is_json(blink_call(DELETE => "/blink/linked-accounts/$la->{id}"), 200, 'OK', 're
 fake_reset();
 $la = connected_account();
 fake_fault('blink', route => 'delete', mode => 'status', status => 404);
-is_json(blink_call(DELETE => "/blink/linked-accounts/$la->{id}"), 200, 'OK', 'Blink 404 on delete');
-ok t_cmp(revoked(), 0, 'Blink 404 on delete: nothing revoked by us');
+is_json(blink_call(DELETE => "/blink/linked-accounts/$la->{id}"), 200, 'OK', 'Blink 404 (JSON) on delete');
+ok t_cmp(revoked(), 2, 'Blink 404 on delete: the tokens were revoked before');
 
-# --- Blink failing: 502 / 504 and nothing revoked
+# --- a 404 without Blink's JSON envelope (a wrong API URL, a proxy's page) is a failure, not "already gone"
+for my $route (qw(get delete)) {
+    fake_reset();
+    $la = connected_account();
+    fake_fault('blink', route => $route, mode => 'status', status => 404, body => '<html>Not Found</html>');
+    t_start_error_log_watch();
+    is_json(blink_call(DELETE => "/blink/linked-accounts/$la->{id}"), 502, 'UPSTREAM_ERROR', "HTML 404 on $route");
+    ok t_cmp(join('', grep { /BLA00401/ } t_finish_error_log_watch()), qr/without Blink's JSON envelope/,
+             "HTML 404 on $route: logged");
+    ok t_cmp(scalar @{ accounts_of() }, 1, "HTML 404 on $route: still linked");
+}
+
+# --- Blink failing on get: 502 / 504 and nothing revoked or deleted
 for my $case (['get', 'status', { status => 500 }, 502, 'UPSTREAM_ERROR'],
-              ['delete', 'status', { status => 500 }, 502, 'UPSTREAM_ERROR'],
-              ['delete', 'status', { status => 401 }, 502, 'UPSTREAM_ERROR'],
               ['get', 'garbage', {}, 502, 'UPSTREAM_ERROR'],
-              ['delete', 'hang', { seconds => 5 }, 504, 'UPSTREAM_TIMEOUT']) {
+              ['get', 'hang', { seconds => 5 }, 504, 'UPSTREAM_TIMEOUT']) {
     my ($route, $mode, $extra, $status, $code) = @$case;
     fake_reset();
     $la = connected_account();
@@ -73,6 +84,33 @@ for my $case (['get', 'status', { status => 500 }, 502, 'UPSTREAM_ERROR'],
     ok t_cmp(revoked(), 0, "Blink $route $mode: nothing revoked");
     ok t_cmp(scalar @{ accounts_of() }, 1, "Blink $route $mode: still linked");
 }
+
+# --- Blink failing on delete (the tokens are revoked by then): 502 / 504, and a repeated Disconnect finishes
+for my $case (['delete', 'status', { status => 500 }, 502, 'UPSTREAM_ERROR'],
+              ['delete', 'status', { status => 401 }, 502, 'UPSTREAM_ERROR'],
+              ['delete', 'hang', { seconds => 5 }, 504, 'UPSTREAM_TIMEOUT'],
+              ['delete', 'commit', { then => 'hang', seconds => 4 }, 504, 'UPSTREAM_TIMEOUT']) {
+    my ($route, $mode, $extra, $status, $code) = @$case;
+    fake_reset();
+    $la = connected_account();
+    fake_fault('blink', route => $route, mode => $mode, %$extra);
+    is_json(blink_call(DELETE => "/blink/linked-accounts/$la->{id}"), $status, $code, "Blink $route $mode");
+    ok t_cmp(revoked(), 2, "Blink $route $mode: the tokens were revoked first");
+    is_json(blink_call(DELETE => "/blink/linked-accounts/$la->{id}"), 200, 'OK', "Blink $route $mode: repeated");
+    ok t_cmp(scalar @{ accounts_of() }, 0, "Blink $route $mode, repeated: gone");
+}
+
+# --- an account of another app: refused before anything is revoked or deleted
+fake_reset();
+my $other = fake_post('blink', '/_control/accounts', { user_id => USER, id => 'la-other', auth_id => 'z-9999',
+                                                       external_account_id => 'x', access_token => 'at-x',
+                                                       refresh_token => 'rt-x' });
+t_start_error_log_watch();
+is_json(blink_call(DELETE => '/blink/linked-accounts/la-other'), 404, 'NOT_FOUND', 'another app\'s account');
+ok t_cmp(join('', grep { /BLA00402/ } t_finish_error_log_watch()), qr/belongs to Auth ID z-9999/,
+         'another app\'s account: logged');
+ok t_cmp(revoked(), 0, 'another app\'s account: nothing revoked');
+ok t_cmp(scalar @{ accounts_of() }, 1, 'another app\'s account: not deleted');
 
 # --- revocation failing: still a success
 fake_reset();
