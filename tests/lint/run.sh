@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks of the source tree that no compiler makes: log tags (logtags.py), the README's map of folders (map.py),
-# and that each checker still catches what it is for (a copy of the tree with one fault planted per case).
+# the fault catalogue's references to tests (faults.py), and that each checker still catches what it is for (a copy of the tree with one fault planted per case).
 # Prints "lint: N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,13 +24,15 @@ expect() {
 # A copy of the parts of the tree the checkers read, with sed expression $2 applied to file $1.
 planted() {
     rm -rf "$work/tree" && mkdir -p "$work/tree"
-    (cd "$top" && tar -cf - mod_blinkauth.c glue routes modules README.md docs conf) | tar -C "$work/tree" -xf -
+    (cd "$top" && tar -cf - mod_blinkauth.c glue routes modules README.md docs conf tests/FAULTS.md tests/t/callback) |
+        tar -C "$work/tree" -xf -
     [ -n "$1" ] && sed -i -e "$2" "$work/tree/$1"
     echo "$work/tree"
 }
 
 expect "log tags of the tree" clean "" python3 "$here/logtags.py" "$top"
 expect "README map of the tree" clean "" python3 "$here/map.py" "$top"
+expect "fault catalogue of the tree" clean "" python3 "$here/faults.py" "$top"
 
 expect "a tag used twice is caught" fault "tag BLA00102 is used again" \
     python3 "$here/logtags.py" "$(planted glue/guard.c 's/BLALOGNO(00103)/BLALOGNO(00102)/')"
@@ -44,6 +46,8 @@ expect "a tag outside the listed ranges is caught" fault "BLA00501 is in no rang
     python3 "$here/logtags.py" "$(planted README.md '/^| `BLA005xx`/d')"
 expect "a folder missing from the README map is caught" fault "routes/ is in the repository but not in README.md's Layout" \
     python3 "$here/map.py" "$(planted README.md '/^routes\//d')"
+expect "a fault row naming a missing test is caught" fault 'tests/FAULTS.md:[0-9]+: t/callback/callback.t has no test "Update refused' \
+    python3 "$here/faults.py" "$(planted tests/t/callback/callback.t 's/Update refused: Blink keeps/Update refused: Blink held/')"
 
 echo "lint: $pass passed, $fail failed"
 [ $fail -eq 0 ]
