@@ -15,8 +15,13 @@
 #        that moment gets no answer -- httpd's own race, the same for any handler (see run 3).
 # Run 3: run 2 with KeepAlive On, reported: how many requests met a closed kept-alive connection
 #        (wrk does not retry them); criteria: no non-2xx answer, no child killed by a signal.
+# Run 4: LOAD_MUTEX_CALLS (100,000) Connect calls at 50 connections with `Mutex file:<dir>
+#        blinkauth-flow`: the flow store's shard locks are fcntl locks, which belong to a process, and
+#        the kernel's deadlock check (EDEADLK) sees cycles between processes that are none.  Passes when
+#        every call got a 2xx and the error log has no BLA00201 (store refused) and no EDEADLK.
 # Prints the figures; exits non-zero when a criterion fails.  Environment: BENCH_PORT (8811),
-# LOAD_CALLS, LOAD_WARMUP, LOAD_CONNS (50), LOAD_RSS_TOLERANCE (5, percent).
+# LOAD_CALLS, LOAD_WARMUP, LOAD_CONNS (50), LOAD_RSS_TOLERANCE (5, percent), LOAD_MUTEX_CALLS;
+# LOAD_ONLY=mutex runs only run 4.
 set -uo pipefail
 export BENCH_PORT=${BENCH_PORT:-8811}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +71,38 @@ rss_sampler() {
         sleep 0.5
     done
 }
+
+# Run 4: Connect calls with the flow store's mutexes on fcntl locks (Mutex file:<dir>).
+mutex_file_run() {
+    local calls=${LOAD_MUTEX_CALLS:-100000} total ok non2xx errs refused deadlk
+    echo "== run 4: $calls Connect calls, wrk -t2 -c$CONNS, Mutex file:<dir> blinkauth-flow (fcntl locks)"
+    bench_write_conf
+    mkdir -p "$BENCH_WORK/locks"
+    [ "$(id -u)" = 0 ] && chown www-data "$BENCH_WORK/locks"
+    cat >>"$BENCH_WORK/httpd.conf" <<CONF
+Mutex file:$BENCH_WORK/locks blinkauth-flow
+LogLevel warn blinkauth:info
+CONF
+    : >"$BENCH_WORK/logs/error_log"
+    bench_httpd_start || { fail "run 4: httpd did not start: $(tail -3 "$BENCH_WORK/logs/error_log")"; return; }
+    echo "  $(grep -o 'BLA00017: .*' "$BENCH_WORK/logs/error_log" | head -1)"
+    bench_wrk_quota "$calls" 2 "$CONNS" >"$BENCH_WORK/run4.txt"
+    read -r total ok non2xx errs < <(wrk_counts "$BENCH_WORK/run4.txt")
+    refused=$(grep -c 'BLA00201' "$BENCH_WORK/logs/error_log")
+    deadlk=$(grep -c 'deadlock' "$BENCH_WORK/logs/error_log")
+    echo "  answers $total, 2xx $ok, non-2xx $non2xx, socket errors $errs; error log: $refused BLA00201, $deadlk EDEADLK"
+    grep 'BLA00201' "$BENCH_WORK/logs/error_log" | head -2 | sed 's/^/  error_log: /'
+    [ "$total" -ge "$calls" ] && [ "$ok" -eq "$total" ] && [ "$non2xx" -eq 0 ] && [ "$errs" -eq 0 ] &&
+        [ "$refused" -eq 0 ] && [ "$deadlk" -eq 0 ] &&
+        pass "run 4: all $calls calls answered 2xx with fcntl mutexes, no EDEADLK" ||
+        fail "run 4: $ok of $total answers 2xx ($non2xx non-2xx, $errs socket errors, $refused BLA00201, $deadlk EDEADLK)"
+    bench_httpd_stop
+}
+if [ "${LOAD_ONLY:-}" = mutex ]; then
+    mutex_file_run
+    [ "$failures" -eq 0 ] && echo "load: all criteria met" || echo "load: $failures criteria failed"
+    exit $((failures > 0))
+fi
 
 echo "== run 1: $CALLS Connect calls, wrk -t2 -c$CONNS, in two halves of $HALF, after $WARMUP to warm up"
 bench_httpd_start || { echo "httpd did not start: $(tail -3 "$BENCH_WORK/logs/error_log")"; exit 1; }
@@ -167,6 +204,7 @@ CONF
 
 restart_run run2 Off 1
 restart_run run3 On 0
+mutex_file_run
 
 echo
 if [ "$failures" -eq 0 ]; then echo "load: all criteria met"; else echo "load: $failures criteria failed"; fi

@@ -3,10 +3,19 @@
 #include "crypto.h"
 #include "json.h"
 
+#include <errno.h>
 #include <string.h>
 #include <apr_strings.h>
 
 #define KEY_PREFIX "blinkauth:"
+/* The record a probe stores and reads back, and how long the store keeps it. */
+#define PROBE_KEY KEY_PREFIX "probe"
+#define PROBE_TTL apr_time_from_sec(5)
+/* The longest wait for a store's locks when the store sets none (BlinkAuthTimeout's default). */
+#define LOCK_WAIT_DEFAULT apr_time_from_sec(10)
+/* The first and the longest pause before a lock the kernel refused with EDEADLK is asked for again. */
+#define DEADLOCK_PAUSE_MIN apr_time_from_msec(1)
+#define DEADLOCK_PAUSE_MAX apr_time_from_msec(50)
 
 /* What follows a start handle's and a completed flow's name in their cache keys: no state or handle has a dot. */
 #define START_SUFFIX ".start"
@@ -73,17 +82,84 @@ static const blinkauth_flow_store_t *shard_of(const blinkauth_flow_store_t *stor
     return &store->shard[(v >= 0 ? v : (unsigned char)state[1]) % store->shards];
 }
 
-/* Takes the store's lock when it has one. */
-static apr_status_t store_lock(const blinkauth_flow_store_t *store)
+/* rv, unless a caller would read it as an answer about a record (none, too old, another browser's, unusable, bound):
+ * then BLINKAUTH_FLOW_UNAVAILABLE. */
+static apr_status_t unavailable(apr_status_t rv)
 {
-    return store->mutex ? apr_global_mutex_lock(store->mutex) : APR_SUCCESS;
+    if (rv == APR_NOTFOUND || rv == APR_TIMEUP || rv == APR_EACCES || rv == APR_EBADF || rv == APR_EEXIST)
+        return BLINKAUTH_FLOW_UNAVAILABLE;
+    return rv;
 }
 
-/* Releases the store's lock when it has one. */
+/* The time from now until deadline, 0 when it has passed. */
+static apr_interval_time_t time_left(apr_time_t deadline)
+{
+    apr_interval_time_t left = deadline - apr_time_now();
+
+    return left > 0 ? left : 0;
+}
+
+/* Takes the store's global lock by deadline.  fcntl locks belong to the process, and the kernel answers EDEADLK when
+ * this process waits for a lock held by a process that waits for one this process holds: no deadlock when the two
+ * are held by other threads, which release them.  store->local (one lock for every shard) keeps this process from
+ * holding one shard while it waits for another, so that our own locks cannot make such a cycle; an EDEADLK left
+ * (another module's fcntl locks in the cycle) is asked again until deadline.  File locks have no timed wait (APR's
+ * polls every 10 ms), so with store->local they are waited for plainly: a holder holds one for a memory copy. */
+static apr_status_t global_lock(const blinkauth_flow_store_t *store, apr_time_t deadline)
+{
+    apr_interval_time_t pause = DEADLOCK_PAUSE_MIN;
+    apr_status_t rv;
+
+    for (;;) {
+        rv = store->local ? APR_ENOTIMPL : apr_global_mutex_timedlock(store->mutex, time_left(deadline));
+        if (rv == APR_ENOTIMPL)
+            rv = apr_global_mutex_lock(store->mutex);
+        if (rv != APR_FROM_OS_ERROR(EDEADLK) || time_left(deadline) < pause)
+            return rv;
+        apr_sleep(pause);
+        pause = pause * 2 < DEADLOCK_PAUSE_MAX ? pause * 2 : DEADLOCK_PAUSE_MAX;
+    }
+}
+
+/* Takes the store's locks when it has them (the process's own, then the global one) within its lock_wait;
+ * BLINKAUTH_FLOW_UNAVAILABLE when they were not had in time. */
+static apr_status_t store_lock(const blinkauth_flow_store_t *store)
+{
+    apr_time_t deadline = apr_time_now() + (store->lock_wait > 0 ? store->lock_wait : LOCK_WAIT_DEFAULT);
+    apr_status_t rv;
+
+    if (store->mutex == NULL)
+        return APR_SUCCESS;
+    if (store->local && (rv = apr_thread_mutex_timedlock(store->local, time_left(deadline))) != APR_SUCCESS)
+        return unavailable(rv);
+    if ((rv = global_lock(store, deadline)) != APR_SUCCESS && store->local)
+        apr_thread_mutex_unlock(store->local);
+    return unavailable(rv);
+}
+
+/* Releases the store's locks when it has them. */
 static void store_unlock(const blinkauth_flow_store_t *store)
 {
-    if (store->mutex)
-        apr_global_mutex_unlock(store->mutex);
+    if (store->mutex == NULL)
+        return;
+    apr_global_mutex_unlock(store->mutex);
+    if (store->local)
+        apr_thread_mutex_unlock(store->local);
+}
+
+/* APR_SUCCESS when the store answers: a probe record is stored and read back; else the store's error. */
+static apr_status_t probe(const blinkauth_flow_store_t *store, apr_pool_t *p)
+{
+    unsigned char buf[8];
+    unsigned int len = sizeof(buf);
+    apr_status_t rv =
+        store->provider->store(store->instance, store->server, (const unsigned char *)PROBE_KEY, sizeof(PROBE_KEY) - 1,
+                               apr_time_now() + PROBE_TTL, (unsigned char *)"1", 1, p);
+
+    if (rv == APR_SUCCESS)
+        rv = store->provider->retrieve(store->instance, store->server, (const unsigned char *)PROBE_KEY,
+                                       sizeof(PROBE_KEY) - 1, buf, &len, p);
+    return rv;
 }
 
 /* The text a record is kept as: "<seal>.<json>" with the store's key, the JSON itself without one. */
@@ -127,7 +203,9 @@ static apr_status_t keep(const blinkauth_flow_store_t *store, apr_pool_t *p, con
 }
 
 /* Reads the record under key (of the shard store) into *json (its seal verified); the caller holds the lock.
- * APR_NOTFOUND, APR_EBADF for a seal that does not verify (with *why), or the store's error (with *why). */
+ * APR_NOTFOUND, APR_EBADF for a seal that does not verify (with *why), or the store's error (with *why). apr_redis and
+ * apr_memcache report a server that does not answer as APR_NOTFOUND: with store->probe, a probe tells that apart
+ * (BLINKAUTH_FLOW_UNAVAILABLE), on the not-found path only. */
 static apr_status_t fetch(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, const char **json,
                           apr_size_t *n, const char **why)
 {
@@ -136,9 +214,14 @@ static apr_status_t fetch(const blinkauth_flow_store_t *store, apr_pool_t *p, co
     apr_status_t rv = store->provider->retrieve(store->instance, store->server, (const unsigned char *)key,
                                                 (unsigned int)strlen(key), buf, &len, p);
 
+    if (rv == APR_NOTFOUND && store->probe && probe(store, p) != APR_SUCCESS) {
+        *why = "the flow store is not answering (the record was not found, and a probe record could not be stored "
+               "and read back)";
+        return BLINKAUTH_FLOW_UNAVAILABLE;
+    }
     if (rv != APR_SUCCESS) {
         *why = rv == APR_NOTFOUND ? NULL : "the flow store failed to read";
-        return rv;
+        return rv == APR_NOTFOUND ? rv : unavailable(rv);
     }
     buf[len] = '\0';
     if ((*json = unsealed(store, p, (const char *)buf, len, n)) == NULL) {
@@ -222,7 +305,7 @@ static apr_status_t lock_for(const blinkauth_flow_store_t **store, apr_pool_t *p
     *store = shard_of(*store, name);
     *key = start ? start_key(*store, p, name) : flow_key(*store, p, name);
     if ((rv = store_lock(*store)) != APR_SUCCESS)
-        *why = "cannot take the flow store's lock";
+        *why = "cannot take the flow store's lock (in BlinkAuthTimeout)";
     return rv;
 }
 

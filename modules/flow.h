@@ -5,6 +5,7 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 #include <apr_global_mutex.h>
+#include <apr_thread_mutex.h>
 #include "ap_socache.h"
 #include "crypto.h"
 
@@ -25,6 +26,10 @@ typedef struct {
     apr_time_t created;
 } blinkauth_flow_t;
 
+/* What a flow function returns when the store did not answer (its lock not had in time, or a record not found by a
+ * store that then failed a probe): never APR_NOTFOUND, APR_TIMEUP and the others that are answers about a record. */
+#define BLINKAUTH_FLOW_UNAVAILABLE APR_EAGAIN
+
 /* Where flow records live: a socache provider and instance, and the lock that makes take atomic.
  * A store may be split into shards, each a complete store of its own; a state's record lives in
  * the shard its second character selects. */
@@ -33,7 +38,12 @@ typedef struct blinkauth_flow_store_t {
     ap_socache_instance_t *instance;
     server_rec *server;        /* only for the provider's own logging */
     apr_global_mutex_t *mutex; /* may be NULL when the provider is safe without it */
-    int bare_keys;             /* 1 when the store is ours alone (shmcb): the key is the state itself */
+    /* A lock of this process's own taken before mutex, one for all shards, or NULL: set when mutex is a file lock
+     * (fcntl, flock), which the kernel keeps per process, not per thread. */
+    apr_thread_mutex_t *local;
+    apr_interval_time_t lock_wait; /* the longest wait for the locks; 0 for LOCK_WAIT_DEFAULT (flow.c) */
+    int probe;     /* 1 when a record not found may mean a store that does not answer: a probe tells (network stores) */
+    int bare_keys; /* 1 when the store is ours alone (shmcb): the key is the state itself */
     const struct blinkauth_flow_store_t *shard; /* shards of this store, or NULL: it is one */
     int shards;
     /* Records are sealed with HMAC-SHA256 under this key, so that whoever can write a shared store cannot forge
@@ -56,7 +66,8 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
  * opened the start URL may: a record bound to another browser (or to none) is left in place and APR_EACCES
  * returned (compared in constant time). APR_NOTFOUND when there is none, APR_TIMEUP when it is older than ttl,
  * APR_EBADF (with *why) when it is not a record or its seal does not verify (it is deleted), another error when the
- * store failed (with *why). */
+ * store failed (with *why): BLINKAUTH_FLOW_UNAVAILABLE when its lock was not had within lock_wait, or when nothing
+ * was found and the store (with probe set) failed to store and read back a probe record. */
 apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why);
@@ -73,7 +84,7 @@ apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_p
 
 /* Reads and deletes the start record of handle into *state and *url. APR_NOTFOUND when there is none (used or
  * expired), APR_EBADF (with *why) when it is not one or its seal does not verify, another error when the store
- * failed (with *why). */
+ * failed (with *why; as take). */
 apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                        const char **state, const char **url, const char **why);
 

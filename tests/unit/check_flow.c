@@ -1,4 +1,5 @@
 /* Unit tests of modules/flow.c: the record's encoding, and put / take against an in-memory socache. */
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <apr_strings.h>
@@ -380,6 +381,9 @@ START_TEST(test_retrieve_failure)
     ck_assert_pstr_eq(take_why, "the flow store failed to read");
     ck_assert_int_eq(cache->removes, 0);
     ck_assert_int_eq(fake_cache_count(cache), 1);
+    /* A store's own APR_TIMEUP must not reach the callback, which reads it as an expired link. */
+    cache->fail_retrieve = APR_TIMEUP;
+    ck_assert_int_eq(take(state, TTL), BLINKAUTH_FLOW_UNAVAILABLE);
     /* The store recovers: the record is still there to be taken. */
     cache->fail_retrieve = APR_SUCCESS;
     ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
@@ -450,6 +454,78 @@ START_TEST(test_with_mutex_released)
     ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
     assert_unlocked(mutex);
     cache->fail_remove = APR_SUCCESS;
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    assert_unlocked(mutex);
+    apr_global_mutex_destroy(mutex);
+}
+END_TEST
+
+START_TEST(test_probe_tells_outage_from_not_found)
+{
+    /* apr_redis answers "not found" for a server that does not answer: a store with probe set checks, on that path
+     * only, that it can store and read back a probe record. */
+    const char *state = put_sample(apr_time_now(), TTL), *s = NULL, *u = NULL;
+
+    store.probe = 1;
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    ck_assert_int_eq(cache->stores, 1); /* the put: the happy path asks no probe */
+    ck_assert_int_eq(take("unknown", TTL), APR_NOTFOUND);
+    ck_assert_int_eq(cache->stores, 2); /* the probe */
+    cache->fail_store = APR_ECONNREFUSED;
+    ck_assert_int_eq(take("unknown", TTL), BLINKAUTH_FLOW_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(take_why, "not answering"));
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, "unknown", TTL, "b", &s), BLINKAUTH_FLOW_UNAVAILABLE);
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, "unknown", &s, &u, &s), BLINKAUTH_FLOW_UNAVAILABLE);
+    /* Without probe (shmcb, our own memory), not found is not found. */
+    store.probe = 0;
+    ck_assert_int_eq(take("unknown", TTL), APR_NOTFOUND);
+}
+END_TEST
+
+/* What a thread that takes a record while the lock is held got back. */
+static apr_status_t locked_out;
+
+/* A thread that takes a record: the test holds the lock meanwhile. */
+static void *take_main(void *arg)
+{
+    locked_out = take((const char *)arg, TTL);
+    return NULL;
+}
+
+/* Takes state in another thread while this one holds the store's locks; that take's status. */
+static apr_status_t take_while_held(const char *state)
+{
+    pthread_t t;
+
+    if (store.local)
+        ck_assert_int_eq(apr_thread_mutex_lock(store.local), APR_SUCCESS);
+    else
+        ck_assert_int_eq(apr_global_mutex_lock(store.mutex), APR_SUCCESS);
+    ck_assert_int_eq(pthread_create(&t, NULL, take_main, (void *)state), 0);
+    pthread_join(t, NULL);
+    if (store.local)
+        apr_thread_mutex_unlock(store.local);
+    else
+        apr_global_mutex_unlock(store.mutex);
+    return locked_out;
+}
+
+START_TEST(test_lock_wait_bounded)
+{
+    /* A lock held longer than lock_wait: the store is unavailable (not "expired"), the record left in place. */
+    apr_global_mutex_t *mutex = NULL;
+    const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-wait-%ld.lock", (long)getpid());
+    const char *state = put_sample(apr_time_now(), TTL);
+
+    ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
+    store.mutex = mutex;
+    store.lock_wait = apr_time_from_msec(50);
+    ck_assert_int_eq(take_while_held(state), BLINKAUTH_FLOW_UNAVAILABLE);
+    ck_assert_pstr_eq(take_why, "cannot take the flow store's lock (in BlinkAuthTimeout)");
+    /* With a process-local lock (file mutexes), its wait is bounded the same way. */
+    ck_assert_int_eq(apr_thread_mutex_create(&store.local, APR_THREAD_MUTEX_TIMED, unit_pool), APR_SUCCESS);
+    ck_assert_int_eq(take_while_held(state), BLINKAUTH_FLOW_UNAVAILABLE);
+    assert_unlocked(mutex);
     ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
     assert_unlocked(mutex);
     apr_global_mutex_destroy(mutex);
@@ -625,7 +701,8 @@ int main(void)
                               test_take_unknown_state, test_take_older_than_ttl, test_take_within_ttl,
                               test_take_expired_in_store, test_store_records_expiry, test_put_store_failure,
                               test_put_unencodable, test_retrieve_failure, test_remove_failure, test_remove_lost_race,
-                              test_take_corrupt_record, test_take_raw_record, test_with_mutex_released));
+                              test_take_corrupt_record, test_take_raw_record, test_with_mutex_released,
+                              test_probe_tells_outage_from_not_found, test_lock_wait_bounded));
     unit_add_tcase(s, "sealed", setup_sealed, NULL,
                    UNIT_TESTS(test_sealed_round_trip, test_sealed_tampered_refused, test_sealed_other_key_refused,
                               test_unsealed_record_refused_by_sealed_store, test_bind_then_take, test_bind_keeps_expiry,
