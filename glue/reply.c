@@ -38,8 +38,8 @@ int blinkauth_reply_not_allowed(request_rec *r, const char *name)
 {
     r->allowed = AP_METHOD_BIT << ap_method_number_of(name);
     apr_table_setn(r->headers_out, "Allow", name);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00101) "%s %s refused: this route takes only %s", r->method,
-                  r->uri, name);
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00101) "%s %s refused: this route takes only %s", r->method, r->uri,
+                   name);
     return blinkauth_reply_error(r, HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
                                  apr_pstrcat(r->pool, "This route only accepts ", name, ".", NULL));
 }
