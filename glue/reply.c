@@ -25,7 +25,8 @@ int blinkauth_reply_json(request_rec *r, int status, const char *body)
 
 int blinkauth_reply_error(request_rec *r, int status, const char *code, const char *message)
 {
-    return reply(r, status, BLINKAUTH_JSON_TYPE, blinkauth_envelope_error(r->pool, code, message));
+    return reply(r, status, BLINKAUTH_JSON_TYPE,
+                 blinkauth_envelope_error(r->pool, code, message, blinkauth_logctx_ref(r)));
 }
 
 int blinkauth_reply_config_error(request_rec *r)
@@ -48,5 +49,7 @@ int blinkauth_reply_page(request_rec *r, int status, const char *title, const ch
 {
     apr_table_setn(r->headers_out, "Content-Security-Policy", BLINKAUTH_PAGE_CSP);
     apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
-    return reply(r, status, BLINKAUTH_HTML_TYPE, blinkauth_page_html(r->pool, title, message));
+    /* Only a page that says something failed asks the person to pass the reference on. */
+    return reply(r, status, BLINKAUTH_HTML_TYPE,
+                 blinkauth_page_html(r->pool, title, message, status >= 400 ? blinkauth_logctx_ref(r) : NULL));
 }
