@@ -28,6 +28,31 @@ APLOG_USE_MODULE(blinkauth);
  * tests/lint/logtags.py checks this in make test; README.md lists the ranges. */
 #define BLALOGNO(n) "BLA" #n ": "
 
+/* The log context of a request (glue/logctx.c): what names its connect in every line — the flow reference (from the
+ * state, never the state itself), the Auth ID and the Blink user id, each once known — as " [ref=… auth_id=…
+ * user=…]". httpd has no per-module prefix for error log lines, and r->log_id (ErrorLogFormat %L) shows only where
+ * an administrator put %L and cannot carry the ref, which is known only halfway through a route; so the routes log
+ * through BLINKAUTH_RLOG, which appends the context to the message. It is kept in r->request_config, made once per
+ * request and changed only when a route learns the state or the user; the line's level is checked first, so a
+ * line that is not written costs nothing. tests/lint/logtags.py refuses a bare ap_log_rerror in routes/ and in
+ * the glue the routes log through. */
+
+/* ap_log_rerror(APLOG_MARK, level, status, r, fmt, ...) with r's log context appended; fmt is a string literal. */
+#define BLINKAUTH_RLOG(level, status, r, fmt, ...)                                                                     \
+    ap_log_rerror(APLOG_MARK, level, status, r, fmt "%s", ##__VA_ARGS__, blinkauth_logctx_text(r))
+
+/* Sets r's flow reference, derived from state (blinkauth_crypto_flow_ref). */
+void blinkauth_logctx_flow(request_rec *r, const char *state);
+
+/* Sets r's Blink user id. */
+void blinkauth_logctx_user(request_rec *r, const char *user_id);
+
+/* r's flow reference, or NULL while no flow is known (no state, or a malformed one). */
+const char *blinkauth_logctx_ref(request_rec *r);
+
+/* r's log context as it ends a log line: " [ref=… auth_id=… user=…]" with what is known, or "". */
+const char *blinkauth_logctx_text(request_rec *r);
+
 /* The module's directive table (glue/cmds.c). */
 extern const command_rec blinkauth_cmds[];
 

@@ -25,7 +25,8 @@ int blinkauth_reply_json(request_rec *r, int status, const char *body)
 
 int blinkauth_reply_error(request_rec *r, int status, const char *code, const char *message)
 {
-    return reply(r, status, BLINKAUTH_JSON_TYPE, blinkauth_envelope_error(r->pool, code, message));
+    return reply(r, status, BLINKAUTH_JSON_TYPE,
+                 blinkauth_envelope_error(r->pool, code, message, blinkauth_logctx_ref(r)));
 }
 
 int blinkauth_reply_config_error(request_rec *r)
@@ -38,8 +39,8 @@ int blinkauth_reply_not_allowed(request_rec *r, const char *name)
 {
     r->allowed = AP_METHOD_BIT << ap_method_number_of(name);
     apr_table_setn(r->headers_out, "Allow", name);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00101) "%s %s refused: this route takes only %s", r->method,
-                  r->uri, name);
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00101) "%s %s refused: this route takes only %s", r->method, r->uri,
+                   name);
     return blinkauth_reply_error(r, HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
                                  apr_pstrcat(r->pool, "This route only accepts ", name, ".", NULL));
 }
@@ -48,5 +49,7 @@ int blinkauth_reply_page(request_rec *r, int status, const char *title, const ch
 {
     apr_table_setn(r->headers_out, "Content-Security-Policy", BLINKAUTH_PAGE_CSP);
     apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
-    return reply(r, status, BLINKAUTH_HTML_TYPE, blinkauth_page_html(r->pool, title, message));
+    /* Only a page that says something failed asks the person to pass the reference on. */
+    return reply(r, status, BLINKAUTH_HTML_TYPE,
+                 blinkauth_page_html(r->pool, title, message, status >= 400 ? blinkauth_logctx_ref(r) : NULL));
 }

@@ -14,8 +14,7 @@ void blinkauth_revoke_tokens(request_rec *r, const blinkauth_config_t *cfg, cons
         if (values[i] == NULL || *values[i] == '\0')
             continue;
         out = blinkauth_provider_token_revoke(r->pool, cfg, values[i], kinds[i]);
-        ap_log_rerror(APLOG_MARK, out.kind == BLINKAUTH_UP_OK ? APLOG_INFO : APLOG_WARNING, 0, r,
-                      BLALOGNO(00501) "%s: %s%s", context, out.why,
-                      out.kind == BLINKAUTH_UP_OK ? "" : " (revocation is best effort)");
+        BLINKAUTH_RLOG(out.kind == BLINKAUTH_UP_OK ? APLOG_INFO : APLOG_WARNING, 0, r, BLALOGNO(00501) "%s: %s%s",
+                       context, out.why, out.kind == BLINKAUTH_UP_OK ? "" : " (revocation is best effort)");
     }
 }

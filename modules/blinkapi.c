@@ -50,7 +50,7 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
     }
     blinkauth_http_call(p, &req, &res);
     code = blinkauth_upstream_error_code(p, &res, BLINKAPI_FIELD_CODE);
-    out = blinkauth_upstream_outcome(p, step, &req, &res, code);
+    out = blinkauth_upstream_outcome(p, cfg, step, &req, &res, code);
     not_found_checked(p, &out, code);
     if (out.kind != BLINKAUTH_UP_OK || data == NULL)
         return out;
@@ -60,7 +60,7 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
         why = "no \"data\" object in the envelope";
     else if (need == DATA_ARRAY && !json_is_array(found))
         why = "no \"data\" array in the envelope";
-    return why ? blinkauth_upstream_invalid(p, step, &req, &res, why) : out;
+    return why ? blinkauth_upstream_invalid(p, cfg, step, &req, &res, why) : out;
 }
 
 /* The path of one linked account, every part percent-encoded. */

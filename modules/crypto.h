@@ -26,6 +26,14 @@ const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
 /* base64url(SHA-256(text)): 43 characters, allocated in p. */
 const char *blinkauth_crypto_sha256_b64url(apr_pool_t *p, const char *text);
 
+/* Characters of a flow reference. */
+#define BLINKAUTH_FLOW_REF_LEN 10
+
+/* The flow reference of state, for log lines and error answers: the first BLINKAUTH_FLOW_REF_LEN characters of
+ * base64url(SHA-256("blinkauth-ref:" state)), allocated in p. It names a connect in every line of its three requests
+ * but cannot be turned back into the state, so a log reader cannot finish the connect with it. */
+const char *blinkauth_crypto_flow_ref(apr_pool_t *p, const char *state);
+
 /* Gives back what the hashing keeps for the process (the SHA-256 implementation it fetched once): call it before the
  * code of this library goes away (httpd unloads a module at each restart); hashing after it fetches again. */
 void blinkauth_crypto_release(void);

@@ -117,11 +117,11 @@ blinkauth_outcome_t blinkauth_discovery_fetch(apr_pool_t *p, const blinkauth_con
     *text = NULL;
     *len = 0;
     blinkauth_http_call(p, &req, &res);
-    outcome = blinkauth_upstream_outcome(p, "provider metadata", &req, &res, NULL);
+    outcome = blinkauth_upstream_outcome(p, NULL, "provider metadata", &req, &res, NULL);
     if (outcome.kind != BLINKAUTH_UP_OK)
         return outcome;
     if ((why = blinkauth_discovery_parse(p, cfg->metadata_url, res.body, res.body_len, out)) != NULL)
-        return blinkauth_upstream_invalid(p, "provider metadata", &req, &res, why);
+        return blinkauth_upstream_invalid(p, NULL, "provider metadata", &req, &res, why);
     *text = res.body;
     *len = res.body_len;
     return outcome;

@@ -21,11 +21,12 @@ const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const 
     return apr_pstrcat(p, "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{", n, ":", v, "}}", NULL);
 }
 
-const char *blinkauth_envelope_error(apr_pool_t *p, const char *code, const char *message)
+const char *blinkauth_envelope_error(apr_pool_t *p, const char *code, const char *message, const char *ref)
 {
     const char *c = blinkauth_json_quote(p, code), *m = blinkauth_json_quote(p, message);
+    const char *f = ref ? blinkauth_json_quote(p, ref) : NULL;
 
-    if (!c || !m)
+    if (!c || !m || (ref && !f))
         return NULL;
-    return apr_pstrcat(p, "{\"code\":", c, ",\"message\":", m, "}", NULL);
+    return apr_pstrcat(p, "{\"code\":", c, ",\"message\":", m, f ? ",\"ref\":" : "", f ? f : "", "}", NULL);
 }

@@ -14,8 +14,9 @@ const char *blinkauth_envelope_ok(apr_pool_t *p, json_t *data);
  * Written directly (it is the Connect answer): the same bytes as json_pack + json_dumps, several times cheaper. */
 const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const char *value);
 
-/* {"code":code,"message":message} for an error answer; written directly, as jansson would (error answers are
- * what floods of bad requests get). NULL if either is not UTF-8. */
-const char *blinkauth_envelope_error(apr_pool_t *p, const char *code, const char *message);
+/* {"code":code,"message":message} for an error answer, with "ref":ref after them when ref is not NULL (the flow
+ * reference of a connect); written directly, as jansson would (error answers are what floods of bad requests get).
+ * NULL if any is not UTF-8. */
+const char *blinkauth_envelope_error(apr_pool_t *p, const char *code, const char *message, const char *ref);
 
 #endif

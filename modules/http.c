@@ -364,15 +364,62 @@ static blinkauth_http_error_t classify(CURLcode rc, const xfer_t *x)
     }
 }
 
-/* The words for a failed transfer: ours for an oversize body or a lost request, else curl's. */
+/* The length of curl's " after <n> ms" or " after <n> milliseconds" at s, or 0 when s does not start with one. */
+static apr_size_t elapsed_at(const char *s)
+{
+    apr_size_t n = strlen(" after "), digits;
+
+    if (strncmp(s, " after ", n) != 0 || (digits = strspn(s + n, "0123456789")) == 0)
+        return 0;
+    n += digits;
+    if (strncmp(s + n, " milliseconds", 13) == 0)
+        return n + 13;
+    return strncmp(s + n, " ms", 3) == 0 ? n + 3 : 0;
+}
+
+/* curl's text without the times it puts in ("Operation timed out after 2000 milliseconds with 0 bytes received",
+ * "Failed to connect to h port 1 after 0 ms: ..."): the outcome's sentence says the call's time once, retries
+ * included. */
+static const char *without_elapsed(apr_pool_t *p, const char *text)
+{
+    char *out = apr_pstrdup(p, text), *w = out;
+    const char *s = text;
+    apr_size_t skip;
+
+    while (*s) {
+        if ((skip = elapsed_at(s)) > 0)
+            s += skip;
+        else
+            *w++ = *s++;
+    }
+    *w = '\0';
+    return out;
+}
+
+/* The words for a timeout: which phase ran out of time, when curl says so. */
+static const char *timeout_text(const char *curl_text)
+{
+    if (strncmp(curl_text, "Resolving timed out", 19) == 0)
+        return "timed out resolving the host name";
+    if (strncmp(curl_text, "Connection timed out", 20) == 0)
+        return "timed out connecting";
+    return "timed out";
+}
+
+/* The words for a failed transfer, a cause without a time: ours for a timeout, an oversize body or a lost request,
+ * else curl's. */
 static const char *failure_text(apr_pool_t *p, blinkauth_http_error_t e, CURLcode rc, const xfer_t *x,
                                 const char *errbuf)
 {
+    const char *curl_text = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+
     if (e == BLINKAUTH_HTTP_ERR_TOO_LARGE)
-        return apr_psprintf(p, "response body exceeds %" APR_SIZE_T_FMT " bytes", x->max);
+        return apr_psprintf(p, "response too large: the body exceeds %" APR_SIZE_T_FMT " bytes", x->max);
     if (e == BLINKAUTH_HTTP_ERR_LOST)
         return LOST_TEXT;
-    return apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (e == BLINKAUTH_HTTP_ERR_TIMEOUT)
+        return timeout_text(curl_text);
+    return without_elapsed(p, curl_text);
 }
 
 /* Make one attempt with whatever budget is left until deadline; fills res for it. */

@@ -45,7 +45,7 @@ typedef struct {
     apr_size_t body_len;
     const char *content_type; /* response Content-Type or NULL */
     const char *retry_after;  /* response Retry-After, raw text, or NULL */
-    const char *error_text;   /* curl's words for the failure, or NULL */
+    const char *error_text;   /* the cause of the failure, without a time ("timed out", curl's words), or NULL */
     long elapsed_ms;          /* wall time of the whole call, retries included */
     int attempts;             /* 1, or 2 when it was retried (0: refused before sending) */
     long new_connections;     /* TCP connections this call opened (curl NUM_CONNECTS) */

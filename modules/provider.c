@@ -125,11 +125,12 @@ blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinka
     form = query_add(p, form, "code_verifier", verifier);
     req = client_post(p, cfg, cfg->token_url, form);
     blinkauth_http_call(p, &req, &res);
-    out = blinkauth_upstream_outcome(p, "token endpoint", &req, &res, blinkauth_upstream_error_code(p, &res, "error"));
+    out = blinkauth_upstream_outcome(p, cfg, "token endpoint", &req, &res,
+                                     blinkauth_upstream_error_code(p, &res, "error"));
     if (out.kind != BLINKAUTH_UP_OK)
         return out;
     if (!blinkauth_provider_token_parse(p, res.body, res.body_len, tokens, &why))
-        return blinkauth_upstream_invalid(p, "token endpoint", &req, &res, why);
+        return blinkauth_upstream_invalid(p, cfg, "token endpoint", &req, &res, why);
     return out;
 }
 
@@ -243,11 +244,11 @@ static blinkauth_outcome_t userinfo_claims(apr_pool_t *p, const blinkauth_config
 
     req.bearer = tokens->access_token;
     blinkauth_http_call(p, &req, &res);
-    out =
-        blinkauth_upstream_outcome(p, "userinfo endpoint", &req, &res, blinkauth_upstream_error_code(p, &res, "error"));
+    out = blinkauth_upstream_outcome(p, cfg, "userinfo endpoint", &req, &res,
+                                     blinkauth_upstream_error_code(p, &res, "error"));
     *claims = out.kind == BLINKAUTH_UP_OK ? blinkauth_json_parse(p, res.body, res.body_len, NULL) : NULL;
     if (out.kind == BLINKAUTH_UP_OK && blinkauth_provider_claim(p, *claims, claim) == NULL)
-        return blinkauth_upstream_invalid(p, "userinfo endpoint", &req, &res,
+        return blinkauth_upstream_invalid(p, cfg, "userinfo endpoint", &req, &res,
                                           apr_psprintf(p, "no usable claim '%s'", claim));
     return out;
 }
@@ -303,6 +304,6 @@ blinkauth_outcome_t blinkauth_provider_token_revoke(apr_pool_t *p, const blinkau
     blinkauth_http_response_t res;
 
     blinkauth_http_call(p, &req, &res);
-    return blinkauth_upstream_outcome(p, apr_pstrcat(p, "revocation endpoint (", hint, ")", NULL), &req, &res,
+    return blinkauth_upstream_outcome(p, cfg, apr_pstrcat(p, "revocation endpoint (", hint, ")", NULL), &req, &res,
                                       blinkauth_upstream_error_code(p, &res, "error"));
 }

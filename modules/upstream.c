@@ -6,13 +6,23 @@
 #include <string.h>
 #include <apr_strings.h>
 
-/* "<step> <METHOD> <url without query>" for log sentences. */
-static const char *step_name(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req)
+/* "[Auth ID <id>: ]<step> (<METHOD> <url without query>)" for log sentences. */
+static const char *step_name(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step,
+                             const blinkauth_http_request_t *req)
 {
-    return apr_psprintf(p, "%s (%s %s)", step, req->method, blinkauth_http_url_for_log(p, req->url));
+    return apr_psprintf(p, "%s%s%s%s (%s %s)", cfg && cfg->auth_id ? "Auth ID " : "",
+                        cfg && cfg->auth_id ? cfg->auth_id : "", cfg && cfg->auth_id ? ": " : "", step, req->method,
+                        blinkauth_http_url_for_log(p, req->url));
 }
 
-blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+/* How many attempts a call made, as the end of its sentence says it. */
+static const char *attempts_text(int attempts)
+{
+    return attempts == 0 ? "not sent" : attempts == 1 ? "1 attempt" : "2 attempts";
+}
+
+blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step,
+                                               const blinkauth_http_request_t *req,
                                                const blinkauth_http_response_t *res, const char *code)
 {
     blinkauth_outcome_t out = {BLINKAUTH_UP_OK,
@@ -21,13 +31,14 @@ blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, 
                                code,
                                res->error == BLINKAUTH_HTTP_ERR_CONNECT,
                                res->error != BLINKAUTH_HTTP_OK};
-    const char *name = step_name(p, step, req);
+    const char *name = step_name(p, cfg, step, req);
 
+    /* The cause (blinkauth_http_call's words, which never carry a time of their own), then the time, once. */
     if (res->error != BLINKAUTH_HTTP_OK) {
         out.kind = res->error == BLINKAUTH_HTTP_ERR_TIMEOUT ? BLINKAUTH_UP_TIMEOUT : BLINKAUTH_UP_FAILED;
-        out.why = apr_psprintf(p, "%s failed: %s%s after %ld ms and %d attempt(s)", name,
-                               res->error == BLINKAUTH_HTTP_ERR_TOO_LARGE ? "response too large; " : "",
-                               res->error_text ? res->error_text : "transfer error", res->elapsed_ms, res->attempts);
+        out.why =
+            apr_psprintf(p, "%s: %s after %ld ms (%s)", name, res->error_text ? res->error_text : "transfer error",
+                         res->elapsed_ms, attempts_text(res->attempts));
         return out;
     }
     if (res->status < 200 || res->status >= 300)
@@ -37,12 +48,13 @@ blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, 
     return out;
 }
 
-blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step,
+                                               const blinkauth_http_request_t *req,
                                                const blinkauth_http_response_t *res, const char *what)
 {
     blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, res->status, NULL, NULL, 0, 0};
 
-    out.why = apr_psprintf(p, "%s answered HTTP %ld with an unusable body (%s) in %ld ms", step_name(p, step, req),
+    out.why = apr_psprintf(p, "%s answered HTTP %ld with an unusable body (%s) in %ld ms", step_name(p, cfg, step, req),
                            res->status, what, res->elapsed_ms);
     return out;
 }

@@ -18,19 +18,24 @@ typedef enum {
 typedef struct {
     blinkauth_up_kind_t kind;
     long status;
-    const char *why;  /* names the step, the URL without query, the status or curl error, the time; never a secret */
+    const char *why;  /* "Auth ID <id>: <step> (<METHOD> <URL without query>)", then what happened: "answered HTTP
+                       * <status>[: <code>] in <n> ms", or the cause "after <n> ms (<k> attempt[s])"; never a secret */
     const char *code; /* the upstream's error code (OAuth "error", Blink's "code") when it gave one, else NULL */
     int unsent;       /* 1 when the request certainly never reached the upstream (refused, unreachable, DNS) */
     int unanswered;   /* 1 when no HTTP answer came back (unsent, reset, timeout, TLS, too large) */
 } blinkauth_outcome_t;
 
-/* The outcome of an HTTP call: OK for a status in [200, 300), NOT_FOUND for 404, else a failure.
- * code, when not NULL, is the upstream's error code: kept in the outcome and added to the sentence. */
-blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+/* The outcome of an HTTP call of cfg's app (its Auth ID begins the sentence; cfg may be NULL): OK for a status in
+ * [200, 300), NOT_FOUND for 404, else a failure. code, when not NULL, is the upstream's error code: kept in the
+ * outcome and added to the sentence. A call without an answer reads "<step> (...): <cause> after <n> ms (<k>
+ * attempt[s])": the cause first, the time once. */
+blinkauth_outcome_t blinkauth_upstream_outcome(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step,
+                                               const blinkauth_http_request_t *req,
                                                const blinkauth_http_response_t *res, const char *code);
 
 /* A failed outcome for a well-delivered answer that was not what was asked for (bad JSON, missing field). */
-blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const char *step, const blinkauth_http_request_t *req,
+blinkauth_outcome_t blinkauth_upstream_invalid(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step,
+                                               const blinkauth_http_request_t *req,
                                                const blinkauth_http_response_t *res, const char *what);
 
 /* The error code an upstream put in its JSON answer under field ("error", "code"), when it is a

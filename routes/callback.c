@@ -43,7 +43,7 @@ static int code_acceptable(const char *code)
 /* The page for a callback from a browser that did not open the start URL: the connect stays for the one that did. */
 static int other_browser(request_rec *r, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, BLALOGNO(00309) "callback refused: %s", why);
+    BLINKAUTH_RLOG(APLOG_WARNING, 0, r, BLALOGNO(00309) "callback refused: %s", why);
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, "Not connected: another browser",
                                 "This sign-in belongs to a connect started in another browser, so nothing was "
                                 "connected. Open the Connect link from Blink in this browser, or finish in the one "
@@ -53,7 +53,7 @@ static int other_browser(request_rec *r, const char *why)
 /* The "expired or already used" page, logging why. */
 static int expired(request_rec *r, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, BLALOGNO(00301) "callback refused: %s", why);
+    BLINKAUTH_RLOG(APLOG_WARNING, 0, r, BLALOGNO(00301) "callback refused: %s", why);
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, TITLE_EXPIRED, SAY_EXPIRED);
 }
 
@@ -91,9 +91,9 @@ static int provider_error(request_rec *r, const char *error, const char *descrip
     const char *code = blinkauth_text_is_b64url(error, 64) ? error : "(unreadable)";
     blinkauth_outcome_t out = {BLINKAUTH_UP_FAILED, 400, NULL, code, 0, 0};
 
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  BLALOGNO(00304) "callback: the external service answered error=%s error_description=\"%s\"", code,
-                  description ? blinkauth_text_log_safe(r->pool, description, DESCRIPTION_MAX) : "");
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r,
+                   BLALOGNO(00304) "callback: the external service answered error=%s error_description=\"%s\"", code,
+                   description ? blinkauth_text_log_safe(r->pool, description, DESCRIPTION_MAX) : "");
     if (strcmp(code, "access_denied") == 0)
         return blinkauth_reply_page(r, HTTP_OK, "Connection cancelled",
                                     "You cancelled the connection, so nothing was saved. You can close this window, "
@@ -128,8 +128,8 @@ static const blinkauth_blink_user_t *blink_user(request_rec *r, const blinkauth_
 
     *out = blinkauth_blinkapi_user_get(r->pool, cfg, flow->user_id, &user);
     if (out->kind != BLINKAUTH_UP_OK && !blinkauth_config_match_email(cfg))
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      BLALOGNO(00307) "callback: the page will not name the Blink user: %s", out->why);
+        BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00307) "callback: the page will not name the Blink user: %s",
+                       out->why);
     return user;
 }
 
@@ -145,10 +145,10 @@ static int someone_else(request_rec *r, const blinkauth_config_t *cfg, const bli
 {
     const char *service = blinkauth_config_service_name(r->pool, cfg), *owner = user_name(r->pool, user);
 
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  BLALOGNO(00308) "callback refused: the external account's e-mail is %s, not the Blink user's "
-                                  "(BlinkAuthMatchEmail); its tokens are revoked, nothing is saved",
-                  who->email ? (who->email_verified ? "another one" : "not verified") : "not given");
+    BLINKAUTH_RLOG(APLOG_WARNING, 0, r,
+                   BLALOGNO(00308) "callback refused: the external account's e-mail is %s, not the Blink user's "
+                                   "(BlinkAuthMatchEmail); its tokens are revoked, nothing is saved",
+                   who->email ? (who->email_verified ? "another one" : "not verified") : "not given");
     blinkauth_revoke_tokens(r, cfg, tokens->refresh_token, tokens->access_token,
                             "callback: revoking the tokens of another person's account");
     return blinkauth_reply_page(
@@ -167,9 +167,9 @@ static int connected(request_rec *r, const blinkauth_config_t *cfg, const blinka
 {
     const char *named = user_name(r->pool, user);
 
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00305) "callback: linked account %s %s for Auth ID %s",
-                  la->id ? la->id : "(no id returned)", saved == BLINKAUTH_SAVE_UPDATED ? "updated" : "saved",
-                  la->auth_id);
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00305) "callback: linked account %s %s for Auth ID %s",
+                   la->id ? la->id : "(no id returned)", saved == BLINKAUTH_SAVE_UPDATED ? "updated" : "saved",
+                   la->auth_id);
     return blinkauth_reply_page(
         r, HTTP_OK, "Connected",
         apr_pstrcat(r->pool, "Connected as ", la->external_account_id, " at ",
@@ -231,9 +231,9 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
         return unconfirmed(r, &out);
     if (blinkauth_flow_done_put(blinkauth_cache_store(), r->pool, state, browser, la.external_account_id, DONE_TTL) !=
         APR_SUCCESS)
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      BLALOGNO(00314) "callback: the flow store did not keep the note of this completed connect; a "
-                                      "reload will say the link has expired");
+        BLINKAUTH_RLOG(APLOG_INFO, 0, r,
+                       BLALOGNO(00314) "callback: the flow store did not keep the note of this completed connect; a "
+                                       "reload will say the link has expired");
     return connected(r, cfg, user, &la, saved);
 }
 
@@ -246,8 +246,8 @@ static int gone(request_rec *r, const blinkauth_flow_store_t *store, const char 
 
     if (browser == NULL || blinkauth_flow_done_get(store, r->pool, state, browser, &account) != APR_SUCCESS)
         return expired(r, why);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  BLALOGNO(00315) "callback: this browser completed this connect already; showing it again");
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r,
+                   BLALOGNO(00315) "callback: this browser completed this connect already; showing it again");
     return blinkauth_reply_page(r, HTTP_OK, "Already connected",
                                 apr_pstrcat(r->pool, "This connection was made a moment ago, as ", account,
                                             ". You can close this window.", NULL));
@@ -271,6 +271,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
     state = blinkauth_text_form_single(query, "state", &repeated);
     if (!blinkauth_text_is_b64url(state, BLINKAUTH_RANDOM_B64_LEN) || strlen(state) != BLINKAUTH_RANDOM_B64_LEN)
         return expired(r, repeated ? "state is repeated" : "state is missing or malformed");
+    blinkauth_logctx_flow(r, state);
     if (store == NULL)
         return expired(r, "no flow store");
     /* Only the browser that opened the start URL may finish the connect; another one does not use it up. */
@@ -289,11 +290,12 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
     if (rv == APR_TIMEUP)
         return expired(r, "the flow record is older than BlinkAuthStateTimeout");
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BLALOGNO(00306) "callback: %s", why);
+        BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00306) "callback: %s", why);
         return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, TITLE_FAILED,
                                     "The connection could not be completed right now. Go back to Blink and click "
                                     "Connect again in a moment.");
     }
+    blinkauth_logctx_user(r, flow->user_id);
     if (strcmp(flow->auth_id, cfg->auth_id) != 0)
         return expired(r, "the flow record belongs to another app (Auth ID)");
 

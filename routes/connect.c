@@ -33,7 +33,7 @@ static const char *start_url(request_rec *r, const blinkauth_config_t *cfg, cons
 /* Answers 503 when the flow record could not be stored. */
 static int store_failed(request_rec *r, apr_status_t rv, const char *what)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BLALOGNO(00201) "connect: %s; answering 503", what);
+    BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00201) "connect: %s; answering 503", what);
     return blinkauth_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
                                  "The connect could not be started because the flow store is unavailable; "
                                  "try again shortly.");
@@ -52,8 +52,8 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     if (!blinkauth_guard_secret(r, cfg))
         return OK;
     if (strcmp(auth_id, cfg->auth_id) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      BLALOGNO(00202) "connect: Auth ID in the path is not BlinkAuthID %s", cfg->auth_id);
+        BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00202) "connect: Auth ID in the path is not BlinkAuthID %s",
+                       cfg->auth_id);
         return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "No app with this Auth ID is served here.");
     }
     if (!blinkauth_guard_user_id(r, &flow.user_id) || !blinkauth_guard_body(r))
@@ -73,6 +73,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     if (rv != APR_SUCCESS)
         return store_failed(r, rv,
                             apr_psprintf(r->pool, "the %s flow store refused the flow record", store->provider->name));
+    blinkauth_logctx_flow(r, state);
 
     authz.authorize_url = cfg->authorize_url;
     authz.client_id = cfg->client_id;
@@ -91,12 +92,12 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
         return store_failed(r, rv, "the flow store refused the start record");
     url = start_url(r, cfg, flow.redirect_uri, handle);
 
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);
+    BLINKAUTH_RLOG(APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);
     body = blinkauth_envelope_ok_string(r->pool, "authorization_url", url);
     if (body == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      BLALOGNO(00204) "connect: the authorization URL is not UTF-8; "
-                                      "check BlinkAuthAuthorizeURL");
+        BLINKAUTH_RLOG(APLOG_ERR, 0, r,
+                       BLALOGNO(00204) "connect: the authorization URL is not UTF-8; "
+                                       "check BlinkAuthAuthorizeURL");
         return blinkauth_reply_config_error(r);
     }
     return blinkauth_reply_json(r, HTTP_OK, body);

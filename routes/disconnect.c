@@ -21,7 +21,7 @@ static int blink_failed(request_rec *r, const blinkauth_outcome_t *out)
 {
     int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, BLALOGNO(00401) "disconnect: %s", out->why);
+    BLINKAUTH_RLOG(APLOG_ERR, 0, r, BLALOGNO(00401) "disconnect: %s", out->why);
     return blinkauth_reply_error(
         r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, timeout ? "UPSTREAM_TIMEOUT" : "UPSTREAM_ERROR",
         timeout ? "The Blink API did not answer in time; the account may still be linked. Try again."
@@ -34,10 +34,10 @@ static int ours(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_l
 {
     if (la->auth_id == NULL || strcmp(la->auth_id, cfg->auth_id) == 0)
         return 1;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  BLALOGNO(00402) "disconnect refused: linked account %s belongs to Auth ID %s, not %s; nothing is "
-                                  "revoked or deleted",
-                  la->id, la->auth_id, cfg->auth_id);
+    BLINKAUTH_RLOG(APLOG_WARNING, 0, r,
+                   BLALOGNO(00402) "disconnect refused: linked account %s belongs to Auth ID %s, not %s; nothing is "
+                                   "revoked or deleted",
+                   la->id, la->auth_id, cfg->auth_id);
     return 0;
 }
 
@@ -45,18 +45,18 @@ static int ours(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_l
 static void tokens_revoke(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_linked_account_t *la)
 {
     if (cfg->revoke_url && la->refresh_token == NULL && la->access_token == NULL)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      BLALOGNO(00407) "disconnect: Blink returned linked account %s without a string access_token or "
-                                      "refresh_token; nothing to revoke",
-                      la->id);
+        BLINKAUTH_RLOG(APLOG_WARNING, 0, r,
+                       BLALOGNO(00407) "disconnect: Blink returned linked account %s without a string access_token or "
+                                       "refresh_token; nothing to revoke",
+                       la->id);
     blinkauth_revoke_tokens(r, cfg, la->refresh_token, la->access_token, "disconnect");
 }
 
 /* The 200 for an account Blink no longer has. */
 static int already_gone(request_rec *r, const char *id, const blinkauth_outcome_t *out)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00405) "disconnect: linked account %s is already gone (%s)",
-                  id, out->why);
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00405) "disconnect: linked account %s is already gone (%s)", id,
+                   out->why);
     return blinkauth_reply_json(r, HTTP_OK, blinkauth_envelope_ok(r->pool, NULL));
 }
 
@@ -65,10 +65,10 @@ static int id_checked(request_rec *r, const char *id)
 {
     if (id_acceptable(id))
         return 1;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  BLALOGNO(00404) "disconnect refused: the linked account id is empty, "
-                                  "over %d bytes, or has a control character, '/' or dot segment",
-                  BLINKAUTH_ID_MAX);
+    BLINKAUTH_RLOG(APLOG_WARNING, 0, r,
+                   BLALOGNO(00404) "disconnect refused: the linked account id is empty, "
+                                   "over %d bytes, or has a control character, '/' or dot segment",
+                   BLINKAUTH_ID_MAX);
     blinkauth_reply_error(r, HTTP_BAD_REQUEST, "BAD_REQUEST",
                           "The linked account id must be 1 to 256 printable characters without '/'.");
     return 0;
@@ -100,7 +100,6 @@ int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, co
         return already_gone(r, id, &out);
     if (out.kind != BLINKAUTH_UP_OK)
         return blink_failed(r, &out);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00406) "disconnect: linked account %s deleted (%s)", id,
-                  out.why);
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00406) "disconnect: linked account %s deleted (%s)", id, out.why);
     return blinkauth_reply_json(r, HTTP_OK, blinkauth_envelope_ok(r->pool, NULL));
 }

@@ -41,7 +41,7 @@ blinkauth_fault_t blinkauth_fault_of(const blinkauth_outcome_t *out)
 
 int blinkauth_failure_page(request_rec *r, const blinkauth_outcome_t *out, const char *party, const char *refused_say)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, BLALOGNO(00302) "callback: %s", out->why);
+    BLINKAUTH_RLOG(APLOG_ERR, 0, r, BLALOGNO(00302) "callback: %s", out->why);
     return blinkauth_failure_answer(r, out, party, refused_say);
 }
 

@@ -13,22 +13,22 @@ static blinkauth_save_t read_back(request_rec *r, const blinkauth_config_t *cfg,
     blinkauth_outcome_t listed = blinkauth_blinkapi_linked_account_list(r->pool, cfg, user_id, &accounts);
 
     if (listed.kind != BLINKAUTH_UP_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      BLALOGNO(00311) "callback: whether Blink saved the linked account cannot be told (%s); its "
-                                      "tokens are kept, not revoked",
-                      listed.why);
+        BLINKAUTH_RLOG(APLOG_ERR, 0, r,
+                       BLALOGNO(00311) "callback: whether Blink saved the linked account cannot be told (%s); its "
+                                       "tokens are kept, not revoked",
+                       listed.why);
         return BLINKAUTH_SAVE_UNKNOWN;
     }
     found = blinkauth_blinkapi_linked_account_find(accounts, la->auth_id, la->external_account_id);
     /* A listed account without its tokens shown is taken at its word: it is the one just written. */
     if (found && (found->access_token == NULL || strcmp(found->access_token, la->access_token) == 0)) {
         la->id = found->id;
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      BLALOGNO(00310) "callback: reading back shows Blink saved linked account %s", found->id);
+        BLINKAUTH_RLOG(APLOG_NOTICE, 0, r, BLALOGNO(00310) "callback: reading back shows Blink saved linked account %s",
+                       found->id);
         return done;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                  BLALOGNO(00312) "callback: reading back shows Blink did not save the new tokens");
+    BLINKAUTH_RLOG(APLOG_NOTICE, 0, r,
+                   BLALOGNO(00312) "callback: reading back shows Blink did not save the new tokens");
     return BLINKAUTH_SAVE_REFUSED;
 }
 
@@ -39,8 +39,8 @@ static blinkauth_save_t settle(request_rec *r, const blinkauth_config_t *cfg, co
 {
     if (blinkauth_upstream_refused(out))
         return BLINKAUTH_SAVE_REFUSED;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  BLALOGNO(00313) "callback: %s; reading the linked accounts back to see what Blink holds", out->why);
+    BLINKAUTH_RLOG(APLOG_WARNING, 0, r,
+                   BLALOGNO(00313) "callback: %s; reading the linked accounts back to see what Blink holds", out->why);
     return read_back(r, cfg, user_id, la, done);
 }
 

@@ -14,14 +14,14 @@
 /* The "already used or expired" page, logging why. */
 static int used(request_rec *r, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00701) "start refused: %s", why);
+    BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00701) "start refused: %s", why);
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, TITLE_USED, SAY_USED);
 }
 
 /* The store failed: a page that says to try again. */
 static int store_failed(request_rec *r, apr_status_t rv, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BLALOGNO(00702) "start: %s", why);
+    BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00702) "start: %s", why);
     return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, "Not connected",
                                 "The connection could not be started right now. Go back to Blink and click Connect "
                                 "again in a moment.");
@@ -55,6 +55,7 @@ int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const c
                        "more than one server, set BlinkAuthCache to a shared store)");
     if (rv != APR_SUCCESS)
         return store_failed(r, rv, why);
+    blinkauth_logctx_flow(r, state);
     if ((value = blinkauth_crypto_random_token(r->pool)) == NULL)
         return store_failed(r, APR_EGENERAL, "no randomness for the browser's cookie");
     rv = blinkauth_flow_bind(store, r->pool, state, ttl, blinkauth_browser_hash(r->pool, value), &why);
@@ -64,6 +65,6 @@ int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const c
         return store_failed(r, rv, why);
     blinkauth_browser_cookie_set(r, blinkauth_browser_cookie_name(r, cfg, state), value, cfg->location,
                                  blinkauth_config_state_timeout(cfg));
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, BLALOGNO(00703) "start: the connect is bound to this browser");
+    BLINKAUTH_RLOG(APLOG_DEBUG, 0, r, BLALOGNO(00703) "start: the connect is bound to this browser");
     return see_other(r, url);
 }

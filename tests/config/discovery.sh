@@ -151,7 +151,7 @@ httpd_start
 expect "start: refused metadata URL, no cached copy: apache2 -k start fails (exit $start_rc${start_out:+: $start_out})" \
     test $start_rc -ne 0 -a ! -e "$dwork/httpd.pid"
 expect "start: the error log says which app, which URL and why" grep -Eq \
-    "BLA00603: discovery: <Location /blink> \(BlinkAuth directives at .*httpd.conf:[0-9]+\): cannot read BlinkAuthProviderMetadataURL $refused: provider metadata \(GET $refused\) failed: .*; and no cached copy at $dwork/run/blinkauth-discovery-[A-Za-z0-9_-]{43}\.json .*httpd does not start" \
+    "BLA00603: discovery: <Location /blink> \(BlinkAuth directives at .*httpd.conf:[0-9]+\): cannot read BlinkAuthProviderMetadataURL $refused: provider metadata \(GET $refused\): .* after [0-9]+ ms \([12] attempts?\); and no cached copy at $dwork/run/blinkauth-discovery-[A-Za-z0-9_-]{43}\.json .*httpd does not start" \
     "$dwork/error_log"
 
 # The provider up: read once for both passes of the start, kept in the runtime directory; not at all by apache2 -t.
@@ -181,7 +181,7 @@ httpd_start
 expect "start: the provider down, a cached copy: started (exit $start_rc${start_out:+: $start_out})" \
     test $start_rc -eq 0 -a -s "$dwork/httpd.pid"
 expect "start: the warning names the app, the URL, the error and the copy" grep -Eq \
-    "\[blinkauth:warn\] .*BLA00602: discovery: <Location /blink> .*: cannot read BlinkAuthProviderMetadataURL $url: provider metadata \(GET $url\) failed: .*; using the copy cached at $cache on [0-9]{4}-" \
+    "\[blinkauth:warn\] .*BLA00602: discovery: <Location /blink> .*: cannot read BlinkAuthProviderMetadataURL $url: provider metadata \(GET $url\): .* after [0-9]+ ms \([12] attempts?\); using the copy cached at $cache on [0-9]{4}-" \
     "$dwork/error_log"
 expect "Connect: the endpoint from the cached copy" test "$(connect_url | cut -d'?' -f1)" = "$provider/authorize"
 httpd_stop >/dev/null
@@ -215,7 +215,7 @@ expect "refresh: metadata that fails the checks is refused with a warning" log_s
     "\[blinkauth:warn\] .*BLA00605: discovery: <Location /blink> .*: refreshing BlinkAuthProviderMetadataURL $url failed: .*issuer 'https://evil.example' is not '$provider'.*; the metadata read before stays in use"
 expect "refresh: and the last good metadata stays in use" connects_use "$provider/authorize?v=2&response_type=code&"
 provider_stop
-expect "refresh: a provider that went away: a warning" log_shows 5 "BLA00605: .*provider metadata \(GET $url\) failed: "
+expect "refresh: a provider that went away: a warning" log_shows 5 "BLA00605: .*provider metadata \(GET $url\): .* after [0-9]+ ms \([12] attempts?\)"
 expect "refresh: the last good metadata still in use" connects_use "$provider/authorize?v=2&response_type=code&"
 took=$(httpd_stop)
 expect "stop: the children and their refresh threads end at once ($took s)" test "$took" -le 5

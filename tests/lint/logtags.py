@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Log tags are an interface: checks that each tag names one message, that every message at warn or above
-carries one, that the tags the docs name exist, and that every tag falls in a range README.md lists.
+carries one, that the tags the docs name exist, that every tag falls in a range README.md lists, and that the
+routes (and the glue they log through) log with BLINKAUTH_RLOG, so that every line of a connect carries its context.
 
 Usage: logtags.py [ROOT]   (ROOT: the source tree, default the repository). Prints one line per problem and
 exits 1 when there is any."""
@@ -11,7 +12,10 @@ import lintlib
 
 CODE_GLOBS = ["mod_blinkauth.c", "glue/*.c", "glue/*.h", "routes/*.c", "routes/*.h", "modules/*.c", "modules/*.h"]
 DOC_GLOBS = ["README.md", "docs/*.md", "conf/*.conf", "conf/*.in"]
-LOG_CALL = re.compile(r"\bap_log_(?:r|c|p)?error\s*\(")
+LOG_CALL = re.compile(r"\b(?:ap_log_(?:r|c|p)?error|BLINKAUTH_RLOG)\s*\(")
+# Files whose request log lines must carry the log context (flow reference, Auth ID, user): BLINKAUTH_RLOG only.
+CONTEXT_GLOBS = ["routes/*.c", "glue/guard.c", "glue/reply.c", "glue/revoke.c"]
+BARE_RLOG = re.compile(r"\bap_log_rerror\s*\(")
 TAG_MACRO = re.compile(r"BLALOGNO\((\d{5})\)")
 TAG_TEXT = re.compile(r"\bBLA(\d{5})\b")
 LOUD = re.compile(r"APLOG_(WARNING|ERR|CRIT|ALERT|EMERG)\b")
@@ -66,6 +70,11 @@ def check(root):
         for line, call in calls(text):
             if LOUD.search(call) and not TAG_MACRO.search(call):
                 problems.append(f"{rel}:{line}: a message at warn or above has no BLALOGNO tag")
+    for path in sorted(p for g in CONTEXT_GLOBS for p in root.glob(g)):
+        text = strip_comments(path.read_text())
+        for m in BARE_RLOG.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            problems.append(f"{path.relative_to(root)}:{line}: ap_log_rerror without the log context: use BLINKAUTH_RLOG")
     readme = root / "README.md"
     ranges = set(RANGE_ROW.findall(readme.read_text())) if readme.exists() else set()
     for tag, where in sorted(seen.items()):

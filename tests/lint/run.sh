@@ -40,6 +40,10 @@ expect "a warning without a tag is caught" fault "glue/guard.c:[0-9]+: a message
     python3 "$here/logtags.py" "$(planted glue/guard.c 's/BLALOGNO(00104) //')"
 expect "a tag written out is caught" fault "BLA00105 written out" \
     python3 "$here/logtags.py" "$(planted glue/guard.c 's/BLALOGNO(00105) "/"BLA00105: /')"
+expect "a route's line without the log context is caught" fault "routes/start.c:[0-9]+: ap_log_rerror without the log context" \
+    python3 "$here/logtags.py" "$(planted routes/start.c 's/BLINKAUTH_RLOG(APLOG_INFO, /ap_log_rerror(APLOG_MARK, APLOG_INFO, /')"
+expect "a warning without a tag through BLINKAUTH_RLOG is caught" fault "routes/start.c:[0-9]+: a message at warn or above has no BLALOGNO" \
+    python3 "$here/logtags.py" "$(planted routes/start.c 's/BLALOGNO(00702) //')"
 expect "a tag in the docs that no code logs is caught" fault "README.md:[0-9]+: BLA00999 is named here but no code logs it" \
     python3 "$here/logtags.py" "$(planted README.md '$a BLA00999 is gone')"
 expect "a tag outside the listed ranges is caught" fault "BLA00501 is in no range" \

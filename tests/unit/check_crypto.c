@@ -189,6 +189,36 @@ START_TEST(test_secret_which)
 }
 END_TEST
 
+START_TEST(test_flow_ref_known_value)
+{
+    /* base64url(SHA-256("blinkauth-ref:abc")) begins sopwq-hoI9 (python3 hashlib): pinned, so it is stable. */
+    ck_assert_str_eq(blinkauth_crypto_flow_ref(unit_pool, "abc"), "sopwq-hoI9");
+    ck_assert_str_eq(blinkauth_crypto_flow_ref(unit_pool, "abc"), blinkauth_crypto_flow_ref(unit_pool, "abc"));
+}
+END_TEST
+
+START_TEST(test_flow_ref_shape_and_secrecy)
+{
+    const char *seen[32];
+    int i, j;
+
+    for (i = 0; i < 32; i++) {
+        const char *state = blinkauth_crypto_random_token(unit_pool);
+        const char *ref = blinkauth_crypto_flow_ref(unit_pool, state);
+
+        ck_assert_uint_eq(strlen(ref), BLINKAUTH_FLOW_REF_LEN);
+        ck_assert_uint_eq(strspn(ref, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                          BLINKAUTH_FLOW_REF_LEN);
+        /* Not a piece of the state, nor of the other hash of it that is sent (the cookie's name). */
+        ck_assert_ptr_null(strstr(state, ref));
+        ck_assert_ptr_null(strstr(blinkauth_crypto_sha256_b64url(unit_pool, state), ref));
+        seen[i] = ref;
+        for (j = 0; j < i; j++)
+            ck_assert_str_ne(seen[i], seen[j]);
+    }
+}
+END_TEST
+
 /* Runs the crypto suite. */
 int main(void)
 {
@@ -199,6 +229,7 @@ int main(void)
                               test_b64url_round_trip_every_length, test_b64url_round_trip_every_byte,
                               test_b64url_decode_rejects_bad_characters, test_b64url_decode_rejects_impossible_lengths,
                               test_random_token_shape, test_random_token_differs, test_pkce_rfc7636_appendix_b,
-                              test_pkce_other_verifier, test_secret_equal, test_secret_which));
+                              test_pkce_other_verifier, test_secret_equal, test_secret_which, test_flow_ref_known_value,
+                              test_flow_ref_shape_and_secrecy));
     return unit_run(s);
 }

@@ -62,16 +62,34 @@ END_TEST
 
 START_TEST(test_json_error)
 {
-    ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "UNAUTHORIZED", "The proxy secret is wrong."),
+    ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "UNAUTHORIZED", "The proxy secret is wrong.", NULL),
                      "{\"code\":\"UNAUTHORIZED\",\"message\":\"The proxy secret is wrong.\"}");
-    ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "BAD_REQUEST", "Say \"hi\"\n\\ caf\xc3\xa9 </x>"),
+    ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "BAD_REQUEST", "Say \"hi\"\n\\ caf\xc3\xa9 </x>", NULL),
                      "{\"code\":\"BAD_REQUEST\",\"message\":\"Say \\\"hi\\\"\\n\\\\ caf\xc3\xa9 </x>\"}");
+}
+END_TEST
+
+START_TEST(test_json_error_ref)
+{
+    ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "CONFIG_ERROR", "See the log.", "Ab3dE_fG12"),
+                     "{\"code\":\"CONFIG_ERROR\",\"message\":\"See the log.\",\"ref\":\"Ab3dE_fG12\"}");
+    ck_assert_ptr_null(blinkauth_envelope_error(unit_pool, "E", "m", "\xff"));
+}
+END_TEST
+
+START_TEST(test_page_ref)
+{
+    const char *page = blinkauth_page_html(unit_pool, "Not connected", "Try again.", "<Ab3dE_fG1");
+
+    ck_assert_ptr_nonnull(strstr(page, "<p>Try again.</p>\n<p>Reference: <code>&lt;Ab3dE_fG1</code> \xe2\x80\x94 give "
+                                       "this to your administrator.</p></body></html>\n"));
+    ck_assert_int_eq(count_of(blinkauth_page_html(unit_pool, "Not connected", "Try again.", NULL), "Reference"), 0);
 }
 END_TEST
 
 START_TEST(test_page)
 {
-    const char *page = blinkauth_page_html(unit_pool, "Connected", "You can close this window.");
+    const char *page = blinkauth_page_html(unit_pool, "Connected", "You can close this window.", NULL);
 
     ck_assert_int_eq(strncmp(page, "<!DOCTYPE html>\n<html lang=\"en\">", 32), 0);
     ck_assert_ptr_nonnull(strstr(page, "<meta charset=\"utf-8\">"));
@@ -84,7 +102,7 @@ END_TEST
 START_TEST(test_page_escapes)
 {
     const char *page =
-        blinkauth_page_html(unit_pool, "<b>Error</b> & \"more\"", "Bad state <script>alert('x')</script>");
+        blinkauth_page_html(unit_pool, "<b>Error</b> & \"more\"", "Bad state <script>alert('x')</script>", NULL);
 
     ck_assert_ptr_nonnull(strstr(page, "<title>&lt;b&gt;Error&lt;/b&gt; &amp; &quot;more&quot;</title>"));
     ck_assert_ptr_nonnull(strstr(page, "<h1>&lt;b&gt;Error&lt;/b&gt; &amp; &quot;more&quot;</h1>"));
@@ -190,7 +208,7 @@ START_TEST(test_json_bind_no_leak)
         ck_assert_ptr_nonnull(j);
         ck_assert_ptr_nonnull(blinkauth_json_parse(unit_pool, LIT("{\"a\":[1,2,{\"b\":\"c\"}]}"), NULL));
         ck_assert_ptr_nonnull(blinkauth_envelope_ok(unit_pool, j));
-        ck_assert_ptr_nonnull(blinkauth_envelope_error(unit_pool, "E", "m"));
+        ck_assert_ptr_nonnull(blinkauth_envelope_error(unit_pool, "E", "m", NULL));
     }
 }
 END_TEST
@@ -202,7 +220,7 @@ int main(void)
 
     unit_add_tcase(s, "envelope", NULL, NULL,
                    UNIT_TESTS(test_json_ok_with_data, test_json_ok_null_data, test_json_ok_empty_object,
-                              test_json_error, test_page, test_page_escapes));
+                              test_json_error, test_page, test_page_escapes, test_json_error_ref, test_page_ref));
     unit_add_tcase(s, "json", NULL, NULL,
                    UNIT_TESTS(test_json_parse_ok, test_json_parse_trailing_garbage, test_json_parse_duplicate_keys,
                               test_json_parse_not_json, test_json_string, test_json_dump, test_json_bind_releases,

@@ -266,6 +266,94 @@ START_TEST(test_timeout_not_retried)
 }
 END_TEST
 
+/* How many times needle occurs in s. */
+static int occurrences(const char *s, const char *needle)
+{
+    int n = 0;
+
+    for (; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Asserts that a failed call's sentence names the app and the step, gives the cause right after them, and says the
+ * time once: ": <cause> after <n> ms (<attempts>)", without curl's own "milliseconds" or "after N ms". */
+static void assert_cause_first(const blinkauth_outcome_t *out, const char *cause, const char *attempts)
+{
+    const char *at = strstr(out->why, "): ");
+
+    printf("%s\n", out->why);
+    ck_assert_msg(strncmp(out->why, "Auth ID a-1234: token endpoint (POST http://127.0.0.1:", 53) == 0, "%s", out->why);
+    ck_assert_msg(at && strncmp(at + 3, cause, strlen(cause)) == 0, "cause not first: %s", out->why);
+    ck_assert_msg(occurrences(out->why, " ms") == 1 && occurrences(out->why, " after ") == 1, "%s", out->why);
+    ck_assert_msg(strstr(out->why, "millisecond") == NULL && strstr(out->why, "attempt(s)") == NULL, "%s", out->why);
+    ck_assert_msg(strstr(out->why, attempts) != NULL && out->why[strlen(out->why) - 1] == ')', "%s", out->why);
+}
+
+START_TEST(test_timeout_sentence)
+{
+    blinkauth_config_t cfg = {.auth_id = "a-1234"};
+    blinkauth_http_request_t req = serve_doing(HS_HANG, NULL, "/token?code=secret");
+    blinkauth_http_response_t res;
+
+    req.method = "POST";
+    req.body = "x";
+    req.timeout_s = 1;
+    blinkauth_outcome_t out;
+
+    req.method = "POST";
+    req.body = "x";
+    req.timeout_s = 1;
+    blinkauth_http_call(unit_pool, &req, &res);
+    ck_assert_str_eq(res.error_text, "timed out");
+    out = blinkauth_upstream_outcome(unit_pool, &cfg, "token endpoint", &req, &res, NULL);
+    ck_assert_int_eq(out.kind, BLINKAUTH_UP_TIMEOUT);
+    assert_cause_first(&out, "timed out after ", "(1 attempt)");
+    ck_assert_ptr_null(strstr(out.why, "secret"));
+}
+END_TEST
+
+START_TEST(test_refused_sentence)
+{
+    blinkauth_config_t cfg = {.auth_id = "a-1234"};
+    blinkauth_http_request_t req = get(apr_psprintf(unit_pool, "http://127.0.0.1:%d/token", hs_unused_port()));
+    blinkauth_http_response_t res;
+    blinkauth_outcome_t out;
+
+    req.method = "POST";
+    blinkauth_http_call(unit_pool, &req, &res);
+    out = blinkauth_upstream_outcome(unit_pool, &cfg, "token endpoint", &req, &res, NULL);
+    /* curl says "Failed to connect to 127.0.0.1 port N after 0 ms: ..."; its time is taken out. */
+    assert_cause_first(&out, "Failed to connect to 127.0.0.1 port ", "(2 attempts)");
+}
+END_TEST
+
+START_TEST(test_upstream_sentences)
+{
+    blinkauth_config_t cfg = {.auth_id = "a-1234"};
+    blinkauth_http_request_t req = {.method = "POST", .url = "https://idp.example/oauth/token?x=1"};
+    blinkauth_http_response_t timeout = {
+        .error = BLINKAUTH_HTTP_ERR_TIMEOUT, .error_text = "timed out", .elapsed_ms = 2001, .attempts = 1};
+    blinkauth_http_response_t answered = {.status = 400, .elapsed_ms = 12, .attempts = 1};
+    blinkauth_http_response_t unsent = {.error = BLINKAUTH_HTTP_ERR_OTHER,
+                                        .error_text = "line break in a header value"};
+
+    ck_assert_str_eq(blinkauth_upstream_outcome(unit_pool, &cfg, "token endpoint", &req, &timeout, NULL).why,
+                     "Auth ID a-1234: token endpoint (POST https://idp.example/oauth/token): timed out after 2001 ms "
+                     "(1 attempt)");
+    ck_assert_str_eq(
+        blinkauth_upstream_outcome(unit_pool, &cfg, "token endpoint", &req, &answered, "invalid_grant").why,
+        "Auth ID a-1234: token endpoint (POST https://idp.example/oauth/token) answered HTTP 400: "
+        "invalid_grant in 12 ms");
+    ck_assert_str_eq(blinkauth_upstream_outcome(unit_pool, NULL, "token endpoint", &req, &unsent, NULL).why,
+                     "token endpoint (POST https://idp.example/oauth/token): line break in a header value after 0 ms "
+                     "(not sent)");
+    ck_assert_str_eq(blinkauth_upstream_invalid(unit_pool, &cfg, "token endpoint", &req, &answered, "not JSON").why,
+                     "Auth ID a-1234: token endpoint (POST https://idp.example/oauth/token) answered HTTP 400 with an "
+                     "unusable body (not JSON) in 12 ms");
+}
+END_TEST
+
 START_TEST(test_closed_without_answer)
 {
     blinkauth_http_request_t req = serve_doing(HS_CLOSE, NULL, "/");
@@ -569,10 +657,11 @@ static void assert_lost_once(const char *method, hs_action_t drop)
     ck_assert_int_eq(res.error, BLINKAUTH_HTTP_ERR_LOST);
     ck_assert_int_eq(res.status, 0);
     ck_assert_int_eq(res.attempts, 1);
-    out = blinkauth_upstream_outcome(unit_pool, "token endpoint", &req, &res, NULL);
+    out = blinkauth_upstream_outcome(unit_pool, NULL, "token endpoint", &req, &res, NULL);
     ck_assert_int_eq(out.kind, BLINKAUTH_UP_FAILED);
-    ck_assert_msg(strstr(out.why, "failed: the connection closed before an answer came; the request was not sent "
-                                  "again (the server may have acted on it) after") != NULL,
+    ck_assert_msg(strstr(out.why,
+                         "https://idp.example/token): the connection closed before an answer "
+                         "came; the request was not sent again (the server may have acted on it) after ") != NULL,
                   "%s", out.why);
 }
 
@@ -691,7 +780,8 @@ int main(void)
                    test_url_for_log, test_fork_gets_own_connections, test_post_not_resent_after_lost_connection,
                    test_patch_not_resent_after_lost_connection, test_post_lost_then_refused_is_not_connect_error,
                    test_get_resent_by_curl_after_lost_connection, test_get_lost_then_refused,
-                   test_post_connection_reuse, test_large_body_intact));
+                   test_post_connection_reuse, test_large_body_intact, test_timeout_sentence, test_refused_sentence,
+                   test_upstream_sentences));
 
     tcase_set_timeout(tc, 60);
     return unit_run_http(su);

@@ -1,6 +1,7 @@
 # Secrets stay secret: the whole flow (connect, a successful callback, failed callbacks, disconnect)
 # with LogLevel blinkauth:trace8, then no configured secret, no authorization code, no PKCE verifier
-# and no issued token may appear anywhere in the error log or the access log.
+# and no issued token may appear anywhere in the error log or the access log; no state in the error log, which names
+# each connect by its ref instead.
 use strict;
 use warnings FATAL => 'all';
 
@@ -9,10 +10,12 @@ use Apache::TestUtil qw(t_cmp);
 use File::Spec ();
 use MIME::Base64 ();
 use URI::Escape ();
+use LWP::UserAgent ();
+use Digest::SHA ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 19, need_lwp;
+plan tests => 21, need_lwp;
 
 my $t_dir = Apache::Test::vars('t_dir');
 my $logs = Apache::Test::vars('t_logs');
@@ -125,3 +128,11 @@ for my $log (['error log', $error_log], ['access log', $access_log]) {
     ok t_cmp(leaked($text, { %code, %verifier }), 'none', "$name: no authorization code or PKCE verifier");
     ok t_cmp(leaked($text, { %token, %basic }), 'none', "$name: no issued token, no client credentials");
 }
+
+# The states: never in the error log (the access log keeps the callback's query, its code redacted); their refs are.
+my %state = map { ("state " . query_of($_)->{state} => query_of($_)->{state}) } @callbacks;
+ok t_cmp(leaked($error_log, \%state), 'none', 'error log: no state');
+my @refs = map { my $b = MIME::Base64::encode_base64(Digest::SHA::sha256("blinkauth-ref:$_"), ''); $b =~ tr{+/}{-_};
+                 substr($b, 0, 10) } values %state;
+ok t_cmp(scalar(grep { index($error_log, "[ref=$_ auth_id=") >= 0 } @refs), scalar(@refs),
+         'error log: each connect is there under its ref (' . scalar(@refs) . ')');

@@ -12,7 +12,7 @@ use Time::HiRes ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 165, need_lwp;
+plan tests => 171, need_lwp;
 
 my $WITNESS = "http://127.0.0.1:$ENV{BLINK_FAKE_WITNESS_PORT}";
 my $TIMEOUT = 2;    # BlinkAuthTimeout of /blink in extra.conf.in
@@ -83,9 +83,14 @@ sub cut_at_timeout {
     my ($elapsed, $log, $what) = @_;
     ok t_cmp($elapsed >= $TIMEOUT - 0.1 && $elapsed < $TIMEOUT + 8 ? 'cut off' : sprintf('%.1f s', $elapsed),
              'cut off', "$what: answered after the ${TIMEOUT} s timeout, not the upstream's 30 s");
-    my ($ms) = $log =~ /after (\d+) ms and \d attempt/;
+    # The app, the step, then the cause, then the time once: "Auth ID a-1234: <step> (<METHOD> <URL>): timed out
+    # after <n> ms (1 attempt)", without curl's own "after N milliseconds".
+    my ($ms) = $log =~ /: Auth ID a-1234: [^:]+ \((?:GET|POST|PATCH|DELETE) [^)]+\): timed out after (\d+) ms \(1 attempt\)/;
     ok t_cmp(defined $ms && $ms >= $TIMEOUT * 1000 - 100 && $ms < ($TIMEOUT + 2) * 1000 ? 'timed out' : $log,
-             'timed out', "$what: the log names the ${TIMEOUT} s timeout");
+             'timed out', "$what: the log names the app, then the cause, then the ${TIMEOUT} s timeout");
+    my ($line) = $log =~ /^([^\n]*timed out[^\n]*)$/m;
+    my @times = ($line // '') =~ /(\d+ ms\b|millisecond)/g;
+    ok t_cmp(scalar(@times), 1, "$what: the log line says the time once");
 }
 
 # Sends a request and then a Connect on the same keep-alive connection: the worker that waited for
@@ -114,20 +119,20 @@ sub then_connect_on_same_connection {
 reset_all();
 my ($res, $t, $log) = watched(sub { browser_get(fresh_callback('/blink/down-token')) });
 is_page($res, 502, $SAYS{token}, 'token endpoint refused');
-ok t_cmp($log, qr{BLA00302: callback: token endpoint \(POST http://127\.0\.0\.1:1/token\) failed: .* 2 attempt\(s\)},
+ok t_cmp($log, qr{BLA00302: callback: Auth ID a-1234: token endpoint \(POST http://127\.0\.0\.1:1/token\): Failed to connect to 127\.0\.0\.1 port 1: [^\d]* after \d+ ms \(2 attempts\)},
          'token endpoint refused: logged with the URL and the one retry');
 ok t_cmp(linked(), 0, 'token endpoint refused: nothing saved');
 
 reset_all();
 ($res, $t, $log) = watched(sub { browser_get(fresh_callback('/blink/down-userinfo')) });
 is_page($res, 502, $SAYS{userinfo}, 'userinfo refused');
-ok t_cmp($log, qr{BLA00302: callback: userinfo endpoint \(GET http://127\.0\.0\.1:1/userinfo\) failed}, 'userinfo refused: logged');
+ok t_cmp($log, qr{BLA00302: callback: Auth ID a-1234: userinfo endpoint \(GET http://127\.0\.0\.1:1/userinfo\): Failed to connect}, 'userinfo refused: logged');
 ok t_cmp(revoked() . ' ' . linked(), '2 0', 'userinfo refused: both tokens revoked, nothing saved');
 
 reset_all();
 ($res, $t, $log) = watched(sub { browser_get(fresh_callback('/blink/down-api')) });
 is_page($res, 502, $SAYS{add}, 'Blink API refused on add');
-ok t_cmp($log, qr{BLA00302: callback: Blink list linked accounts \(GET http://127\.0\.0\.1:1/v2/user/u-42/linked-accounts\) failed},
+ok t_cmp($log, qr{BLA00302: callback: Auth ID a-1234: Blink list linked accounts \(GET http://127\.0\.0\.1:1/v2/user/u-42/linked-accounts\): Failed to connect},
          'Blink API refused on add: logged (the list before the Add)');
 ok t_cmp(revoked() . ' ' . linked(), '2 0', 'Blink API refused on add: both tokens revoked, nothing saved');
 
@@ -135,7 +140,7 @@ reset_all();
 my $id = linked_account();
 ($res, $t, $log) = watched(sub { blink_call(DELETE => "/blink/down-api/linked-accounts/$id") });
 is_json($res, 502, 'UPSTREAM_ERROR', 'Blink API refused on disconnect');
-ok t_cmp($log, qr{BLA00401: disconnect: Blink get linked account \(GET http://127\.0\.0\.1:1/v2/}, 'Blink API refused on disconnect: logged');
+ok t_cmp($log, qr{BLA00401: disconnect: Auth ID a-1234: Blink get linked account \(GET http://127\.0\.0\.1:1/v2/}, 'Blink API refused on disconnect: logged');
 ok t_cmp(linked() . ' ' . revoked(), '1 0', 'Blink API refused on disconnect: still linked, nothing revoked');
 
 # --- accept, then hang: cut off at BlinkAuthTimeout; the worker serves again afterwards
@@ -306,7 +311,7 @@ for my $case ([provider => 'token', 'huge_chunked'], [provider => 'userinfo', 'h
     fake_fault($which, route => $route, mode => $mode, bytes => 50 << 20);
     ($res, $t, $log) = watched(sub { browser_get($url) });
     is_page($res, 502, $SAYS{$route}, "$route answers 50 MB ($mode)");
-    ok t_cmp($log, qr/BLA00302: .*response too large; response body exceeds 1048576 bytes/, "$route answers 50 MB: logged as too large");
+    ok t_cmp($log, qr/BLA00302: .*\): response too large: the body exceeds 1048576 bytes after \d+ ms \(1 attempt\)/, "$route answers 50 MB: logged as too large");
     ok t_cmp(linked(), 0, "$route answers 50 MB: nothing saved");
 }
 for my $case ([get => 'huge'], [delete => 'huge_chunked']) {
@@ -360,7 +365,7 @@ for my $case ([provider => 'token'], [blink => 'add']) {
 reset_all();
 ($res, $t, $log) = watched(sub { browser_get(fresh_callback('/blink/tls-untrusted')) });
 is_page($res, 502, $SAYS{add}, 'Blink API with an unknown CA');
-ok t_cmp($log, qr{BLA00302: .*Blink list linked accounts \(GET https://127\.0\.0\.1:\d+/v2/user/u-42/linked-accounts\) failed: .*(certificate|SSL)}i,
+ok t_cmp($log, qr{BLA00302: .*Blink list linked accounts \(GET https://127\.0\.0\.1:\d+/v2/user/u-42/linked-accounts\): .*(certificate|SSL)}i,
          'unknown CA: logged as a certificate problem');
 ok t_cmp(scalar @{ fake_call(tls_blink => GET => '/_control/requests') } . ' ' . revoked(), '0 2',
          'unknown CA: no request reached the server, the tokens were revoked');
