@@ -1,6 +1,7 @@
 /* The flow store's lifecycle in httpd: provider chosen by BlinkAuthCache, created, attached after fork. */
 #include "cache.h"
 #include "crypto.h"
+#include "counters.h"
 
 #include "ap_provider.h"
 #include "ap_socache.h"
@@ -158,7 +159,7 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         blinkauth_flow_store_t *one = &shard[k];
 
         memset(one, 0, sizeof(*one));
-        one->provider = provider;
+        one->provider = blinkauth_counters_socache(provider);
         one->server = s;
         memcpy(one->seal_key, key, sizeof(one->seal_key));
         one->sealed = 1;

@@ -1,6 +1,7 @@
 /* Revocation of an account's tokens at the external service, shared by the callback and Disconnect. */
 #include "revoke.h"
 #include "provider.h"
+#include "counters.h"
 
 void blinkauth_revoke_tokens(request_rec *r, const blinkauth_config_t *cfg, const char *refresh_token,
                              const char *access_token, const char *context)
@@ -14,6 +15,9 @@ void blinkauth_revoke_tokens(request_rec *r, const blinkauth_config_t *cfg, cons
         if (values[i] == NULL || *values[i] == '\0')
             continue;
         out = blinkauth_provider_token_revoke(r->pool, cfg, values[i], kinds[i]);
+        blinkauth_counters_add(r, out.kind == BLINKAUTH_UP_OK        ? BLINKAUTH_M_REVOKE_OK
+                                  : out.kind == BLINKAUTH_UP_TIMEOUT ? BLINKAUTH_M_REVOKE_TIMEOUT
+                                                                     : BLINKAUTH_M_REVOKE_FAILED);
         ap_log_rerror(APLOG_MARK, out.kind == BLINKAUTH_UP_OK ? APLOG_INFO : APLOG_WARNING, 0, r,
                       BLALOGNO(00501) "%s: %s%s", context, out.why,
                       out.kind == BLINKAUTH_UP_OK ? "" : " (revocation is best effort)");
