@@ -1,6 +1,8 @@
 /* mod_blinkauth: a Blink Authenticated App backend by configuration alone — the httpd glue. */
 #include "glue.h"
 #include "cache.h"
+#include "counters.h"
+#include "status.h"
 #include "reply.h"
 #include "routes.h"
 #include "redact.h"
@@ -31,7 +33,7 @@ static apr_status_t crypto_release(void *data)
     return APR_SUCCESS;
 }
 
-/* Readies libcurl, the providers' metadata and the flow store once the configuration is read. */
+/* Readies libcurl, the counters, the providers' metadata and the flow store once the configuration is read. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int first = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
@@ -43,6 +45,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00006) "cannot initialise libcurl");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* The counters come first: discovery's calls in the parent are counted too. */
+    if (!first)
+        blinkauth_counters_post_config(pconf, ptemp, s);
     /* Discovery also runs in the first pass of a start, the one before httpd leaves the terminal, so that a
      * provider whose metadata cannot be read makes `apachectl start` itself fail; the rest waits for the second. */
     if ((rc = blinkauth_discovery_post_config(pconf, plog, ptemp, s)) != OK || first)
@@ -51,10 +56,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return blinkauth_cache_post_config(pconf, plog, ptemp, s);
 }
 
-/* Attaches what a new child needs: the flow store's mutex, a fresh pool of HTTP handles, the metadata refresh. */
+/* Attaches what a new child needs: the flow store's mutex, its counters' slot, a fresh pool of HTTP handles, the
+ * metadata refresh. */
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     blinkauth_cache_child_init(pchild, s);
+    blinkauth_counters_child_init(pchild, s);
     if (blinkauth_http_child_init(pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00008) "cannot prepare the HTTP client in this child");
     blinkauth_discovery_child_init(pchild, s);
@@ -158,6 +165,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_translate_name(translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+    blinkauth_status_register_hooks();
     ap_hook_log_transaction(blinkauth_redact_log_transaction, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }
 

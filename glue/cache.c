@@ -1,6 +1,7 @@
 /* The flow store's lifecycle in httpd: provider chosen by BlinkAuthCache, created, attached after fork. */
 #include "cache.h"
 #include "crypto.h"
+#include "counters.h"
 
 #include "ap_provider.h"
 #include "ap_socache.h"
@@ -243,7 +244,7 @@ static apr_status_t shard_ready(const kept_t *kept, int k, int is_shmcb, const u
     apr_status_t rv;
 
     memset(one, 0, sizeof(*one));
-    one->provider = provider;
+    one->provider = blinkauth_counters_socache(provider);
     one->server = s;
     memcpy(one->seal_key, key, sizeof(one->seal_key));
     one->sealed = 1;

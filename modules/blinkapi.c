@@ -32,8 +32,9 @@ static void not_found_checked(apr_pool_t *p, blinkauth_outcome_t *out, const cha
 
 /* An authenticated call to the Blink API at path; on success *data is the envelope's "data" as need asks (with
  * DATA_NONE, whatever "data" holds, or NULL). */
-static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step, const char *method,
-                                    const char *path, const json_t *body, data_need_t need, json_t **data)
+static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg, const char *step,
+                                    const char *endpoint, const char *method, const char *path, const json_t *body,
+                                    data_need_t need, json_t **data)
 {
     blinkauth_http_request_t req =
         blinkauth_upstream_request(cfg, method, apr_pstrcat(p, blinkauth_config_api_url(cfg), path, NULL));
@@ -43,6 +44,7 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
     json_t *found;
 
     req.bearer = cfg->api_token;
+    req.endpoint = endpoint;
     if (body) {
         req.body = blinkauth_json_dump(p, body);
         req.body_len = strlen(req.body);
@@ -124,8 +126,8 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_add(apr_pool_t *p, const b
                                                           const char **id)
 {
     json_t *data = NULL;
-    blinkauth_outcome_t out = api_call(p, cfg, "Blink add linked account", "POST", accounts_path(p, user_id),
-                                       account_body(p, la, 1), DATA_NONE, &data);
+    blinkauth_outcome_t out = api_call(p, cfg, "Blink add linked account", "blink_add", "POST",
+                                       accounts_path(p, user_id), account_body(p, la, 1), DATA_NONE, &data);
 
     /* Every 2xx is "saved": an answer without the account's id still means Blink has it. */
     *id = out.kind == BLINKAUTH_UP_OK ? blinkauth_json_string(data, BLINKAPI_FIELD_ID) : NULL;
@@ -135,7 +137,7 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_add(apr_pool_t *p, const b
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_update(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                              const char *user_id, const blinkauth_linked_account_t *la)
 {
-    return api_call(p, cfg, "Blink update linked account", "PATCH", account_path(p, user_id, la->id),
+    return api_call(p, cfg, "Blink update linked account", "blink_update", "PATCH", account_path(p, user_id, la->id),
                     account_body(p, la, 0), DATA_NONE, NULL);
 }
 
@@ -144,8 +146,8 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_get(apr_pool_t *p, const b
                                                           blinkauth_linked_account_t **la)
 {
     json_t *data = NULL;
-    blinkauth_outcome_t out =
-        api_call(p, cfg, "Blink get linked account", "GET", account_path(p, user_id, id), NULL, DATA_OBJECT, &data);
+    blinkauth_outcome_t out = api_call(p, cfg, "Blink get linked account", "blink_get", "GET",
+                                       account_path(p, user_id, id), NULL, DATA_OBJECT, &data);
 
     *la = out.kind == BLINKAUTH_UP_OK ? account_of(p, data, id) : NULL;
     if (*la)
@@ -158,8 +160,8 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_list(apr_pool_t *p, const 
 {
     json_t *data = NULL, *item;
     blinkauth_linked_account_t *la;
-    blinkauth_outcome_t out =
-        api_call(p, cfg, "Blink list linked accounts", "GET", accounts_path(p, user_id), NULL, DATA_ARRAY, &data);
+    blinkauth_outcome_t out = api_call(p, cfg, "Blink list linked accounts", "blink_list", "GET",
+                                       accounts_path(p, user_id), NULL, DATA_ARRAY, &data);
     size_t i;
 
     *accounts = apr_array_make(p, 4, sizeof(blinkauth_linked_account_t *));
@@ -192,8 +194,8 @@ const blinkauth_linked_account_t *blinkauth_blinkapi_linked_account_find(const a
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_delete(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                              const char *user_id, const char *id)
 {
-    return api_call(p, cfg, "Blink delete linked account", "DELETE", account_path(p, user_id, id), NULL, DATA_NONE,
-                    NULL);
+    return api_call(p, cfg, "Blink delete linked account", "blink_delete", "DELETE", account_path(p, user_id, id), NULL,
+                    DATA_NONE, NULL);
 }
 
 blinkauth_outcome_t blinkauth_blinkapi_user_get(apr_pool_t *p, const blinkauth_config_t *cfg, const char *user_id,
@@ -201,7 +203,7 @@ blinkauth_outcome_t blinkauth_blinkapi_user_get(apr_pool_t *p, const blinkauth_c
 {
     json_t *data = NULL;
     blinkauth_outcome_t out =
-        api_call(p, cfg, "Blink get user", "GET",
+        api_call(p, cfg, "Blink get user", "blink_user", "GET",
                  apr_psprintf(p, BLINKAPI_PATH_USER, blinkauth_text_pct_encode(p, user_id)), NULL, DATA_OBJECT, &data);
 
     *user = NULL;

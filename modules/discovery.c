@@ -116,6 +116,7 @@ blinkauth_outcome_t blinkauth_discovery_fetch(apr_pool_t *p, const blinkauth_con
 
     *text = NULL;
     *len = 0;
+    req.endpoint = "metadata";
     blinkauth_http_call(p, &req, &res);
     outcome = blinkauth_upstream_outcome(p, NULL, "provider metadata", &req, &res, NULL);
     if (outcome.kind != BLINKAUTH_UP_OK)

@@ -20,6 +20,7 @@
 /* What follows a start handle's and a completed flow's name in their cache keys: no state or handle has a dot. */
 #define START_SUFFIX ".start"
 #define DONE_SUFFIX ".done"
+#define PROBE_SUFFIX ".probe"
 
 /* The cache key of a state: "blinkauth:<state>" in a store that may be shared, the bare state in
  * one of our own.  shmcb picks one of its subcaches by the key's first byte, so a common prefix
@@ -448,4 +449,24 @@ apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_po
     if (j == NULL || json_unpack(j, "{s:s, s:s}", "browser", &kept, "account", account) != 0)
         return APR_EBADF;
     return blinkauth_crypto_secret_equal(browser, kept) ? APR_SUCCESS : APR_EACCES;
+}
+
+apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_t *p, const char **why)
+{
+    const char *name = blinkauth_crypto_random_token(p), *key, *json = NULL;
+    apr_size_t n = 0;
+    apr_status_t rv;
+
+    *why = "no randomness for the probe's key";
+    if (name == NULL || (rv = lock_for(&store, p, name, 0, &key, why)) != APR_SUCCESS)
+        return name ? rv : APR_EGENERAL;
+    key = apr_pstrcat(p, key, PROBE_SUFFIX, NULL);
+    if ((rv = keep(store, p, key, apr_time_now() + apr_time_from_sec(10), "{}")) != APR_SUCCESS)
+        *why = "the flow store refused to store the probe";
+    else if ((rv = fetch(store, p, key, &json, &n, why)) == APR_SUCCESS)
+        rv = drop(store, p, key, why);
+    else if (rv == APR_NOTFOUND)
+        *why = "the flow store lost the probe it had just stored";
+    store_unlock(store);
+    return rv;
 }

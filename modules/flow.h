@@ -98,4 +98,8 @@ apr_status_t blinkauth_flow_done_put(const blinkauth_flow_store_t *store, apr_po
 apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                      const char *browser, const char **account);
 
+/* A round trip through the store, for a health check: stores, reads back and deletes a probe record (a fresh key,
+ * kept 10 s at most). APR_SUCCESS, or the failing step's error with *why. */
+apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_t *p, const char **why);
+
 #endif

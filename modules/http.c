@@ -31,6 +31,10 @@ static int n_idle;
 /* Handles forgotten at fork (see child_init); volatile keeps them reachable for leak checkers. */
 static CURL *volatile inherited[IDLE_MAX];
 static volatile void *lock_slot;
+/* Handles taken and not yet given back, in this process. */
+static volatile apr_uint32_t in_use;
+/* Told of every call (blinkauth_http_observe). */
+static blinkauth_http_observer_fn *observer;
 
 /* Per-attempt state shared with the curl callbacks. */
 typedef struct {
@@ -108,7 +112,11 @@ static CURL *handle_get(void)
             h = idle[--n_idle];
         apr_thread_mutex_unlock(m);
     }
-    return h ? h : curl_easy_init();
+    if (h == NULL)
+        h = curl_easy_init();
+    if (h)
+        apr_atomic_inc32(&in_use);
+    return h;
 }
 
 /* Give a handle back: reset and keep it (with its connections) if healthy, else destroy it. */
@@ -116,6 +124,7 @@ static void handle_put(CURL *h, int healthy)
 {
     apr_thread_mutex_t *m;
 
+    apr_atomic_dec32(&in_use);
     if (healthy)
         curl_easy_reset(h); /* keeps the connection and TLS session caches */
     if (healthy && (m = lock_get()) && apr_thread_mutex_lock(m) == APR_SUCCESS) {
@@ -557,6 +566,8 @@ apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *
             apr_sleep(wait);
     } while (wait >= 0);
     res->elapsed_ms = (long)apr_time_as_msec(apr_time_now() - start);
+    if (observer)
+        observer(req, res, (apr_int64_t)(apr_time_now() - start), n_idle, (int)apr_atomic_read32(&in_use));
     switch (res->error) {
     case BLINKAUTH_HTTP_OK:
         return APR_SUCCESS;
@@ -567,6 +578,11 @@ apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *
     default:
         return APR_EGENERAL;
     }
+}
+
+void blinkauth_http_observe(blinkauth_http_observer_fn *fn)
+{
+    observer = fn;
 }
 
 const char *blinkauth_http_url_for_log(apr_pool_t *p, const char *url)

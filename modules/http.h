@@ -32,9 +32,10 @@ typedef struct {
     const char *bearer;          /* sends Authorization: Bearer <bearer> when set */
     const char *basic_user;      /* sends HTTP Basic auth when set (with basic_pass) */
     const char *basic_pass;
-    long timeout_s;      /* total budget for the call including retries; >= 1 */
-    const char *ca_file; /* CA bundle; NULL = system default. Verification is always on. */
-    apr_size_t max_body; /* 0 = BLINKAUTH_HTTP_MAX_BODY */
+    long timeout_s;       /* total budget for the call including retries; >= 1 */
+    const char *ca_file;  /* CA bundle; NULL = system default. Verification is always on. */
+    apr_size_t max_body;  /* 0 = BLINKAUTH_HTTP_MAX_BODY */
+    const char *endpoint; /* what the call is for, as the metrics name it ("token", "blink_add", ...), or NULL */
 } blinkauth_http_request_t;
 
 /* The outcome of one call. */
@@ -66,6 +67,14 @@ apr_status_t blinkauth_http_child_init(apr_pool_t *pchild);
  * ERR_CONNECT (nothing was sent) or a 429/503 with a Retry-After that fits the budget (the server did not act);
  * libcurl may still re-send a bodiless request (GET, DELETE) by itself on a new connection. */
 apr_status_t blinkauth_http_call(apr_pool_t *p, const blinkauth_http_request_t *req, blinkauth_http_response_t *res);
+
+/* What blinkauth_http_call reports after each call: the request, its outcome, how long it took in microseconds, and
+ * this process's handle pool (handles idle, handles in use) as the call ends. */
+typedef void blinkauth_http_observer_fn(const blinkauth_http_request_t *req, const blinkauth_http_response_t *res,
+                                        apr_int64_t elapsed_us, int idle, int in_use);
+
+/* Sets the one observer of every call in this process (NULL: none); set it before any call is made. */
+void blinkauth_http_observe(blinkauth_http_observer_fn *fn);
 
 /* The URL with any query string, fragment and userinfo removed, for logging. */
 const char *blinkauth_http_url_for_log(apr_pool_t *p, const char *url);

@@ -124,6 +124,7 @@ blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinka
     form = query_add(p, form, "redirect_uri", redirect_uri);
     form = query_add(p, form, "code_verifier", verifier);
     req = client_post(p, cfg, cfg->token_url, form);
+    req.endpoint = "token";
     blinkauth_http_call(p, &req, &res);
     out = blinkauth_upstream_outcome(p, cfg, "token endpoint", &req, &res,
                                      blinkauth_upstream_error_code(p, &res, "error"));
@@ -243,6 +244,7 @@ static blinkauth_outcome_t userinfo_claims(apr_pool_t *p, const blinkauth_config
     blinkauth_outcome_t out;
 
     req.bearer = tokens->access_token;
+    req.endpoint = "userinfo";
     blinkauth_http_call(p, &req, &res);
     out = blinkauth_upstream_outcome(p, cfg, "userinfo endpoint", &req, &res,
                                      blinkauth_upstream_error_code(p, &res, "error"));
@@ -303,6 +305,7 @@ blinkauth_outcome_t blinkauth_provider_token_revoke(apr_pool_t *p, const blinkau
     blinkauth_http_request_t req = client_post(p, cfg, cfg->revoke_url, form);
     blinkauth_http_response_t res;
 
+    req.endpoint = "revoke";
     blinkauth_http_call(p, &req, &res);
     return blinkauth_upstream_outcome(p, cfg, apr_pstrcat(p, "revocation endpoint (", hint, ")", NULL), &req, &res,
                                       blinkauth_upstream_error_code(p, &res, "error"));

@@ -1,6 +1,7 @@
 /* GET <location>/callback: the browser returns from the external service; exchange, identify, save in Blink. */
 #include "routes.h"
 #include "cache.h"
+#include "counters.h"
 #include "reply.h"
 #include "revoke.h"
 #include "save.h"
@@ -44,6 +45,7 @@ static int code_acceptable(const char *code)
 static int other_browser(request_rec *r, const char *why)
 {
     BLINKAUTH_RLOG(APLOG_WARNING, 0, r, BLALOGNO(00309) "callback refused: %s", why);
+    blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_OTHER_BROWSER);
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, "Not connected: another browser",
                                 "This sign-in belongs to a connect started in another browser, so nothing was "
                                 "connected. Open the Connect link from Blink in this browser, or finish in the one "
@@ -54,6 +56,7 @@ static int other_browser(request_rec *r, const char *why)
 static int expired(request_rec *r, const char *why)
 {
     BLINKAUTH_RLOG(APLOG_WARNING, 0, r, BLALOGNO(00301) "callback refused: %s", why);
+    blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_EXPIRED);
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, TITLE_EXPIRED, SAY_EXPIRED);
 }
 
@@ -94,10 +97,12 @@ static int provider_error(request_rec *r, const char *error, const char *descrip
     BLINKAUTH_RLOG(APLOG_INFO, 0, r,
                    BLALOGNO(00304) "callback: the external service answered error=%s error_description=\"%s\"", code,
                    description ? blinkauth_text_log_safe(r->pool, description, DESCRIPTION_MAX) : "");
-    if (strcmp(code, "access_denied") == 0)
+    if (strcmp(code, "access_denied") == 0) {
+        blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_CANCELLED);
         return blinkauth_reply_page(r, HTTP_OK, "Connection cancelled",
                                     "You cancelled the connection, so nothing was saved. You can close this window, "
                                     "or go back to Blink and click Connect again.");
+    }
     return blinkauth_failure_answer(r, &out, "The external service",
                                     apr_pstrcat(r->pool, "The external service did not grant access (", code,
                                                 "). Nothing was saved. Go back to Blink and click Connect again.",
@@ -151,6 +156,7 @@ static int someone_else(request_rec *r, const blinkauth_config_t *cfg, const bli
                    who->email ? (who->email_verified ? "another one" : "not verified") : "not given");
     blinkauth_revoke_tokens(r, cfg, tokens->refresh_token, tokens->access_token,
                             "callback: revoking the tokens of another person's account");
+    blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_SOMEONE_ELSE);
     return blinkauth_reply_page(
         r, HTTP_FORBIDDEN, "Not connected: this link is for someone else",
         apr_pstrcat(r->pool, "This link was made for the Blink account of ", owner ? owner : "another person",
@@ -170,6 +176,7 @@ static int connected(request_rec *r, const blinkauth_config_t *cfg, const blinka
     BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00305) "callback: linked account %s %s for Auth ID %s",
                    la->id ? la->id : "(no id returned)", saved == BLINKAUTH_SAVE_UPDATED ? "updated" : "saved",
                    la->auth_id);
+    blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_CONNECTED);
     return blinkauth_reply_page(
         r, HTTP_OK, "Connected",
         apr_pstrcat(r->pool, "Connected as ", la->external_account_id, " at ",
@@ -182,6 +189,7 @@ static int connected(request_rec *r, const blinkauth_config_t *cfg, const blinka
  * kept. */
 static int unconfirmed(request_rec *r, const blinkauth_outcome_t *out)
 {
+    blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_UNCONFIRMED);
     return blinkauth_reply_page(r, out->kind == BLINKAUTH_UP_TIMEOUT ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY,
                                 "Not sure it is connected",
                                 "Blink did not confirm that the connection was saved. Look at the app in Blink: if it "
@@ -248,6 +256,7 @@ static int gone(request_rec *r, const blinkauth_flow_store_t *store, const char 
         return expired(r, why);
     BLINKAUTH_RLOG(APLOG_INFO, 0, r,
                    BLALOGNO(00315) "callback: this browser completed this connect already; showing it again");
+    blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_ALREADY_CONNECTED);
     return blinkauth_reply_page(r, HTTP_OK, "Already connected",
                                 apr_pstrcat(r->pool, "This connection was made a moment ago, as ", account,
                                             ". You can close this window.", NULL));
@@ -291,6 +300,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
         return expired(r, "the flow record is older than BlinkAuthStateTimeout");
     if (rv != APR_SUCCESS) {
         BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00306) "callback: %s", why);
+        blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_STORE_ERROR);
         return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, TITLE_FAILED,
                                     "The connection could not be completed right now. Go back to Blink and click "
                                     "Connect again in a moment.");

@@ -1,6 +1,7 @@
 /* POST <location>/auth/<auth_id>: Blink's Connect click, answered with an authorization URL. */
 #include "routes.h"
 #include "cache.h"
+#include "counters.h"
 #include "guard.h"
 #include "reply.h"
 #include "crypto.h"
@@ -34,6 +35,7 @@ static const char *start_url(request_rec *r, const blinkauth_config_t *cfg, cons
 static int store_failed(request_rec *r, apr_status_t rv, const char *what)
 {
     BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00201) "connect: %s; answering 503", what);
+    blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_STORE_ERROR);
     return blinkauth_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
                                  "The connect could not be started because the flow store is unavailable; "
                                  "try again shortly.");
@@ -49,15 +51,20 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
 
     if (r->method_number != M_POST)
         return blinkauth_reply_not_allowed(r, "POST");
-    if (!blinkauth_guard_secret(r, cfg))
+    if (!blinkauth_guard_secret(r, cfg)) {
+        blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_REFUSED);
         return OK;
+    }
     if (strcmp(auth_id, cfg->auth_id) != 0) {
         BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00202) "connect: Auth ID in the path is not BlinkAuthID %s",
                        cfg->auth_id);
+        blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_OTHER_APP);
         return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "No app with this Auth ID is served here.");
     }
-    if (!blinkauth_guard_user_id(r, &flow.user_id) || !blinkauth_guard_body(r))
+    if (!blinkauth_guard_user_id(r, &flow.user_id) || !blinkauth_guard_body(r)) {
+        blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_REFUSED);
         return OK;
+    }
 
     flow.auth_id = cfg->auth_id;
     flow.verifier = blinkauth_crypto_random_token(r->pool);
@@ -98,7 +105,9 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
         BLINKAUTH_RLOG(APLOG_ERR, 0, r,
                        BLALOGNO(00204) "connect: the authorization URL is not UTF-8; "
                                        "check BlinkAuthAuthorizeURL");
+        blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_CONFIG_ERROR);
         return blinkauth_reply_config_error(r);
     }
+    blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_OK);
     return blinkauth_reply_json(r, HTTP_OK, body);
 }

@@ -1,6 +1,7 @@
 /* DELETE <location>/linked-accounts/<id>: Blink's Disconnect click — check, revoke, then delete in Blink. */
 #include "routes.h"
 #include "guard.h"
+#include "counters.h"
 #include "reply.h"
 #include "revoke.h"
 #include "blinkapi.h"
@@ -22,6 +23,7 @@ static int blink_failed(request_rec *r, const blinkauth_outcome_t *out)
     int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
 
     BLINKAUTH_RLOG(APLOG_ERR, 0, r, BLALOGNO(00401) "disconnect: %s", out->why);
+    blinkauth_counters_add(r, timeout ? BLINKAUTH_M_DISCONNECT_TIMEOUT : BLINKAUTH_M_DISCONNECT_UPSTREAM_ERROR);
     return blinkauth_reply_error(
         r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, timeout ? "UPSTREAM_TIMEOUT" : "UPSTREAM_ERROR",
         timeout ? "The Blink API did not answer in time; the account may still be linked. Try again."
@@ -38,6 +40,7 @@ static int ours(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_l
                    BLALOGNO(00402) "disconnect refused: linked account %s belongs to Auth ID %s, not %s; nothing is "
                                    "revoked or deleted",
                    la->id, la->auth_id, cfg->auth_id);
+    blinkauth_counters_add(r, BLINKAUTH_M_DISCONNECT_NOT_OURS);
     return 0;
 }
 
@@ -57,6 +60,7 @@ static int already_gone(request_rec *r, const char *id, const blinkauth_outcome_
 {
     BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00405) "disconnect: linked account %s is already gone (%s)", id,
                    out->why);
+    blinkauth_counters_add(r, BLINKAUTH_M_DISCONNECT_ALREADY_GONE);
     return blinkauth_reply_json(r, HTTP_OK, blinkauth_envelope_ok(r->pool, NULL));
 }
 
@@ -85,8 +89,10 @@ int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, co
     if (r->method_number != M_DELETE)
         return blinkauth_reply_not_allowed(r, "DELETE");
     if (!blinkauth_guard_secret(r, cfg) || !blinkauth_guard_user_id(r, &user_id) || !blinkauth_guard_body(r) ||
-        !id_checked(r, id))
+        !id_checked(r, id)) {
+        blinkauth_counters_add(r, BLINKAUTH_M_DISCONNECT_REFUSED);
         return OK;
+    }
     out = blinkauth_blinkapi_linked_account_get(r->pool, cfg, user_id, id, &la);
     if (out.kind == BLINKAUTH_UP_NOT_FOUND)
         return already_gone(r, id, &out);
@@ -101,5 +107,6 @@ int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, co
     if (out.kind != BLINKAUTH_UP_OK)
         return blink_failed(r, &out);
     BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00406) "disconnect: linked account %s deleted (%s)", id, out.why);
+    blinkauth_counters_add(r, BLINKAUTH_M_DISCONNECT_OK);
     return blinkauth_reply_json(r, HTTP_OK, blinkauth_envelope_ok(r->pool, NULL));
 }

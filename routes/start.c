@@ -2,6 +2,7 @@
 #include "routes.h"
 #include "browser.h"
 #include "cache.h"
+#include "counters.h"
 #include "reply.h"
 #include "crypto.h"
 #include "text.h"
@@ -15,6 +16,7 @@
 static int used(request_rec *r, const char *why)
 {
     BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00701) "start refused: %s", why);
+    blinkauth_counters_add(r, BLINKAUTH_M_START_USED);
     return blinkauth_reply_page(r, HTTP_BAD_REQUEST, TITLE_USED, SAY_USED);
 }
 
@@ -22,6 +24,7 @@ static int used(request_rec *r, const char *why)
 static int store_failed(request_rec *r, apr_status_t rv, const char *why)
 {
     BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00702) "start: %s", why);
+    blinkauth_counters_add(r, BLINKAUTH_M_START_STORE_ERROR);
     return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, "Not connected",
                                 "The connection could not be started right now. Go back to Blink and click Connect "
                                 "again in a moment.");
@@ -31,6 +34,7 @@ static int store_failed(request_rec *r, apr_status_t rv, const char *why)
 static int see_other(request_rec *r, const char *url)
 {
     apr_table_setn(r->headers_out, "Location", url);
+    blinkauth_counters_add(r, BLINKAUTH_M_START_OK);
     return blinkauth_reply_page(r, HTTP_SEE_OTHER, "Signing in",
                                 "Your browser is taken to the external service to sign in.");
 }

@@ -16,6 +16,7 @@ build=(gcc make pkg-config apache2-dev libjansson-dev libcurl4-openssl-dev libss
 run=(apache2 python3 curl iproute2)
 test=(check valgrind openssl libapache2-mod-perl2 libwww-perl libjson-perl chromium
       redis-server memcached          # shared flow stores for more than one server
+      prometheus wrk                  # tests/prom: promtool, a real Prometheus scraping the counters, load
       build-essential dpkg-dev debhelper lintian)   # the Debian package (debian/, make deb)
 case $profile in
     run) packages=("${build[@]}" "${run[@]}") ;;
@@ -60,7 +61,7 @@ fi
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# policy-rc.d keeps the packages' own services (apache2, redis, memcached) from starting:
+# policy-rc.d keeps the packages' own services (apache2, redis, memcached, prometheus on 9090) from starting:
 # the tests and the sandbox start their own instances on loopback.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
