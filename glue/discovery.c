@@ -1,6 +1,7 @@
 /* OpenID Connect discovery in httpd: every BlinkAuthProviderMetadataURL read at start-up, kept in a cache file,
  * refreshed by a thread in each child, and applied to the requests of its apps. */
 #include "glue.h"
+#include "worker.h"
 #include "discovery.h"
 #include "http.h"
 
@@ -10,9 +11,6 @@
 #include "apr_general.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
-#include "apr_thread_cond.h"
-#include "apr_thread_mutex.h"
-#include "apr_thread_proc.h"
 
 #include <stdlib.h>
 
@@ -45,14 +43,6 @@ typedef struct {
     apr_interval_time_t interval;
     server_rec *s;
 } registry_t;
-
-/* A child's refresh thread and what stops it. */
-typedef struct {
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *wake;
-    apr_thread_t *thread;
-    int stop; /* guarded by lock */
-} refresher_t;
 
 /* What the first pass of a start read, for the second: in the process pool, which outlives pconf and this module's
  * code (httpd unloads and loads it again between the passes). */
@@ -317,47 +307,20 @@ static void refresh_one(entry_t *e)
     apr_pool_destroy(tp);
 }
 
-/* The refresh thread: every interval (plus up to a tenth of it, so that the children do not all fetch at once)
- * refreshes each entry, until told to stop. */
-static void *APR_THREAD_FUNC refresh_main(apr_thread_t *thread, void *data)
+/* The refresh task: refreshes each entry (a blinkauth_worker_task_t). */
+static void refresh_all(void *baton)
 {
-    refresher_t *rf = data;
-    apr_interval_time_t interval = registry->interval;
-    apr_uint32_t r = 0;
-    apr_time_t due;
     int i;
 
-    apr_thread_mutex_lock(rf->lock);
-    while (!rf->stop) {
-        apr_generate_random_bytes((unsigned char *)&r, sizeof(r));
-        due = apr_time_now() + interval + (apr_interval_time_t)(r % (apr_uint32_t)(interval / 10 + 1));
-        while (!rf->stop && apr_time_now() < due)
-            apr_thread_cond_timedwait(rf->wake, rf->lock, due - apr_time_now());
-        if (rf->stop)
-            break;
-        apr_thread_mutex_unlock(rf->lock);
-        for (i = 0; i < registry->entries->nelts; i++)
-            refresh_one(APR_ARRAY_IDX(registry->entries, i, entry_t *));
-        apr_thread_mutex_lock(rf->lock);
-    }
-    apr_thread_mutex_unlock(rf->lock);
-    /* A return, not apr_thread_exit(): a thread ended by pthread_exit() leaves its frames poisoned for ASan. */
-    return NULL;
+    for (i = 0; i < registry->entries->nelts; i++)
+        refresh_one(APR_ARRAY_IDX(registry->entries, i, entry_t *));
 }
 
-/* pchild pre-cleanup: wakes the refresh thread, waits for it (a fetch under way finishes first), then frees the
- * snapshots it made; no request runs any more. */
-static apr_status_t refresher_stop(void *data)
+/* Once the refresh thread has stopped: frees the snapshots it made; no request runs any more. */
+static void snapshots_free(void *baton)
 {
-    refresher_t *rf = data;
-    apr_status_t rv;
     int i;
 
-    apr_thread_mutex_lock(rf->lock);
-    rf->stop = 1;
-    apr_thread_cond_signal(rf->wake);
-    apr_thread_mutex_unlock(rf->lock);
-    apr_thread_join(&rv, rf->thread);
     for (i = 0; registry && i < registry->entries->nelts; i++) {
         entry_t *e = APR_ARRAY_IDX(registry->entries, i, entry_t *);
         snapshot_t *cur = (snapshot_t *)apr_atomic_casptr(&e->current, NULL, NULL);
@@ -370,30 +333,19 @@ static apr_status_t refresher_stop(void *data)
             apr_pool_destroy(cur->pool);
         }
     }
-    return APR_SUCCESS;
 }
 
 void blinkauth_discovery_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    refresher_t *rf;
     apr_status_t rv;
 
     if (registry == NULL)
         return;
-    rf = apr_pcalloc(pchild, sizeof(*rf));
-    rv = apr_thread_mutex_create(&rf->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
-    if (rv == APR_SUCCESS)
-        rv = apr_thread_cond_create(&rf->wake, pchild);
-    if (rv == APR_SUCCESS)
-        rv = apr_thread_create(&rf->thread, NULL, refresh_main, rf, pchild);
-    if (rv != APR_SUCCESS) {
+    rv = blinkauth_worker_start(pchild, registry->interval, registry->interval, refresh_all, snapshots_free, NULL);
+    if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      BLALOGNO(00607) "discovery: cannot start the metadata refresh thread in this child: it keeps "
                                      "what was read at start-up");
-        return;
-    }
-    /* A pre-cleanup: it runs before pchild's sub-pools, the thread's own among them, are destroyed. */
-    apr_pool_pre_cleanup_register(pchild, rf, refresher_stop);
 }
 
 const blinkauth_config_t *blinkauth_discovery_apply(request_rec *r, const blinkauth_config_t *cfg)
