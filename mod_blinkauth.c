@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "counters.h"
 #include "status.h"
+#include "tokencheck.h"
 #include "reply.h"
 #include "routes.h"
 #include "redact.h"
@@ -65,6 +66,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     if (blinkauth_http_child_init(pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00008) "cannot prepare the HTTP client in this child");
     blinkauth_discovery_child_init(pchild, s);
+    blinkauth_tokencheck_child_init(pchild, s);
 }
 
 /* The request path below the app's <Location>, without its leading '/'; NULL when outside it. */

@@ -207,6 +207,9 @@ const command_rec blinkauth_cmds[] = {
                   "seconds since the last sign-in at the provider beyond which it asks again (max_age)"),
     AP_INIT_FLAG("BlinkAuthMatchEmail", set_on_off, AT(match_email), APP_CONF,
                  "On: link only when the external account's verified e-mail is the Blink user's (default Off)"),
+    AP_INIT_FLAG("BlinkAuthTokenCheck", set_on_off, AT(token_check), APP_CONF,
+                 "On (default): once a minute, a background call asks whether the Blink API accepts "
+                 "BlinkAuthAPIToken (shown by SetHandler blinkauth-status); Off: never"),
     AP_INIT_TAKE1("BlinkAuthServiceName", set_checked, CHECKED(service_name, check_text), APP_CONF,
                   "what the pages call the external service (default: the authorization URL's host)"),
     AP_INIT_TAKE1("BlinkAuthCAFile", set_ca_file, NULL, APP_CONF,

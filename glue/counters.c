@@ -115,14 +115,38 @@ void blinkauth_counters_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_cleanup_register(pchild, NULL, proc_release, apr_pool_cleanup_null);
 }
 
-void blinkauth_counters_add(request_rec *r, blinkauth_metric_t what)
+/* The counted app of r's <Location>, or NULL. */
+static const blinkauth_counted_app_t *app_of(request_rec *r)
 {
     const blinkauth_config_t *cfg = blinkauth_request_config(r);
-    const blinkauth_counted_app_t *app =
-        cfg && cfg->auth_id && slot_of ? apr_hash_get(slot_of, cfg->auth_id, APR_HASH_KEY_STRING) : NULL;
+
+    return cfg && cfg->auth_id && slot_of ? apr_hash_get(slot_of, cfg->auth_id, APR_HASH_KEY_STRING) : NULL;
+}
+
+void blinkauth_counters_add(request_rec *r, blinkauth_metric_t what)
+{
+    const blinkauth_counted_app_t *app = app_of(r);
 
     if (app)
         blinkauth_metrics_count(shared, app->slot, what);
+}
+
+void blinkauth_counters_fail(request_rec *r, blinkauth_metric_t what, const char *why)
+{
+    const blinkauth_counted_app_t *app = app_of(r);
+    blinkauth_journal_t *j = app ? blinkauth_counters_journal(app->slot) : NULL;
+
+    blinkauth_counters_add(r, what);
+    if (j && blinkauth_metrics_is_failure(what))
+        blinkauth_journal_failure(j, r->request_time,
+                                  apr_pstrcat(r->pool, blinkauth_metrics_family_name(blinkauth_metrics_family_of(what)),
+                                              " ", blinkauth_metrics_outcome_label(what), NULL),
+                                  why, blinkauth_logctx_ref(r));
+}
+
+blinkauth_journal_t *blinkauth_counters_journal(int slot)
+{
+    return shared && slot >= 0 && slot < BLINKAUTH_METRICS_APPS ? &shared->app[slot].journal : NULL;
 }
 
 /* The result class of a socache call's status. */

@@ -26,6 +26,13 @@ void blinkauth_counters_child_init(apr_pool_t *pchild, server_rec *s);
 /* Counts one outcome of a route for the app of r's <Location>. */
 void blinkauth_counters_add(request_rec *r, blinkauth_metric_t what);
 
+/* Counts an outcome and, when blinkauth_metrics_is_failure names it a failure, keeps it among the app's last failures
+ * with why (one log-safe sentence, no secret) and the flow reference of r. */
+void blinkauth_counters_fail(request_rec *r, blinkauth_metric_t what, const char *why);
+
+/* The journal of an app slot (its last failures and Blink API check), or NULL without counters or slot. */
+blinkauth_journal_t *blinkauth_counters_journal(int slot);
+
 /* provider, wrapped so that each store, retrieve and remove is counted (the rest is provider's own). */
 const ap_socache_provider_t *blinkauth_counters_socache(const ap_socache_provider_t *provider);
 

@@ -17,8 +17,10 @@ void blinkauth_revoke_tokens(request_rec *r, const blinkauth_config_t *cfg, cons
         out = blinkauth_provider_token_revoke(r->pool, cfg, values[i], kinds[i]);
         BLINKAUTH_RLOG(out.kind == BLINKAUTH_UP_OK ? APLOG_INFO : APLOG_WARNING, 0, r, BLALOGNO(00501) "%s: %s%s",
                        context, out.why, out.kind == BLINKAUTH_UP_OK ? "" : " (revocation is best effort)");
-        blinkauth_counters_add(r, out.kind == BLINKAUTH_UP_OK        ? BLINKAUTH_M_REVOKE_OK
-                                  : out.kind == BLINKAUTH_UP_TIMEOUT ? BLINKAUTH_M_REVOKE_TIMEOUT
-                                                                     : BLINKAUTH_M_REVOKE_FAILED);
+        blinkauth_counters_fail(r,
+                                out.kind == BLINKAUTH_UP_OK        ? BLINKAUTH_M_REVOKE_OK
+                                : out.kind == BLINKAUTH_UP_TIMEOUT ? BLINKAUTH_M_REVOKE_TIMEOUT
+                                                                   : BLINKAUTH_M_REVOKE_FAILED,
+                                out.why);
     }
 }

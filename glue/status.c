@@ -39,11 +39,18 @@ static json_t *config_summary(request_rec *r, const blinkauth_counted_app_t *app
                      url_json(r->pool, cfg->metadata_url));
 }
 
-/* Per-app extra members of the JSON: the app's configuration summary. Later parts of the status page add their own
- * members to an app's object here, next to "counters" and "config". */
+/* Per-app extra members of the JSON, next to "counters": the app's configuration summary, its last failures (newest
+ * first) and the last background check of its Blink API token. */
 static void app_extra_members(request_rec *r, json_t *app_json, const blinkauth_counted_app_t *app)
 {
+    const blinkauth_journal_t *j = blinkauth_counters_journal(app->slot);
+
     json_object_set_new(app_json, "config", config_summary(r, app));
+    json_object_set_new(app_json, "failures", j ? blinkauth_journal_failures_json(j) : json_array());
+    json_object_set_new(app_json, "blink_api",
+                        !blinkauth_config_token_check(app->cfg) ? json_pack("{s:s}", "token", "not checked (Off)")
+                        : j                                     ? blinkauth_journal_check_json(j)
+                                                                : json_pack("{s:s}", "token", "not checked yet"));
 }
 
 /* The JSON answer: the counters, and each app's extra members. */

@@ -215,3 +215,9 @@ blinkauth_outcome_t blinkauth_blinkapi_user_get(apr_pool_t *p, const blinkauth_c
     (*user)->last_name = blinkauth_json_string(data, BLINKAPI_FIELD_LAST_NAME);
     return out;
 }
+
+blinkauth_outcome_t blinkauth_blinkapi_token_check(apr_pool_t *p, const blinkauth_config_t *cfg)
+{
+    return api_call(p, cfg, "Blink token check", "blink_check", "GET",
+                    apr_psprintf(p, BLINKAPI_PATH_USER, BLINKAPI_CHECK_USER), NULL, DATA_NONE, NULL);
+}

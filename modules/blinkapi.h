@@ -62,4 +62,8 @@ blinkauth_outcome_t blinkauth_blinkapi_user_get(apr_pool_t *p, const blinkauth_c
 blinkauth_outcome_t blinkauth_blinkapi_linked_account_delete(apr_pool_t *p, const blinkauth_config_t *cfg,
                                                              const char *user_id, const char *id);
 
+/* A cheap authenticated call that tells whether the Blink API accepts the app token: Get User of a user id no one
+ * has. OK or NOT_FOUND (in Blink's envelope) mean accepted; a 401 or 403 means refused. */
+blinkauth_outcome_t blinkauth_blinkapi_token_check(apr_pool_t *p, const blinkauth_config_t *cfg);
+
 #endif

@@ -11,6 +11,8 @@
 
 /* Get User: GET; %s = user id (percent-encoded). */
 #define BLINKAPI_PATH_USER "/v2/user/%s"
+/* The user id the token check asks for: one no Blink user has (unreserved characters only, so it needs no encoding). */
+#define BLINKAPI_CHECK_USER "blinkauth-token-check"
 
 /* The response envelope. */
 #define BLINKAPI_FIELD_DATA "data"

@@ -23,6 +23,7 @@ blinkauth_config_t *blinkauth_config_create(apr_pool_t *p, const char *path)
     cfg->verified_email = BLINKAUTH_UNSET_INT;
     cfg->max_age = BLINKAUTH_UNSET_INT;
     cfg->match_email = BLINKAUTH_UNSET_INT;
+    cfg->token_check = BLINKAUTH_UNSET_INT;
     cfg->start_timeout = BLINKAUTH_UNSET_INT;
     return cfg;
 }
@@ -63,6 +64,7 @@ blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config
     PICK_INT(verified_email);
     PICK_INT(max_age);
     PICK_INT(match_email);
+    PICK_INT(token_check);
     PICK_INT(start_timeout);
     return out;
 }
@@ -333,6 +335,11 @@ const char *blinkauth_config_service_name(apr_pool_t *p, const blinkauth_config_
 int blinkauth_config_match_email(const blinkauth_config_t *cfg)
 {
     return cfg->match_email == 1;
+}
+
+int blinkauth_config_token_check(const blinkauth_config_t *cfg)
+{
+    return cfg->token_check != 0;
 }
 
 int blinkauth_config_start_timeout(const blinkauth_config_t *cfg)

@@ -57,6 +57,7 @@ typedef struct {
     int verified_email; /* BlinkAuthVerifiedEmail: 1 On, 0 Off */
     int max_age;        /* BlinkAuthMaxAge, seconds */
     int match_email;    /* BlinkAuthMatchEmail: 1 On, 0 Off */
+    int token_check;    /* BlinkAuthTokenCheck: 1 On, 0 Off */
     int start_timeout;  /* BlinkAuthStartTimeout, seconds */
 } blinkauth_config_t;
 
@@ -119,6 +120,9 @@ const char *blinkauth_config_service_name(apr_pool_t *p, const blinkauth_config_
 
 /* 1 when the Blink user's e-mail must match the external account's verified one (BlinkAuthMatchEmail, default Off). */
 int blinkauth_config_match_email(const blinkauth_config_t *cfg);
+
+/* BlinkAuthTokenCheck: 1 (the default) when the app's Blink API token is checked in the background once a minute. */
+int blinkauth_config_token_check(const blinkauth_config_t *cfg);
 
 /* 1 when scope (a space-separated list) holds openid: an OpenID Connect request, which gets a nonce. */
 int blinkauth_config_scope_has_openid(const char *scope);

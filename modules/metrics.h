@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "text.h"
+#include "journal.h"
 
 /* Apps (Auth IDs) that get counters; the ones configured beyond are counted in apps_untracked only. */
 #define BLINKAUTH_METRICS_APPS 256
@@ -72,9 +73,9 @@ typedef enum { BLINKAUTH_METRIC_OUTCOMES(BLINKAUTH_METRIC_OUTCOME_ID) BLINKAUTH_
 #define BLINKAUTH_METRICS_ENDPOINTS                                                                                    \
     {                                                                                                                  \
         "token", "userinfo", "revoke", "blink_add", "blink_get", "blink_list", "blink_update", "blink_delete",         \
-            "blink_user", "metadata", "other"                                                                          \
+            "blink_user", "blink_check", "metadata", "other"                                                           \
     }
-#define BLINKAUTH_METRICS_ENDPOINT_COUNT 11
+#define BLINKAUTH_METRICS_ENDPOINT_COUNT 12
 /* The status classes of an upstream call: 2xx..5xx, "error" (no answer, or a 1xx), "timeout". */
 #define BLINKAUTH_METRICS_CLASS_COUNT 6
 /* The latency histogram's upper bounds in seconds (the last bucket, +Inf, is implicit). */
@@ -98,10 +99,12 @@ typedef enum {
     BLINKAUTH_STORE_RESULTS
 } blinkauth_store_result_t;
 
-/* One app's counters; auth_id empty when the slot is free. */
+/* One app's counters and journal (its last failures, its last Blink API check); auth_id empty when the slot is
+ * free. */
 typedef struct {
     char auth_id[BLINKAUTH_ID_MAX + 1];
     apr_uint64_t count[BLINKAUTH_M_COUNT];
+    blinkauth_journal_t journal;
 } blinkauth_metrics_app_t;
 
 /* One process's HTTP handle pool as it last reported it; pid 0 when the slot is free. */

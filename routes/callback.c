@@ -189,7 +189,7 @@ static int connected(request_rec *r, const blinkauth_config_t *cfg, const blinka
  * kept. */
 static int unconfirmed(request_rec *r, const blinkauth_outcome_t *out)
 {
-    blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_UNCONFIRMED);
+    blinkauth_counters_fail(r, BLINKAUTH_M_CALLBACK_UNCONFIRMED, out->why);
     return blinkauth_reply_page(r, out->kind == BLINKAUTH_UP_TIMEOUT ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY,
                                 "Not sure it is connected",
                                 "Blink did not confirm that the connection was saved. Look at the app in Blink: if it "
@@ -300,7 +300,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
         return expired(r, "the flow record is older than BlinkAuthStateTimeout");
     if (rv != APR_SUCCESS) {
         BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00306) "callback: %s", why);
-        blinkauth_counters_add(r, BLINKAUTH_M_CALLBACK_STORE_ERROR);
+        blinkauth_counters_fail(r, BLINKAUTH_M_CALLBACK_STORE_ERROR, why);
         return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, TITLE_FAILED,
                                     "The connection could not be completed right now. Go back to Blink and click "
                                     "Connect again in a moment.");

@@ -35,7 +35,7 @@ static const char *start_url(request_rec *r, const blinkauth_config_t *cfg, cons
 static int store_failed(request_rec *r, apr_status_t rv, const char *what)
 {
     BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00201) "connect: %s; answering 503", what);
-    blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_STORE_ERROR);
+    blinkauth_counters_fail(r, BLINKAUTH_M_CONNECT_STORE_ERROR, what);
     return blinkauth_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
                                  "The connect could not be started because the flow store is unavailable; "
                                  "try again shortly.");
@@ -105,7 +105,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
         BLINKAUTH_RLOG(APLOG_ERR, 0, r,
                        BLALOGNO(00204) "connect: the authorization URL is not UTF-8; "
                                        "check BlinkAuthAuthorizeURL");
-        blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_CONFIG_ERROR);
+        blinkauth_counters_fail(r, BLINKAUTH_M_CONNECT_CONFIG_ERROR, "the authorization URL is not UTF-8");
         return blinkauth_reply_config_error(r);
     }
     blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_OK);

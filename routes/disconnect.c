@@ -23,7 +23,8 @@ static int blink_failed(request_rec *r, const blinkauth_outcome_t *out)
     int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
 
     BLINKAUTH_RLOG(APLOG_ERR, 0, r, BLALOGNO(00401) "disconnect: %s", out->why);
-    blinkauth_counters_add(r, timeout ? BLINKAUTH_M_DISCONNECT_TIMEOUT : BLINKAUTH_M_DISCONNECT_UPSTREAM_ERROR);
+    blinkauth_counters_fail(r, timeout ? BLINKAUTH_M_DISCONNECT_TIMEOUT : BLINKAUTH_M_DISCONNECT_UPSTREAM_ERROR,
+                            out->why);
     return blinkauth_reply_error(
         r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, timeout ? "UPSTREAM_TIMEOUT" : "UPSTREAM_ERROR",
         timeout ? "The Blink API did not answer in time; the account may still be linked. Try again."

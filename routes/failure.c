@@ -51,10 +51,12 @@ int blinkauth_failure_answer(request_rec *r, const blinkauth_outcome_t *out, con
     blinkauth_fault_t fault = blinkauth_fault_of(out);
     int timeout = out->kind == BLINKAUTH_UP_TIMEOUT;
 
-    blinkauth_counters_add(r, fault == BLINKAUTH_FAULT_MISCONFIGURED ? BLINKAUTH_M_CALLBACK_MISCONFIGURED
-                              : fault == BLINKAUTH_FAULT_REFUSED     ? BLINKAUTH_M_CALLBACK_REFUSED
-                              : timeout                              ? BLINKAUTH_M_CALLBACK_TIMEOUT
-                                                                     : BLINKAUTH_M_CALLBACK_UPSTREAM_ERROR);
+    blinkauth_counters_fail(r,
+                            fault == BLINKAUTH_FAULT_MISCONFIGURED ? BLINKAUTH_M_CALLBACK_MISCONFIGURED
+                            : fault == BLINKAUTH_FAULT_REFUSED     ? BLINKAUTH_M_CALLBACK_REFUSED
+                            : timeout                              ? BLINKAUTH_M_CALLBACK_TIMEOUT
+                                                                   : BLINKAUTH_M_CALLBACK_UPSTREAM_ERROR,
+                            out->why);
     if (fault == BLINKAUTH_FAULT_UNREACHABLE)
         return blinkauth_reply_page(
             r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, TITLE_FAILED,

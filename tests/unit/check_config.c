@@ -38,8 +38,8 @@ static const field_t paired_fields[] = {
 
 /* Every int field of blinkauth_config_t. */
 static const field_t int_fields[] = {
-    FIELD(state_timeout), FIELD(timeout),     FIELD(verified_email),
-    FIELD(max_age),       FIELD(match_email), FIELD(start_timeout),
+    FIELD(state_timeout), FIELD(timeout),       FIELD(verified_email), FIELD(max_age),
+    FIELD(match_email),   FIELD(start_timeout), FIELD(token_check),
 };
 #define N_INT UNIT_COUNT(int_fields)
 
