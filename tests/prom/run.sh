@@ -110,6 +110,9 @@ bench_wait_port "$PROM_PORT" || { bad "prometheus did not start: $(tail -3 "$BEN
 check "health: 200 with the flow store answering" '200 {"status":"ok"}' \
     "$(curl -s -w '%{http_code}' -o "$BENCH_WORK/health" "http://127.0.0.1:$BENCH_PORT/blinkauth-status/health") $(cat "$BENCH_WORK/health")"
 
+# Prometheus has scraped the handler once before anything runs, so that increase() later spans the whole run.
+check "Prometheus: it scrapes the status handler before the run" 1 "$(prom_sees 'up{job="blinkauth"}' 1)"
+
 # --- LOAD Connects across both children: the counter moves by the 2xx wrk counted
 before=$(sample "$OK_CONNECTS")
 bench_wrk_quota "$LOAD" 2 50 >"$BENCH_WORK/wrk.txt"
@@ -165,6 +168,13 @@ check "Prometheus: its latest connects ok is the handler's" "$final" "$seen"
 check "Prometheus: the callbacks it ran" "$kept_connected" "$(promql "$CONNECTED")"
 check "Prometheus: no counter reset over the run (graceful restart included)" 0 \
     "$(promql "sum(resets(blinkauth_connects_total[5m]))")"
+# increase() over the whole run finds the whole connects and the Connects the suite made (it extrapolates to the
+# window's edges, so it may say more, never fewer).
+for series in "$CONNECTED:$CALLBACKS" "$OK_CONNECTS:$LOAD"; do
+    grew=$(promql "increase(${series%:*}[5m])")
+    check "Prometheus: increase() of ${series%:*} finds the ${series##*:} the suite ran" yes \
+        "$(awk -v g="$grew" -v n="${series##*:}" 'BEGIN { print (g != "none" && g + 0.5 >= n) ? "yes" : "no (" g ")" }')"
+done
 
 # --- health: 503 naming the flow store when it fails (memcached at a port where nothing listens)
 bench_httpd_stop
