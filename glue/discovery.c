@@ -24,6 +24,7 @@
 typedef struct {
     apr_pool_t *pool;
     int owned; /* made by this process's refresh thread (an unmanaged pool it destroys), not inherited from pconf */
+    apr_time_t made; /* when the document was read: fetched, or from the cache file at start-up */
     blinkauth_discovery_t meta;
 } snapshot_t;
 
@@ -78,6 +79,7 @@ static snapshot_t *snapshot_make(apr_pool_t *parent, const blinkauth_discovery_t
     snap = apr_pcalloc(p, sizeof(*snap));
     snap->pool = p;
     snap->owned = parent == NULL;
+    snap->made = apr_time_now();
     snap->meta.issuer = apr_pstrdup(p, meta->issuer);
     snap->meta.authorization_endpoint = apr_pstrdup(p, meta->authorization_endpoint);
     snap->meta.token_endpoint = apr_pstrdup(p, meta->token_endpoint);
@@ -346,6 +348,15 @@ void blinkauth_discovery_child_init(apr_pool_t *pchild, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      BLALOGNO(00607) "discovery: cannot start the metadata refresh thread in this child: it keeps "
                                      "what was read at start-up");
+}
+
+apr_time_t blinkauth_discovery_read_at(const blinkauth_config_t *cfg)
+{
+    entry_t *e = registry && cfg->metadata_url ? apr_hash_get(registry->by_url, cfg->metadata_url, APR_HASH_KEY_STRING)
+                                               : NULL;
+    const snapshot_t *snap = e ? (const snapshot_t *)apr_atomic_casptr(&e->current, NULL, NULL) : NULL;
+
+    return snap ? snap->made : 0;
 }
 
 const blinkauth_config_t *blinkauth_discovery_apply(request_rec *r, const blinkauth_config_t *cfg)

@@ -101,6 +101,9 @@ void blinkauth_discovery_child_init(apr_pool_t *pchild, server_rec *s);
  * explicitly win). NULL, logged, when no metadata is known for the URL. Never fetches. */
 const blinkauth_config_t *blinkauth_discovery_apply(request_rec *r, const blinkauth_config_t *cfg);
 
+/* When this process read the metadata cfg uses (fetched, or from the cache file at start-up); 0 when none. */
+apr_time_t blinkauth_discovery_read_at(const blinkauth_config_t *cfg);
+
 /* Checks the configuration as written (glue/written.c): SetHandler blinkauth outside a plain <Location> and an Auth
  * ID set twice on one server fail (HTTP_INTERNAL_SERVER_ERROR); BlinkAuth directives that no SetHandler blinkauth
  * reaches (their Location paths are added to unhandled, keys and values the path) and a BlinkAuthRedirectURI that

@@ -11,7 +11,6 @@
 #include "apr_strings.h"
 #include "mod_status.h"
 
-#define HANDLER "blinkauth-status"
 #define HEALTH "/health"
 #define PROMETHEUS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -19,6 +18,14 @@
 static json_t *url_json(apr_pool_t *p, const char *url)
 {
     return url ? json_string(blinkauth_http_url_for_log(p, url)) : json_null();
+}
+
+/* How many seconds ago this process read the metadata of an app with discovery, or null. */
+static json_t *discovery_age(const blinkauth_config_t *cfg)
+{
+    apr_time_t at = blinkauth_discovery_read_at(cfg);
+
+    return at ? json_integer((json_int_t)apr_time_sec(apr_time_now() - at)) : json_null();
 }
 
 /* An app's settings, without a secret: where it lives, which endpoints it calls, its flow store, discovery. */
@@ -29,14 +36,14 @@ static json_t *config_summary(request_rec *r, const blinkauth_counted_app_t *app
 
     if (cfg == NULL)
         cfg = app->cfg;
-    return json_pack("{s:s, s:s?, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:s?, s:{s:b, s:o}}", "location",
+    return json_pack("{s:s, s:s?, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:s?, s:{s:b, s:o, s:o}}", "location",
                      cfg->location ? cfg->location : "/", "server", app->server->server_hostname, "endpoints",
                      "authorize", url_json(r->pool, cfg->authorize_url), "token", url_json(r->pool, cfg->token_url),
                      "userinfo", url_json(r->pool, cfg->userinfo_url), "revoke", url_json(r->pool, cfg->revoke_url),
                      "blink_api", url_json(r->pool, blinkauth_config_api_url(cfg)), "redirect_uri",
                      url_json(r->pool, cfg->redirect_uri), "flow_store", store ? store->provider->name : NULL,
                      "discovery", "enabled", cfg->metadata_url != NULL, "metadata_url",
-                     url_json(r->pool, cfg->metadata_url));
+                     url_json(r->pool, cfg->metadata_url), "age_seconds", discovery_age(app->cfg));
 }
 
 /* Per-app extra members of the JSON, next to "counters": the app's configuration summary, its last failures (newest
@@ -138,7 +145,7 @@ int blinkauth_status_handler(request_rec *r)
 {
     apr_size_t n = strlen(r->uri);
 
-    if (r->handler == NULL || strcmp(r->handler, HANDLER) != 0)
+    if (r->handler == NULL || strcmp(r->handler, BLINKAUTH_STATUS_HANDLER) != 0)
         return DECLINED;
     if (r->method_number != M_GET)
         return blinkauth_reply_not_allowed(r, "GET");

@@ -11,7 +11,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 67, need_lwp;
+plan tests => 69, need_lwp;
 
 my $status = Apache::TestRequest::resolve_url('/blinkauth-status');
 my $ua = LWP::UserAgent->new(timeout => 30);
@@ -161,6 +161,9 @@ ok t_cmp($j->{apps}{'b-5678'}{config}{endpoints}{authorize}, "http://127.0.0.1:$
          'config: URLs without their query string');
 ok t_cmp($j->{apps}{'d-1'}{config}{discovery}{enabled} ? 'on' : 'off', 'on', 'config: discovery on');
 ok t_cmp($j->{apps}{'d-1'}{config}{endpoints}{token} // 'none', qr{/token$}, 'config: the discovered token URL');
+ok t_cmp($j->{apps}{'d-1'}{config}{discovery}{age_seconds} // 'null', qr/^\d+$/,
+         'config: how long ago this process read the metadata');
+ok t_cmp(defined $cfg->{discovery}{age_seconds} ? 'an age' : 'null', 'null', 'config: no age without discovery');
 my $body = $res->content;
 my @leaks = grep { index($body, $_) >= 0 }
     ('s3cret-proxy', 'client-secret', 'api-token-123', 'second-secret', 'inner-secret', 'new-proxy-secret');
