@@ -19,7 +19,9 @@ START_TEST(test_failures_newest_first)
     json_t *all;
     int i;
 
-    ck_assert_int_eq(json_array_size(blinkauth_journal_failures_json(j)), 0);
+    all = blinkauth_journal_failures_json(j);
+    ck_assert_int_eq(json_array_size(all), 0);
+    json_decref(all);
     for (i = 1; i <= 25; i++)
         blinkauth_journal_failure(j, apr_time_from_sec(1780000000 + i), "callback",
                                   apr_psprintf(unit_pool, "failure %d", i), i % 2 ? "REF0000001" : NULL);
