@@ -122,26 +122,29 @@ static int handler(request_rec *r)
     return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "There is no such route in this app.");
 }
 
-/* 1 when SetHandler names blinkauth for r: the expression httpd's fixups evaluate later to set r->handler. */
-static int handler_is_ours(request_rec *r)
+/* The handler SetHandler names for r (the expression httpd's fixups evaluate later to set r->handler), or NULL. */
+static const char *handler_set(request_rec *r)
 {
     core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
     const char *err = NULL, *name;
 
     if (core == NULL || core->expr_handler == NULL)
-        return 0;
+        return NULL;
     name = ap_expr_str_exec(r, core->expr_handler, &err);
-    return err == NULL && name != NULL && strcasecmp(name, "blinkauth") == 0;
+    return err == NULL ? name : NULL;
 }
 
-/* Marks, for map_to_storage, the requests the module answers itself: those under an app's <Location>, and a TRACE
- * under any section with BlinkAuth directives (httpd would answer it by echoing the request back to the caller,
- * the blink-auth-proxysecret header Blink's proxy added included). */
+/* Marks, for map_to_storage, the requests the module answers itself: those under an app's <Location> or a
+ * blinkauth-status one, and a TRACE under any section with BlinkAuth directives (httpd would answer it by echoing
+ * the request back to the caller, the blink-auth-proxysecret header Blink's proxy added included). */
 static int translate_name(request_rec *r)
 {
     const blinkauth_config_t *cfg = blinkauth_request_config(r);
+    const char *handler = handler_set(r);
+    int app = cfg && blinkauth_config_is_used(cfg);
 
-    if (cfg && blinkauth_config_is_used(cfg) && (r->method_number == M_TRACE || handler_is_ours(r)))
+    if ((app && (r->method_number == M_TRACE || (handler && strcasecmp(handler, "blinkauth") == 0))) ||
+        (handler && strcasecmp(handler, BLINKAUTH_STATUS_HANDLER) == 0))
         apr_table_setn(r->notes, OURS_NOTE, "1");
     return DECLINED;
 }

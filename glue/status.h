@@ -4,6 +4,9 @@
 
 #include "glue.h"
 
+/* The handler name of the status page: SetHandler blinkauth-status. */
+#define BLINKAUTH_STATUS_HANDLER "blinkauth-status"
+
 /* Answers a request of SetHandler blinkauth-status: GET of a path ending in /health (the flow store's round trip),
  * GET of any other (the counters; ?format=prometheus or json, else by Accept); 405 for another method. */
 int blinkauth_status_handler(request_rec *r);
