@@ -195,12 +195,14 @@ static const char *unsealed(const blinkauth_flow_store_t *store, apr_pool_t *p, 
 static apr_status_t keep(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, apr_time_t expiry,
                          const char *json)
 {
-    const char *text = sealed(store, p, json);
+    const char *text;
+    apr_size_t n;
 
-    if (json == NULL || strlen(text) > BLINKAUTH_FLOW_MAX)
+    /* Checked before sealing: the seal of a NULL record (a flow that would not encode) read through NULL. */
+    if (json == NULL || (n = strlen(text = sealed(store, p, json))) > BLINKAUTH_FLOW_MAX)
         return APR_EGENERAL;
     return store->provider->store(store->instance, store->server, (const unsigned char *)key, (unsigned int)strlen(key),
-                                  expiry, (unsigned char *)text, (unsigned int)strlen(text), p);
+                                  expiry, (unsigned char *)text, (unsigned int)n, p);
 }
 
 /* Reads the record under key (of the shard store) into *json (its seal verified); the caller holds the lock.
