@@ -136,7 +136,8 @@ void blinkauth_counters_fail(request_rec *r, blinkauth_metric_t what, const char
     const blinkauth_counted_app_t *app = app_of(r);
     blinkauth_journal_t *j = app ? blinkauth_counters_journal(app->slot) : NULL;
 
-    blinkauth_counters_add(r, what);
+    if (app)
+        blinkauth_metrics_count(shared, app->slot, what);
     if (j && blinkauth_metrics_is_failure(what))
         blinkauth_journal_failure(j, r->request_time,
                                   apr_pstrcat(r->pool, blinkauth_metrics_family_name(blinkauth_metrics_family_of(what)),

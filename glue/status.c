@@ -156,19 +156,6 @@ int blinkauth_status_handler(request_rec *r)
     return metrics(r);
 }
 
-/* The sum over the apps of one family's outcomes, failures only when failures is set. */
-static apr_uint64_t sum_of(const blinkauth_metrics_t *m, const blinkauth_counted_app_t *app, int family, int failures)
-{
-    apr_uint64_t n = 0;
-    int k;
-
-    for (k = 0; k < BLINKAUTH_M_COUNT; k++)
-        if ((family < 0 || blinkauth_metrics_family_of(k) == (blinkauth_metric_family_t)family) &&
-            (!failures || blinkauth_metrics_is_failure(k)))
-            n += m->app[app->slot].count[k];
-    return n;
-}
-
 /* mod_status's hook: a line per app (?auto: "BlinkAuth<What>_<auth_id>: n" lines), after httpd's own report. */
 static int status_hook(request_rec *r, int flags)
 {
@@ -189,8 +176,9 @@ static int status_hook(request_rec *r, int flags)
 
         if (app->slot < 0)
             continue;
-        c = sum_of(m, app, BLINKAUTH_MF_CONNECT, 0), b = sum_of(m, app, BLINKAUTH_MF_CALLBACK, 0);
-        f = sum_of(m, app, -1, 1);
+        c = blinkauth_metrics_app_total(m, app->slot, BLINKAUTH_MF_CONNECT, 0);
+        b = blinkauth_metrics_app_total(m, app->slot, BLINKAUTH_MF_CALLBACK, 0);
+        f = blinkauth_metrics_app_total(m, app->slot, -1, 1);
         if (flags & AP_STATUS_SHORT)
             ap_rprintf(r,
                        "BlinkAuthConnects_%s: %" APR_UINT64_T_FMT "\nBlinkAuthCallbacks_%s: %" APR_UINT64_T_FMT

@@ -178,13 +178,14 @@ const char *blinkauth_metrics_outcome_label(blinkauth_metric_t what)
     return outcome_labels[what];
 }
 
-apr_uint64_t blinkauth_metrics_family_total(const blinkauth_metrics_t *m, int slot, blinkauth_metric_family_t family)
+apr_uint64_t blinkauth_metrics_app_total(const blinkauth_metrics_t *m, int slot, int family, int failures)
 {
     apr_uint64_t n = 0;
     int k;
 
     for (k = 0; k < BLINKAUTH_M_COUNT; k++)
-        if (outcome_family[k] == family)
+        if ((family < 0 || outcome_family[k] == (blinkauth_metric_family_t)family) &&
+            (!failures || blinkauth_metrics_is_failure((blinkauth_metric_t)k)))
             n += get(&m->app[slot].count[k]);
     return n;
 }

@@ -165,8 +165,9 @@ const char *blinkauth_metrics_family_name(blinkauth_metric_family_t family);
 blinkauth_metric_family_t blinkauth_metrics_family_of(blinkauth_metric_t what);
 const char *blinkauth_metrics_outcome_label(blinkauth_metric_t what);
 
-/* The sum of an app slot's outcomes of one family. */
-apr_uint64_t blinkauth_metrics_family_total(const blinkauth_metrics_t *m, int slot, blinkauth_metric_family_t family);
+/* The sum of an app slot's outcomes: of one family (a blinkauth_metric_family_t) or of all (family -1), the failures
+ * alone when failures is set. */
+apr_uint64_t blinkauth_metrics_app_total(const blinkauth_metrics_t *m, int slot, int family, int failures);
 
 /* The counters of the app slots given (n of them, -1 entries skipped) and the global ones, in Prometheus' text
  * exposition format 0.0.4; alive tells which processes of the pool gauges still run. */

@@ -200,6 +200,25 @@ START_TEST(test_flow_probe)
 }
 END_TEST
 
+/* app_total adds one family's outcomes, or all of them, or only the failures among them. */
+START_TEST(test_app_total)
+{
+    blinkauth_metrics_t *m = fresh();
+    int slot = blinkauth_metrics_app_slot(m, "a-1");
+
+    blinkauth_metrics_count(m, slot, BLINKAUTH_M_CONNECT_OK);
+    blinkauth_metrics_count(m, slot, BLINKAUTH_M_CONNECT_OK);
+    blinkauth_metrics_count(m, slot, BLINKAUTH_M_CONNECT_STORE_ERROR);
+    blinkauth_metrics_count(m, slot, BLINKAUTH_M_CALLBACK_CONNECTED);
+    blinkauth_metrics_count(m, slot, BLINKAUTH_M_CALLBACK_TIMEOUT);
+    ck_assert_uint_eq(blinkauth_metrics_app_total(m, slot, BLINKAUTH_MF_CONNECT, 0), 3);
+    ck_assert_uint_eq(blinkauth_metrics_app_total(m, slot, BLINKAUTH_MF_CALLBACK, 0), 2);
+    ck_assert_uint_eq(blinkauth_metrics_app_total(m, slot, BLINKAUTH_MF_CONNECT, 1), 1);
+    ck_assert_uint_eq(blinkauth_metrics_app_total(m, slot, -1, 0), 5);
+    ck_assert_uint_eq(blinkauth_metrics_app_total(m, slot, -1, 1), 2);
+}
+END_TEST
+
 /* Runs the metrics suite. */
 int main(void)
 {
@@ -208,6 +227,7 @@ int main(void)
     unit_add_tcase(s, "metrics", NULL, NULL,
                    UNIT_TESTS(test_init_keeps_a_block_of_this_layout, test_app_slots,
                               test_prometheus_counts_and_escapes, test_upstream_histogram, test_adds_are_atomic,
-                              test_pool_gauges_skip_gone_processes, test_json_tells_the_same, test_flow_probe));
+                              test_pool_gauges_skip_gone_processes, test_json_tells_the_same, test_flow_probe,
+                              test_app_total));
     return unit_run(s);
 }
