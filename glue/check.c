@@ -5,8 +5,7 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
-/* 1 when section path outer contains inner, as nested <Location>s do (both kept without a trailing '/'). */
-static int path_contains(const char *outer, const char *inner)
+int blinkauth_path_contains(const char *outer, const char *inner)
 {
     apr_size_t n;
 
@@ -28,7 +27,7 @@ blinkauth_config_t *blinkauth_section_effective(apr_pool_t *p, server_rec *s, ap
         eff = blinkauth_config_create(p, NULL);
     for (j = 0; j <= i; j++) {
         const blinkauth_config_t *c = ap_get_module_config(secs[j], &blinkauth_module);
-        if (c && (j == i || path_contains(c->location, own->location)))
+        if (c && (j == i || blinkauth_path_contains(c->location, own->location)))
             eff = blinkauth_config_merge(p, eff, c);
     }
     return eff;
@@ -43,7 +42,7 @@ static int section_has_nested_app(apr_array_header_t *sections, int i)
 
     for (j = i + 1; j < sections->nelts; j++) {
         const blinkauth_config_t *c = ap_get_module_config(secs[j], &blinkauth_module);
-        if (c && blinkauth_config_is_used(c) && path_contains(own->location, c->location))
+        if (c && blinkauth_config_is_used(c) && blinkauth_path_contains(own->location, c->location))
             return 1;
     }
     return 0;

@@ -69,6 +69,10 @@ const char *blinkauth_cmd_secret(cmd_parms *cmd, const char *arg, const char **o
  * (glue/check.c). */
 int blinkauth_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 
+/* 1 when section path outer contains inner, as nested <Location>s do (both kept without a trailing '/'; 0 for a
+ * NULL one). */
+int blinkauth_path_contains(const char *outer, const char *inner);
+
 /* The configuration section i of sections (a server's <Location>s) sees, allocated in p: the server's, then every
  * enclosing section's, then its own (glue/check.c). */
 blinkauth_config_t *blinkauth_section_effective(apr_pool_t *p, server_rec *s, apr_array_header_t *sections, int i);

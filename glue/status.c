@@ -31,7 +31,7 @@ static json_t *discovery_age(const blinkauth_config_t *cfg)
 /* An app's settings, without a secret: where it lives, which endpoints it calls, its flow store, discovery. */
 static json_t *config_summary(request_rec *r, const blinkauth_counted_app_t *app)
 {
-    const blinkauth_config_t *cfg = app->cfg->metadata_url ? blinkauth_discovery_apply(r, app->cfg) : app->cfg;
+    const blinkauth_config_t *cfg = blinkauth_discovery_apply(r, app->cfg);
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
 
     if (cfg == NULL)

@@ -98,14 +98,6 @@ static void collect(apr_pool_t *p, const ap_directive_t *d, const ap_directive_t
     }
 }
 
-/* 1 when section path outer contains inner (both without trailing '/'). */
-static int contains(const char *outer, const char *inner)
-{
-    apr_size_t n = strlen(outer);
-
-    return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
-}
-
 /* 1 when a and b are of the same server: the same virtual host, or one of them the main server's. */
 static int same_server(const written_t *a, const written_t *b)
 {
@@ -120,7 +112,7 @@ static int handled(const apr_array_header_t *all, const written_t *w)
 
     for (i = 0; i < all->nelts; i++)
         if (o[i].is_location && o[i].handler && same_server(&o[i], w) &&
-            (contains(o[i].path, w->path) || contains(w->path, o[i].path)))
+            (blinkauth_path_contains(o[i].path, w->path) || blinkauth_path_contains(w->path, o[i].path)))
             return 1;
     return 0;
 }
