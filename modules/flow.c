@@ -207,17 +207,18 @@ static apr_status_t keep(const blinkauth_flow_store_t *store, apr_pool_t *p, con
 
 /* Reads the record under key (of the shard store) into *json (its seal verified); the caller holds the lock.
  * APR_NOTFOUND, APR_EBADF for a seal that does not verify (with *why), or the store's error (with *why). apr_redis and
- * apr_memcache report a server that does not answer as APR_NOTFOUND: with store->probe, a probe tells that apart
- * (BLINKAUTH_FLOW_UNAVAILABLE), on the not-found path only. */
+ * apr_memcache report a server that does not answer as APR_NOTFOUND: with store->probe and probe_miss, a probe tells
+ * that apart (BLINKAUTH_FLOW_UNAVAILABLE), on the not-found path only; a caller that has just seen the store answer
+ * passes probe_miss 0 and spares it the probe's write. */
 static apr_status_t fetch(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, const char **json,
-                          apr_size_t *n, const char **why)
+                          apr_size_t *n, const char **why, int probe_miss)
 {
     unsigned char *buf = apr_palloc(p, BLINKAUTH_FLOW_MAX + 1);
     unsigned int len = BLINKAUTH_FLOW_MAX;
     apr_status_t rv = store->provider->retrieve(store->instance, store->server, (const unsigned char *)key,
                                                 (unsigned int)strlen(key), buf, &len, p);
 
-    if (rv == APR_NOTFOUND && store->probe && probe(store, p) != APR_SUCCESS) {
+    if (rv == APR_NOTFOUND && store->probe && probe_miss && probe(store, p) != APR_SUCCESS) {
         *why = "the flow store is not answering (the record was not found, and a probe record could not be stored "
                "and read back)";
         return BLINKAUTH_FLOW_UNAVAILABLE;
@@ -284,7 +285,7 @@ static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *
 {
     const char *json = NULL;
     apr_size_t n = 0;
-    apr_status_t rv = fetch(store, p, key, &json, &n, why);
+    apr_status_t rv = fetch(store, p, key, &json, &n, why, 1);
 
     if (rv == APR_SUCCESS && (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL)
         rv = APR_EBADF;
@@ -408,7 +409,7 @@ apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_
 
     if ((rv = lock_for(&store, p, handle, 1, &key, why)) != APR_SUCCESS)
         return rv;
-    rv = take_out(store, p, key, fetch(store, p, key, &json, &n, why), why);
+    rv = take_out(store, p, key, fetch(store, p, key, &json, &n, why, 1), why);
     store_unlock(store);
     if (rv != APR_SUCCESS)
         return rv;
@@ -443,7 +444,8 @@ apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_po
     store = shard_of(store, state);
     if ((rv = store_lock(store)) != APR_SUCCESS)
         return rv;
-    rv = fetch(store, p, apr_pstrcat(p, flow_key(store, p, state), DONE_SUFFIX, NULL), &json, &n, &why);
+    /* Asked after a take found no record, so the store has just answered: no probe again. */
+    rv = fetch(store, p, apr_pstrcat(p, flow_key(store, p, state), DONE_SUFFIX, NULL), &json, &n, &why, 0);
     store_unlock(store);
     if (rv != APR_SUCCESS)
         return rv;
@@ -465,7 +467,7 @@ apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_
     key = apr_pstrcat(p, key, PROBE_SUFFIX, NULL);
     if ((rv = keep(store, p, key, apr_time_now() + apr_time_from_sec(10), "{}")) != APR_SUCCESS)
         *why = "the flow store refused to store the probe";
-    else if ((rv = fetch(store, p, key, &json, &n, why)) == APR_SUCCESS)
+    else if ((rv = fetch(store, p, key, &json, &n, why, 1)) == APR_SUCCESS)
         rv = drop(store, p, key, why);
     else if (rv == APR_NOTFOUND)
         *why = "the flow store lost the probe it had just stored";
