@@ -471,6 +471,9 @@ START_TEST(test_probe_tells_outage_from_not_found)
     ck_assert_int_eq(cache->stores, 1); /* the put: the happy path asks no probe */
     ck_assert_int_eq(take("unknown", TTL), APR_NOTFOUND);
     ck_assert_int_eq(cache->stores, 2); /* the probe */
+    /* The note of a completed connect is read right after such a take: no second probe. */
+    ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, "unknown", "b", &s), APR_NOTFOUND);
+    ck_assert_int_eq(cache->stores, 2);
     cache->fail_store = APR_ECONNREFUSED;
     ck_assert_int_eq(take("unknown", TTL), BLINKAUTH_FLOW_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(take_why, "not answering"));
