@@ -1,4 +1,4 @@
-/* The Blink API: add, get and delete a user's linked account. */
+/* The Blink API: a user's linked accounts (add, list, get, update, delete) and the user (get). */
 #include "blinkapi.h"
 #include "blinkapi_spec.h"
 #include "json.h"
@@ -6,20 +6,30 @@
 
 #include <apr_strings.h>
 
-json_t *blinkauth_blinkapi_envelope_data(apr_pool_t *p, const char *body, apr_size_t len, const char **why)
-{
-    json_t *envelope = blinkauth_json_parse(p, body, len, NULL);
-    json_t *data = json_object_get(envelope, BLINKAPI_FIELD_DATA);
+/* What an answer's envelope must hold in "data" for the call to count as done. */
+typedef enum { DATA_NONE, DATA_OBJECT, DATA_ARRAY } data_need_t;
 
-    if (!json_is_object(data)) {
+/* The "data" member of a Blink API answer's envelope, bound to p, of the JSON type need asks (DATA_NONE: whatever it
+ * holds, or NULL); NULL with *why when the body is not JSON or "data" is not of that type. */
+static json_t *envelope_member(apr_pool_t *p, const char *body, apr_size_t len, data_need_t need, const char **why)
+{
+    json_t *data = json_object_get(blinkauth_json_parse(p, body, len, NULL), BLINKAPI_FIELD_DATA);
+
+    if (need == DATA_OBJECT && !json_is_object(data)) {
         *why = "no \"data\" object in the envelope";
+        return NULL;
+    }
+    if (need == DATA_ARRAY && !json_is_array(data)) {
+        *why = "no \"data\" array in the envelope";
         return NULL;
     }
     return data;
 }
 
-/* What an answer's envelope must hold in "data" for the call to count as done. */
-typedef enum { DATA_NONE, DATA_OBJECT, DATA_ARRAY } data_need_t;
+json_t *blinkauth_blinkapi_envelope_data(apr_pool_t *p, const char *body, apr_size_t len, const char **why)
+{
+    return envelope_member(p, body, len, DATA_OBJECT, why);
+}
 
 /* A 404 without Blink's JSON envelope (a wrong BlinkAuthAPIURL, a load balancer's page) is a failure, not "gone". */
 static void not_found_checked(apr_pool_t *p, blinkauth_outcome_t *out, const char *code)
@@ -41,7 +51,6 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
     blinkauth_http_response_t res;
     blinkauth_outcome_t out;
     const char *why = NULL, *code;
-    json_t *found;
 
     req.bearer = cfg->api_token;
     req.endpoint = endpoint;
@@ -56,12 +65,7 @@ static blinkauth_outcome_t api_call(apr_pool_t *p, const blinkauth_config_t *cfg
     not_found_checked(p, &out, code);
     if (out.kind != BLINKAUTH_UP_OK || data == NULL)
         return out;
-    found = json_object_get(blinkauth_json_parse(p, res.body, res.body_len, NULL), BLINKAPI_FIELD_DATA);
-    *data = found;
-    if (need == DATA_OBJECT && !json_is_object(found))
-        why = "no \"data\" object in the envelope";
-    else if (need == DATA_ARRAY && !json_is_array(found))
-        why = "no \"data\" array in the envelope";
+    *data = envelope_member(p, res.body, res.body_len, need, &why);
     return why ? blinkauth_upstream_invalid(p, cfg, step, &req, &res, why) : out;
 }
 
@@ -95,8 +99,8 @@ static json_t *account_body(apr_pool_t *p, const blinkauth_linked_account_t *la,
     return body;
 }
 
-/* A linked account read from one of Blink's JSON objects, with id when the object has none; NULL for no object. */
-static blinkauth_linked_account_t *account_of(apr_pool_t *p, const json_t *data, const char *id)
+/* A linked account read from one of Blink's JSON objects; NULL for no object. */
+static blinkauth_linked_account_t *account_of(apr_pool_t *p, const json_t *data)
 {
     blinkauth_linked_account_t *la;
 
@@ -104,8 +108,6 @@ static blinkauth_linked_account_t *account_of(apr_pool_t *p, const json_t *data,
         return NULL;
     la = apr_pcalloc(p, sizeof(*la));
     la->id = blinkauth_json_string(data, BLINKAPI_FIELD_ID);
-    if (la->id == NULL)
-        la->id = id;
     la->auth_id = blinkauth_json_string(data, BLINKAPI_FIELD_AUTH_ID);
     la->external_account_id = blinkauth_json_string(data, BLINKAPI_FIELD_EXTERNAL_ACCOUNT_ID);
     la->access_token = blinkauth_json_string(data, BLINKAPI_FIELD_ACCESS_TOKEN);
@@ -149,7 +151,7 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_get(apr_pool_t *p, const b
     blinkauth_outcome_t out = api_call(p, cfg, "Blink get linked account", "blink_get", "GET",
                                        account_path(p, user_id, id), NULL, DATA_OBJECT, &data);
 
-    *la = out.kind == BLINKAUTH_UP_OK ? account_of(p, data, id) : NULL;
+    *la = out.kind == BLINKAUTH_UP_OK ? account_of(p, data) : NULL;
     if (*la)
         (*la)->id = id;
     return out;
@@ -169,7 +171,7 @@ blinkauth_outcome_t blinkauth_blinkapi_linked_account_list(apr_pool_t *p, const 
         return out;
     json_array_foreach(data, i, item)
     {
-        if ((la = account_of(p, item, NULL)) != NULL)
+        if ((la = account_of(p, item)) != NULL)
             APR_ARRAY_PUSH(*accounts, blinkauth_linked_account_t *) = la;
     }
     return out;
