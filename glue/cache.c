@@ -117,7 +117,7 @@ typedef struct {
     apr_global_mutex_t *mutex[SHARDS];       /* NULL for a provider safe without one */
 } kept_t;
 
-/* Pool cleanup that destroys one cache with the pool that made it. */
+/* pconf cleanup that destroys a provider's cache made for this generation (both go with the configuration). */
 static apr_status_t cache_destroy(void *data)
 {
     blinkauth_flow_store_t *one = data;
@@ -180,9 +180,10 @@ static const char *kept_make_shard(kept_t *kept, int k, int is_shmcb, apr_size_t
     const char *err = NULL;
     apr_status_t rv;
 
+    /* No cleanup of ours frees it: the kept pool outlives this load of the module and of mod_socache_shmcb (httpd
+     * unloads both at each restart), so a cleanup would call code no longer mapped. shmcb makes its segment with
+     * apr_shm_create in that pool, whose own cleanup (libapr's, always loaded) frees it with the pool. */
     if (is_shmcb) {
-        blinkauth_flow_store_t *gone = apr_pcalloc(kept->pool, sizeof(*gone));
-
         err = provider->create(&kept->instance[k], shard_arg(ptemp, provider_arg, k, kept->shards, size), ptemp,
                                kept->pool);
         if (err)
@@ -192,9 +193,6 @@ static const char *kept_make_shard(kept_t *kept, int k, int is_shmcb, apr_size_t
                             kept->pool);
         if (rv != APR_SUCCESS)
             return apr_psprintf(ptemp, "cannot initialise it (%pm)", &rv);
-        gone->provider = provider;
-        gone->instance = kept->instance[k];
-        apr_pool_cleanup_register(kept->pool, gone, cache_destroy, apr_pool_cleanup_null);
     }
     if (provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
         rv = ap_global_mutex_create(&kept->mutex[k], NULL, MUTEX_TYPE, apr_itoa(ptemp, k), s, kept->pool, 0);
