@@ -263,12 +263,16 @@ static apr_status_t shard_ready(const kept_t *kept, int k, int is_shmcb, const u
     return APR_SUCCESS;
 }
 
-/* The smallest BlinkAuthTimeout of the apps, in seconds (a blinkauth_section_fn). */
+/* The smallest BlinkAuthTimeout of the apps, in seconds (a blinkauth_section_fn): sections without BlinkAuth
+ * directives (every <Location> has a configuration of ours) are no apps, and their default does not count. */
 static int least_timeout(void *baton, apr_pool_t *ptemp, server_rec *s, apr_array_header_t *sections, int i,
                          const blinkauth_config_t *own)
 {
-    int *least = baton, t = blinkauth_config_timeout(blinkauth_section_effective(ptemp, s, sections, i));
+    int *least = baton, t;
 
+    if (!blinkauth_config_is_used(own))
+        return OK;
+    t = blinkauth_config_timeout(blinkauth_section_effective(ptemp, s, sections, i));
     if (*least == 0 || t < *least)
         *least = t;
     return OK;
