@@ -377,16 +377,18 @@ const blinkauth_config_t *blinkauth_discovery_apply(request_rec *r, const blinka
             r->uri, cfg->metadata_url);
         return NULL;
     }
+    /* Copies into r->pool: the refresh thread frees a replaced snapshot one interval later, and a request may outlast
+     * that (a callback of several slow upstream calls with a short BlinkAuth refresh interval). */
     out = apr_pmemdup(r->pool, cfg, sizeof(*cfg));
     if (out->authorize_url == NULL)
-        out->authorize_url = snap->meta.authorization_endpoint;
+        out->authorize_url = apr_pstrdup(r->pool, snap->meta.authorization_endpoint);
     if (out->token_url == NULL)
-        out->token_url = snap->meta.token_endpoint;
+        out->token_url = apr_pstrdup(r->pool, snap->meta.token_endpoint);
     if (out->userinfo_url == NULL)
-        out->userinfo_url = snap->meta.userinfo_endpoint;
+        out->userinfo_url = apr_pstrdup(r->pool, snap->meta.userinfo_endpoint);
     if (out->revoke_url == NULL)
-        out->revoke_url = snap->meta.revocation_endpoint;
+        out->revoke_url = apr_pstrdup(r->pool, snap->meta.revocation_endpoint);
     if (out->issuer == NULL)
-        out->issuer = snap->meta.issuer;
+        out->issuer = apr_pstrdup(r->pool, snap->meta.issuer);
     return out;
 }
