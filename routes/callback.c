@@ -20,7 +20,6 @@
 
 #define TITLE_EXPIRED "This link has expired"
 #define SAY_EXPIRED "This link has expired or was already used. Go back to Blink and click Connect again."
-#define TITLE_FAILED "Not connected"
 
 /* Longest access token lifetime believed: ten years. */
 #define EXPIRES_IN_MAX (10L * 365 * 24 * 3600)
@@ -301,7 +300,7 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg)
     if (rv != APR_SUCCESS) {
         BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00306) "callback: %s", why);
         blinkauth_counters_fail(r, BLINKAUTH_M_CALLBACK_STORE_ERROR, why);
-        return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, TITLE_FAILED,
+        return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, BLINKAUTH_TITLE_NOT_CONNECTED,
                                     "The connection could not be completed right now. Go back to Blink and click "
                                     "Connect again in a moment.");
     }

@@ -1,11 +1,10 @@
 /* The callback's pages for a step that failed at an upstream: the person is told who failed and what to do. */
 #include "failure.h"
+#include "routes.h"
 #include "reply.h"
 #include "counters.h"
 
 #include "apr_strings.h"
-
-#define TITLE_FAILED "Not connected"
 
 /* Error codes that say the app itself is wrong: its client id or secret, its grant, its registration. */
 static const char *const misconfigured_codes[] = {"invalid_client",
@@ -59,7 +58,7 @@ int blinkauth_failure_answer(request_rec *r, const blinkauth_outcome_t *out, con
                             out->why);
     if (fault == BLINKAUTH_FAULT_UNREACHABLE)
         return blinkauth_reply_page(
-            r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, TITLE_FAILED,
+            r, timeout ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY, BLINKAUTH_TITLE_NOT_CONNECTED,
             apr_pstrcat(r->pool, party, timeout ? " did not answer in time" : " could not be reached or had a problem",
                         ", so nothing was saved. This is not your doing: try again in a moment (go back to Blink and "
                         "click Connect again).",
@@ -71,5 +70,5 @@ int blinkauth_failure_answer(request_rec *r, const blinkauth_outcome_t *out, con
                         out->code ? " (" : "", out->code ? out->code : "", out->code ? ")" : "",
                         ", so nothing was saved and trying again will not help. Please tell your administrator.",
                         NULL));
-    return blinkauth_reply_page(r, HTTP_BAD_GATEWAY, TITLE_FAILED, refused_say);
+    return blinkauth_reply_page(r, HTTP_BAD_GATEWAY, BLINKAUTH_TITLE_NOT_CONNECTED, refused_say);
 }

@@ -4,6 +4,9 @@
 
 #include "glue.h"
 
+/* The title of every page that tells the person the connect was not made. */
+#define BLINKAUTH_TITLE_NOT_CONNECTED "Not connected"
+
 /* POST <location>/auth/<auth_id>: Blink's Connect click, answered with an authorization URL. */
 int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const char *auth_id);
 

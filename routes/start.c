@@ -25,7 +25,7 @@ static int store_failed(request_rec *r, apr_status_t rv, const char *why)
 {
     BLINKAUTH_RLOG(APLOG_ERR, rv, r, BLALOGNO(00702) "start: %s", why);
     blinkauth_counters_fail(r, BLINKAUTH_M_START_STORE_ERROR, why);
-    return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, "Not connected",
+    return blinkauth_reply_page(r, HTTP_SERVICE_UNAVAILABLE, BLINKAUTH_TITLE_NOT_CONNECTED,
                                 "The connection could not be started right now. Go back to Blink and click Connect "
                                 "again in a moment.");
 }
