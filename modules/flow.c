@@ -249,16 +249,32 @@ static apr_status_t drop(const blinkauth_flow_store_t *store, apr_pool_t *p, con
     return rv;
 }
 
-/* Stores json under the key of name (a state or handle) with suffix, in the shard that keeps name, under its lock. */
-static apr_status_t keep_locked(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *name,
-                                const char *suffix, apr_time_t expiry, const char *json)
+/* Takes the lock of the shard that keeps name (a state or a start handle), moving *store to that shard and setting
+ * *key to name's key with suffix ("", START_SUFFIX, DONE_SUFFIX, PROBE_SUFFIX); the store's error with *why when the
+ * lock cannot be had. */
+static apr_status_t lock_for(const blinkauth_flow_store_t **store, apr_pool_t *p, const char *name, const char *suffix,
+                             const char **key, const char **why)
 {
     apr_status_t rv;
 
-    store = shard_of(store, name);
-    if ((rv = store_lock(store)) != APR_SUCCESS)
+    *why = NULL;
+    *store = shard_of(*store, name);
+    *key = apr_pstrcat(p, flow_key(*store, p, name), suffix, NULL);
+    if ((rv = store_lock(*store)) != APR_SUCCESS)
+        *why = "cannot take the flow store's lock (in BlinkAuthTimeout)";
+    return rv;
+}
+
+/* Stores json under the key of name with suffix (see lock_for), in the shard that keeps name, under its lock. */
+static apr_status_t keep_locked(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *name,
+                                const char *suffix, apr_time_t expiry, const char *json)
+{
+    const char *key, *why;
+    apr_status_t rv;
+
+    if ((rv = lock_for(&store, p, name, suffix, &key, &why)) != APR_SUCCESS)
         return rv;
-    rv = keep(store, p, apr_pstrcat(p, flow_key(store, p, name), suffix, NULL), expiry, json);
+    rv = keep(store, p, key, expiry, json);
     store_unlock(store);
     return rv;
 }
@@ -292,27 +308,6 @@ static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *
     return rv;
 }
 
-/* The cache key of a start handle: the state's, with a suffix no state has. */
-static const char *start_key(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle)
-{
-    return apr_pstrcat(p, flow_key(store, p, handle), START_SUFFIX, NULL);
-}
-
-/* Takes the lock of the shard that keeps name (a state or, with start set, a start handle), moving *store to that
- * shard and setting *key; the store's error with *why when the lock cannot be had. */
-static apr_status_t lock_for(const blinkauth_flow_store_t **store, apr_pool_t *p, const char *name, int start,
-                             const char **key, const char **why)
-{
-    apr_status_t rv;
-
-    *why = NULL;
-    *store = shard_of(*store, name);
-    *key = start ? start_key(*store, p, name) : flow_key(*store, p, name);
-    if ((rv = store_lock(*store)) != APR_SUCCESS)
-        *why = "cannot take the flow store's lock (in BlinkAuthTimeout)";
-    return rv;
-}
-
 /* After a fetch that ended in rv: deletes the record when it was read (it is used once) or unusable (of no use to
  * anyone); the lock is held. The status the taker gets (rv, or the delete's), *why kept for an unusable one. */
 static apr_status_t take_out(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, apr_status_t rv,
@@ -337,7 +332,7 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
     apr_status_t rv;
 
     *flow = NULL;
-    if ((rv = lock_for(&store, p, state, 0, &key, why)) != APR_SUCCESS)
+    if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
         return rv;
     rv = fetch_flow(store, p, key, flow, why);
     if (rv == APR_SUCCESS && browser &&
@@ -366,7 +361,7 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
     const char *key;
     apr_status_t rv;
 
-    if ((rv = lock_for(&store, p, state, 0, &key, why)) != APR_SUCCESS)
+    if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
         return rv;
     rv = fetch_flow(store, p, key, &flow, why);
     if (rv == APR_SUCCESS && flow->browser != NULL) {
@@ -407,7 +402,7 @@ apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_
     apr_status_t rv;
     json_t *j;
 
-    if ((rv = lock_for(&store, p, handle, 1, &key, why)) != APR_SUCCESS)
+    if ((rv = lock_for(&store, p, handle, START_SUFFIX, &key, why)) != APR_SUCCESS)
         return rv;
     rv = take_out(store, p, key, fetch(store, p, key, &json, &n, why, 1), why);
     store_unlock(store);
@@ -436,16 +431,15 @@ apr_status_t blinkauth_flow_done_put(const blinkauth_flow_store_t *store, apr_po
 apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                      const char *browser, const char **account)
 {
-    const char *json = NULL, *why = NULL, *kept = NULL;
+    const char *json = NULL, *why = NULL, *kept = NULL, *key;
     apr_size_t n = 0;
     apr_status_t rv;
     json_t *j;
 
-    store = shard_of(store, state);
-    if ((rv = store_lock(store)) != APR_SUCCESS)
+    if ((rv = lock_for(&store, p, state, DONE_SUFFIX, &key, &why)) != APR_SUCCESS)
         return rv;
     /* Asked after a take found no record, so the store has just answered: no probe again. */
-    rv = fetch(store, p, apr_pstrcat(p, flow_key(store, p, state), DONE_SUFFIX, NULL), &json, &n, &why, 0);
+    rv = fetch(store, p, key, &json, &n, &why, 0);
     store_unlock(store);
     if (rv != APR_SUCCESS)
         return rv;
@@ -462,9 +456,8 @@ apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_
     apr_status_t rv;
 
     *why = "no randomness for the probe's key";
-    if (name == NULL || (rv = lock_for(&store, p, name, 0, &key, why)) != APR_SUCCESS)
+    if (name == NULL || (rv = lock_for(&store, p, name, PROBE_SUFFIX, &key, why)) != APR_SUCCESS)
         return name ? rv : APR_EGENERAL;
-    key = apr_pstrcat(p, key, PROBE_SUFFIX, NULL);
     if ((rv = keep(store, p, key, apr_time_now() + apr_time_from_sec(10), "{}")) != APR_SUCCESS)
         *why = "the flow store refused to store the probe";
     else if ((rv = fetch(store, p, key, &json, &n, why, 1)) == APR_SUCCESS)
