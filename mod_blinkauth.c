@@ -51,7 +51,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         blinkauth_counters_post_config(pconf, ptemp, s);
     /* Discovery also runs in the first pass of a start, the one before httpd leaves the terminal, so that a
      * provider whose metadata cannot be read makes `apachectl start` itself fail; the rest waits for the second. */
-    if ((rc = blinkauth_discovery_post_config(pconf, plog, ptemp, s)) != OK || first)
+    rc = blinkauth_discovery_post_config(pconf, plog, ptemp, s);
+    /* The parent's calls are done: its children inherit no handle, and so no connection it opened. */
+    blinkauth_http_idle_drain();
+    if (rc != OK || first)
         return rc;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, BLALOGNO(00007) "mod_blinkauth/%s ready", BLINKAUTH_VERSION);
     return blinkauth_cache_post_config(pconf, plog, ptemp, s);

@@ -57,8 +57,7 @@ typedef struct {
             return rc_;                                                                                                \
     } while (0)
 
-/* Destroy every idle handle. */
-static void idle_drain(void)
+void blinkauth_http_idle_drain(void)
 {
     apr_thread_mutex_t *m = (apr_thread_mutex_t *)apr_atomic_casptr(&lock_slot, NULL, NULL);
     int locked = m && apr_thread_mutex_lock(m) == APR_SUCCESS;
@@ -72,7 +71,7 @@ static void idle_drain(void)
 /* Drop the idle handles, then forget the mutex (data) that dies with its pool. */
 static apr_status_t lock_cleanup(void *data)
 {
-    idle_drain();
+    blinkauth_http_idle_drain();
     apr_atomic_casptr(&lock_slot, NULL, data);
     return APR_SUCCESS;
 }
@@ -142,7 +141,7 @@ static void handle_put(CURL *h, int healthy)
 static apr_status_t global_cleanup(void *data)
 {
     (void)data;
-    idle_drain();
+    blinkauth_http_idle_drain();
     curl_global_cleanup();
     return APR_SUCCESS;
 }

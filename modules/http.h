@@ -56,6 +56,10 @@ typedef struct {
  * fork). */
 apr_status_t blinkauth_http_global_init(apr_pool_t *pconf);
 
+/* Destroys this process's idle handles and the connections they keep: the parent calls it once its start-up calls are
+ * done, so that its children inherit no open connection. */
+void blinkauth_http_idle_drain(void);
+
 /* Make the handle pool ready in a (new) child: empties what fork inherited, creates the mutex. */
 apr_status_t blinkauth_http_child_init(apr_pool_t *pchild);
 

@@ -738,6 +738,24 @@ START_TEST(test_post_connection_reuse)
 }
 END_TEST
 
+/* idle_drain closes the kept connections: the next call opens a new one (what the parent does before it forks). */
+START_TEST(test_idle_drain_closes_connections)
+{
+    blinkauth_http_request_t req;
+    blinkauth_http_response_t res;
+
+    unit_serve(HS_REPLY, reply(200, NULL, "ok"));
+    req = with_body("POST", "/token", "code=abc");
+    ck_assert_int_eq(blinkauth_http_call(unit_pool, &req, &res), APR_SUCCESS);
+    ck_assert_int_eq(blinkauth_http_call(unit_pool, &req, &res), APR_SUCCESS);
+    ck_assert_int_eq(res.new_connections, 0);
+    blinkauth_http_idle_drain();
+    ck_assert_int_eq(blinkauth_http_call(unit_pool, &req, &res), APR_SUCCESS);
+    ck_assert_int_eq(res.new_connections, 1);
+    ck_assert_int_eq(hs_accepts(unit_server), 2);
+}
+END_TEST
+
 START_TEST(test_large_body_intact)
 {
     const char *body = unit_filled(100 * 1024, 'z');
@@ -780,8 +798,8 @@ int main(void)
                    test_url_for_log, test_fork_gets_own_connections, test_post_not_resent_after_lost_connection,
                    test_patch_not_resent_after_lost_connection, test_post_lost_then_refused_is_not_connect_error,
                    test_get_resent_by_curl_after_lost_connection, test_get_lost_then_refused,
-                   test_post_connection_reuse, test_large_body_intact, test_timeout_sentence, test_refused_sentence,
-                   test_upstream_sentences));
+                   test_post_connection_reuse, test_idle_drain_closes_connections, test_large_body_intact,
+                   test_timeout_sentence, test_refused_sentence, test_upstream_sentences));
 
     tcase_set_timeout(tc, 60);
     return unit_run_http(su);
