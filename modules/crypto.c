@@ -130,11 +130,8 @@ const char *blinkauth_crypto_sha256_b64url(apr_pool_t *p, const char *text)
 
 const char *blinkauth_crypto_flow_ref(apr_pool_t *p, const char *state)
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    const char *text = apr_pstrcat(p, FLOW_REF_PREFIX, state, NULL);
-
-    sha256(text, strlen(text), digest);
-    return apr_pstrmemdup(p, blinkauth_crypto_b64url_encode(p, digest, sizeof(digest)), BLINKAUTH_FLOW_REF_LEN);
+    return apr_pstrmemdup(p, blinkauth_crypto_sha256_b64url(p, apr_pstrcat(p, FLOW_REF_PREFIX, state, NULL)),
+                          BLINKAUTH_FLOW_REF_LEN);
 }
 
 const char *blinkauth_crypto_pkce_challenge(apr_pool_t *p, const char *verifier)
