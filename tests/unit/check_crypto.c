@@ -1,5 +1,7 @@
 /* Unit tests of modules/crypto.c: base64url, random tokens, PKCE S256 and the secret comparison. */
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <apr_strings.h>
 
 #include "unit.h"
@@ -219,6 +221,105 @@ START_TEST(test_flow_ref_shape_and_secrecy)
 }
 END_TEST
 
+/* The hex of the len bytes of b64url text, in p. */
+static const char *hex_of_b64url(const char *text)
+{
+    static const char digits[] = "0123456789abcdef";
+    apr_size_t len = 0, i;
+    unsigned char *raw = blinkauth_crypto_b64url_decode(unit_pool, text, &len);
+    char *hex = apr_palloc(unit_pool, len * 2 + 1);
+
+    ck_assert_ptr_nonnull(raw);
+    for (i = 0; i < len; i++) {
+        hex[2 * i] = digits[raw[i] >> 4];
+        hex[2 * i + 1] = digits[raw[i] & 15];
+    }
+    hex[2 * len] = '\0';
+    return hex;
+}
+
+START_TEST(test_hmac_rfc4231)
+{
+    unsigned char key20[20], long_key[131];
+    const char *data = "Test Using Larger Than Block-Size Key - Hash Key First";
+
+    memset(key20, 0x0b, sizeof(key20));
+    memset(long_key, 0xaa, sizeof(long_key));
+    /* RFC 4231 test cases 1, 2 and 6 (a key longer than a block), each twice: the second MAC uses the key prepared
+     * by the first. */
+    for (int round = 0; round < 2; round++) {
+        ck_assert_str_eq(hex_of_b64url(blinkauth_crypto_hmac(unit_pool, key20, sizeof(key20), "Hi There", 8)),
+                         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        ck_assert_str_eq(hex_of_b64url(blinkauth_crypto_hmac(unit_pool, (const unsigned char *)"Jefe", 4,
+                                                             "what do ya want for nothing?", 28)),
+                         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        ck_assert_str_eq(
+            hex_of_b64url(blinkauth_crypto_hmac(unit_pool, long_key, sizeof(long_key), data, strlen(data))),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    }
+}
+END_TEST
+
+START_TEST(test_hmac_many_keys)
+{
+    unsigned char key[32];
+    const char *first[8], *short_mac, *long_mac;
+    int i;
+
+    /* More keys than the process prepares: the others are MACed without a prepared state, with the same results. */
+    for (i = 0; i < 8; i++) {
+        memset(key, 'a' + i, sizeof(key));
+        first[i] = blinkauth_crypto_hmac(unit_pool, key, sizeof(key), "record", 6);
+        ck_assert_uint_eq(strlen(first[i]), BLINKAUTH_RANDOM_B64_LEN);
+    }
+    for (i = 0; i < 8; i++) {
+        memset(key, 'a' + i, sizeof(key));
+        ck_assert_str_eq(blinkauth_crypto_hmac(unit_pool, key, sizeof(key), "record", 6), first[i]);
+        if (i > 0)
+            ck_assert_str_ne(first[i], first[i - 1]);
+    }
+    /* Released, the keys are prepared again; a key and a longer one that begins with it are two keys, whichever of
+     * them was prepared first. */
+    blinkauth_crypto_release();
+    ck_assert_str_eq(blinkauth_crypto_hmac(unit_pool, key, sizeof(key), "record", 6), first[7]);
+    blinkauth_crypto_release();
+    short_mac = blinkauth_crypto_hmac(unit_pool, key, 16, "record", 6);
+    long_mac = blinkauth_crypto_hmac(unit_pool, key, 17, "record", 6);
+    ck_assert_str_ne(short_mac, long_mac);
+    blinkauth_crypto_release();
+    ck_assert_str_eq(blinkauth_crypto_hmac(unit_pool, key, 17, "record", 6), long_mac);
+    ck_assert_str_eq(blinkauth_crypto_hmac(unit_pool, key, 16, "record", 6), short_mac);
+}
+END_TEST
+
+START_TEST(test_random_token_fork)
+{
+    int fds[2];
+    char child[BLINKAUTH_RANDOM_B64_LEN + 1] = {0};
+    const char *mine;
+    pid_t pid;
+    int status;
+
+    /* A token drawn before the fork leaves the rest of this thread's block for the next ones. */
+    ck_assert_ptr_nonnull(blinkauth_crypto_random_token(unit_pool));
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const char *t = blinkauth_crypto_random_token(unit_pool);
+        _exit(t && write(fds[1], t, strlen(t)) == BLINKAUTH_RANDOM_B64_LEN ? 0 : 1);
+    }
+    mine = blinkauth_crypto_random_token(unit_pool);
+    ck_assert_int_eq(read(fds[0], child, BLINKAUTH_RANDOM_B64_LEN), BLINKAUTH_RANDOM_B64_LEN);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(status, 0);
+    close(fds[0]);
+    close(fds[1]);
+    /* The child's first token is not the one the parent draws next from the same block. */
+    ck_assert_str_ne(mine, child);
+}
+END_TEST
+
 /* Runs the crypto suite. */
 int main(void)
 {
@@ -230,6 +331,7 @@ int main(void)
                               test_b64url_decode_rejects_bad_characters, test_b64url_decode_rejects_impossible_lengths,
                               test_random_token_shape, test_random_token_differs, test_pkce_rfc7636_appendix_b,
                               test_pkce_other_verifier, test_secret_equal, test_secret_which, test_flow_ref_known_value,
-                              test_flow_ref_shape_and_secrecy));
+                              test_flow_ref_shape_and_secrecy, test_hmac_rfc4231, test_hmac_many_keys,
+                              test_random_token_fork));
     return unit_run(s);
 }
