@@ -104,7 +104,11 @@ const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
         return NULL;
     out = apr_palloc(p, (apr_size_t)len + 3);
     out[0] = '"';
-    quote_body(out + 1, (const unsigned char *)s);
+    /* Every escape is longer than what it stands for: a body as long as s is s itself. */
+    if ((apr_size_t)len == strlen(s))
+        memcpy(out + 1, s, (apr_size_t)len);
+    else
+        quote_body(out + 1, (const unsigned char *)s);
     out[len + 1] = '"';
     out[len + 2] = '\0';
     return out;

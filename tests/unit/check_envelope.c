@@ -213,6 +213,29 @@ START_TEST(test_json_bind_no_leak)
 }
 END_TEST
 
+START_TEST(test_json_quote_as_jansson)
+{
+    static const char *const texts[] = {"",
+                                        "plain ascii, / and : and ?",
+                                        "https://idp.example/authorize?client_id=a&state=x_y-z",
+                                        "\"quoted\" and \\ backslash",
+                                        "tab\there, new\nline, cr\r, bell\a, del\x7f, \x01 and \x1f",
+                                        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                        "\xc3\xa9\""};
+    int i;
+
+    /* The same text jansson writes for each, whether or not anything needs escaping. */
+    for (i = 0; i < UNIT_COUNT(texts); i++) {
+        json_t *j = blinkauth_json_bind(unit_pool, json_string(texts[i]));
+
+        ck_assert_ptr_nonnull(j);
+        ck_assert_str_eq(blinkauth_json_quote(unit_pool, texts[i]), blinkauth_json_dump(unit_pool, j));
+    }
+    ck_assert_ptr_null(blinkauth_json_quote(unit_pool, "not UTF-8 \xff"));
+    ck_assert_ptr_null(blinkauth_json_quote(unit_pool, NULL));
+}
+END_TEST
+
 /* Runs the envelope, page and json suite. */
 int main(void)
 {
@@ -224,6 +247,6 @@ int main(void)
     unit_add_tcase(s, "json", NULL, NULL,
                    UNIT_TESTS(test_json_parse_ok, test_json_parse_trailing_garbage, test_json_parse_duplicate_keys,
                               test_json_parse_not_json, test_json_string, test_json_dump, test_json_bind_releases,
-                              test_json_bind_no_leak));
+                              test_json_bind_no_leak, test_json_quote_as_jansson));
     return unit_run(s);
 }
