@@ -22,12 +22,24 @@
 #define DONE_SUFFIX ".done"
 #define PROBE_SUFFIX ".probe"
 
+/* Up to this many dots follow the state in a key of our own store (see flow_key). */
+#define KEY_PAD_MAX 31
+
 /* The cache key of a state: "blinkauth:<state>" in a store that may be shared, the bare state in
  * one of our own.  shmcb picks one of its subcaches by the key's first byte, so a common prefix
- * crowded every record into one: the default 512 KB cache kept 72 pending flows instead of ~1,100. */
+ * crowded every record into one: the default 512 KB cache kept 72 pending flows instead of ~1,100.
+ * In our own store the state is followed by 0 to KEY_PAD_MAX dots, as many as its third character
+ * says: shmcb compares a key with every key of its subcache that has the same length (each store
+ * looks for one to replace), ~70 at a time, each a cache miss in shared memory; spread over 16
+ * lengths, a store compares ~5. */
 static const char *flow_key(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state)
 {
-    return store->bare_keys ? state : apr_pstrcat(p, KEY_PREFIX, state, NULL);
+    static const char dots[KEY_PAD_MAX + 1] = "...............................";
+    int pad = state[0] && state[1] && state[2] ? blinkauth_crypto_b64url_value((unsigned char)state[2]) : 0;
+
+    if (!store->bare_keys)
+        return apr_pstrcat(p, KEY_PREFIX, state, NULL);
+    return apr_pstrcat(p, state, dots + KEY_PAD_MAX - (pad > 0 ? pad & KEY_PAD_MAX : 0), NULL);
 }
 
 const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)

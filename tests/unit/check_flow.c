@@ -248,6 +248,47 @@ START_TEST(test_put_then_take)
 }
 END_TEST
 
+/* In a store of our own (shmcb) a key is the bare state followed by dots, as many as the state's third character
+ * says (0 to 31): the keys of a put, its start record and its done note all begin with the state and have that many
+ * dots, states of other lengths of dots are kept apart, and everything reads back. */
+START_TEST(test_bare_keys_vary_in_length)
+{
+    int lengths[32] = {0}, distinct = 0, i;
+    const char *account = NULL;
+
+    for (i = 0; i < 64; i++) {
+        const char *state, *handle = NULL, *got_state = NULL, *url = NULL, *why = NULL;
+        int dots;
+        apr_size_t n;
+
+        cache = fake_cache_create(unit_pool); /* a done note stays: an empty cache each time */
+        store = fake_cache_store(cache);
+        store.bare_keys = 1;
+        state = put_sample(apr_time_now(), TTL);
+        dots = blinkauth_crypto_b64url_value((unsigned char)state[2]) & 31;
+        n = strlen(cache->last_id);
+        ck_assert_int_eq(strncmp(cache->last_id, state, 43), 0);
+        ck_assert_uint_eq(n, 43 + (apr_size_t)dots);
+        ck_assert_uint_eq(strspn(cache->last_id + 43, "."), (apr_size_t)dots);
+        if (lengths[dots]++ == 0)
+            distinct++;
+        ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, state, "https://idp.example/a", TTL, &handle),
+                         APR_SUCCESS);
+        ck_assert_uint_eq(strlen(cache->last_id),
+                          43 + (apr_size_t)(blinkauth_crypto_b64url_value((unsigned char)handle[2]) & 31) + 6);
+        ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &got_state, &url, &why), APR_SUCCESS);
+        ck_assert_str_eq(got_state, state);
+        ck_assert_int_eq(blinkauth_flow_done_put(&store, unit_pool, state, "hash-a", "alice@example.test", TTL),
+                         APR_SUCCESS);
+        ck_assert_uint_eq(strlen(cache->last_id), 43 + (apr_size_t)dots + 5);
+        ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+        ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, state, "hash-a", &account), APR_SUCCESS);
+    }
+    /* 64 random states fall on 8 or more of the 32 lengths, but for a chance far below one in a billion. */
+    ck_assert_int_ge(distinct, 8);
+}
+END_TEST
+
 /* A completed flow's note is read back by the browser that completed it, many times, refused to another browser, and
  * sealed like a record: a note of another key is not one. */
 START_TEST(test_done_note)
@@ -700,10 +741,11 @@ int main(void)
                               test_decode_not_json, test_decode_wrong_version, test_decode_missing_field,
                               test_decode_extra_field, test_decode_wrong_types, test_decode_duplicate_key));
     unit_add_tcase(s, "socache", setup, NULL,
-                   UNIT_TESTS(test_put_then_take, test_done_note, test_put_fresh_state_each_time, test_take_twice,
-                              test_take_unknown_state, test_take_older_than_ttl, test_take_within_ttl,
-                              test_take_expired_in_store, test_store_records_expiry, test_put_store_failure,
-                              test_put_unencodable, test_retrieve_failure, test_remove_failure, test_remove_lost_race,
+                   UNIT_TESTS(test_put_then_take, test_bare_keys_vary_in_length, test_done_note,
+                              test_put_fresh_state_each_time, test_take_twice, test_take_unknown_state,
+                              test_take_older_than_ttl, test_take_within_ttl, test_take_expired_in_store,
+                              test_store_records_expiry, test_put_store_failure, test_put_unencodable,
+                              test_retrieve_failure, test_remove_failure, test_remove_lost_race,
                               test_take_corrupt_record, test_take_raw_record, test_with_mutex_released,
                               test_probe_tells_outage_from_not_found, test_lock_wait_bounded));
     unit_add_tcase(s, "sealed", setup_sealed, NULL,
