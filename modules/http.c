@@ -35,6 +35,13 @@ static volatile void *lock_slot;
 static volatile apr_uint32_t in_use;
 /* Told of every call (blinkauth_http_observe). */
 static blinkauth_http_observer_fn *observer;
+/* What every handle of this process shares: the TLS session cache (a handle that opens a new connection to a host
+ * resumes the session any handle last made there, instead of a full handshake) and the DNS cache; one lock per kind
+ * of data. NULL before child_init (and where it could not be made: each handle then keeps its own caches). */
+static CURLSH *share;
+static apr_thread_mutex_t *share_locks[CURL_LOCK_DATA_LAST];
+/* The parent's share, forgotten at fork as its handles are (see child_init). */
+static CURLSH *volatile inherited_share;
 
 /* Per-attempt state shared with the curl callbacks. */
 typedef struct {
@@ -100,6 +107,68 @@ static apr_thread_mutex_t *lock_get(void)
     return m;
 }
 
+/* Takes the share's lock of data (curl's lock callback). */
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    (void)h, (void)access, (void)userptr;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST && share_locks[data])
+        apr_thread_mutex_lock(share_locks[data]);
+}
+
+/* Releases the share's lock of data (curl's unlock callback). */
+static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
+{
+    (void)h, (void)userptr;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST && share_locks[data])
+        apr_thread_mutex_unlock(share_locks[data]);
+}
+
+/* Pool cleanup, after the handles' (lock_cleanup): the share goes once no handle uses it. */
+static apr_status_t share_cleanup(void *data)
+{
+    (void)data;
+    blinkauth_http_idle_drain();
+    /* A handle still out in another thread keeps it in use: it is then left to the process's end. */
+    if (share && curl_share_cleanup(share) == CURLSHE_OK)
+        share = NULL;
+    return APR_SUCCESS;
+}
+
+/* Makes this process's share and its locks in p; leaves share NULL when it cannot. */
+static void share_make(apr_pool_t *p)
+{
+    CURLSH *s;
+    int i;
+
+    share = NULL;
+    for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        if (apr_thread_mutex_create(&share_locks[i], APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
+            return;
+    if ((s = curl_share_init()) == NULL)
+        return;
+    if (curl_share_setopt(s, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+        curl_share_setopt(s, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+        curl_share_cleanup(s);
+        return;
+    }
+    share = s;
+    apr_pool_cleanup_register(p, NULL, share_cleanup, apr_pool_cleanup_null);
+}
+
+/* A new handle, attached to the process's share; curl_easy_reset keeps it attached. */
+static CURL *handle_new(void)
+{
+    CURL *h = curl_easy_init();
+
+    if (h && share && curl_easy_setopt(h, CURLOPT_SHARE, share) != CURLE_OK) {
+        curl_easy_cleanup(h);
+        h = NULL;
+    }
+    return h;
+}
+
 /* Take an idle handle, or a new one when none is idle or the pool is unusable. */
 static CURL *handle_get(void)
 {
@@ -112,7 +181,7 @@ static CURL *handle_get(void)
         apr_thread_mutex_unlock(m);
     }
     if (h == NULL)
-        h = curl_easy_init();
+        h = handle_new();
     if (h)
         apr_atomic_inc32(&in_use);
     return h;
@@ -168,6 +237,10 @@ apr_status_t blinkauth_http_child_init(apr_pool_t *pchild)
         n_idle--;
         inherited[n_idle] = idle[n_idle];
     }
+    if (share)
+        inherited_share = share;
+    /* Made before the handle pool's mutex: its cleanup (LIFO) then runs after the handles are gone. */
+    share_make(pchild);
     rv = apr_thread_mutex_create(&m, APR_THREAD_MUTEX_DEFAULT, pchild);
     if (rv != APR_SUCCESS)
         return rv;
