@@ -374,6 +374,10 @@ static CURLcode setup(CURL *h, apr_pool_t *p, const blinkauth_http_request_t *re
     SET(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     SET(h, CURLOPT_URL, req->url);
+    /* HTTP/1.1 even where the server offers h2 (libcurl's default for https): each handle of the pool makes one call at
+     * a time on connections of its own, so h2 multiplexes nothing here, and it cost 27% more of httpd's CPU per
+     * callback (bench/notes.md); libcurl 7.88 also fails a POST whose answer is followed by RST_STREAM(NO_ERROR). */
+    SET(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(h, CURLOPT_FOLLOWLOCATION, 0L);
     SET(h, CURLOPT_SSL_VERIFYPEER, 1L);
     SET(h, CURLOPT_SSL_VERIFYHOST, 2L);
