@@ -10,12 +10,16 @@
  *                                        callbacks of all their states, oldest first: how many pending
  *                                        flows the store kept
  *   driver fakes-callback   PPORT BPORT CONNS COUNT   what one callback asks of the upstreams, sent
- *                                        straight to the fakes: POST /token, GET /userinfo, POST the
- *                                        linked account (timed together)
+ *                                        straight to the fakes: POST /token, GET /userinfo, Get User, list
+ *                                        the user's linked accounts, POST the linked account (timed together)
  *   driver fakes-disconnect PPORT BPORT CONNS COUNT   GET + DELETE the linked account, two POST /revoke
+ *   driver noop PORT CONNS COUNT         POST /noop/auth/a-1234 (timed): the no-op handler, what httpd alone
+ *                                        costs a request (bench/mod_bench_noop.c)
  *
  * CONNS threads each keep their own connection(s) open and run COUNT/CONNS iterations.  Prints one
  * line: n=.. errors=.. rps=.. p50_us=.. p99_us=.. min_us=.. max_us=.. mean_us=..
+ * With BENCH_TLS_CA set (a CA file), the fakes-* modes speak TLS to the fakes, verifying them with it;
+ * each connection's handshake is made once, before its first timed iteration.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -30,11 +34,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/ssl.h>
 
 #define SECRET "bench-proxy-secret"
 
 typedef struct {
     int fd, port;
+    SSL *ssl; /* NULL on a plain connection */
     char buf[65536];
     size_t have;
 } conn_t;
@@ -47,6 +53,7 @@ typedef struct {
 
 static const char *mode;
 static int port_a, port_b;
+static SSL_CTX *tls; /* set for the fakes-* modes with BENCH_TLS_CA */
 
 /* Monotonic time in microseconds. */
 static double now_us(void)
@@ -57,7 +64,19 @@ static double now_us(void)
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* Opens a loopback connection to port with TCP_NODELAY. */
+/* Closes c's connection, if any. */
+static void hang_up(conn_t *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+/* Opens a loopback connection to port with TCP_NODELAY (and TLS to the fakes with BENCH_TLS_CA). */
 static int dial(conn_t *c)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)c->port)};
@@ -73,7 +92,36 @@ static int dial(conn_t *c)
         return -1;
     }
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (tls && strncmp(mode, "fakes-", 6) == 0) {
+        if ((c->ssl = SSL_new(tls)) == NULL || !SSL_set_fd(c->ssl, c->fd) || !SSL_set1_host(c->ssl, "127.0.0.1") ||
+            SSL_connect(c->ssl) != 1) {
+            hang_up(c);
+            return -1;
+        }
+    }
     return 0;
+}
+
+/* Reads up to n bytes (TLS or plain); as read(). */
+static ssize_t conn_read(conn_t *c, char *buf, size_t n)
+{
+    int r;
+
+    if (c->ssl == NULL)
+        return read(c->fd, buf, n);
+    r = SSL_read(c->ssl, buf, (int)n);
+    return r > 0 ? r : 0;
+}
+
+/* Writes up to n bytes (TLS or plain); as write(). */
+static ssize_t conn_write(conn_t *c, const char *buf, size_t n)
+{
+    int w;
+
+    if (c->ssl == NULL)
+        return write(c->fd, buf, n);
+    w = SSL_write(c->ssl, buf, (int)n);
+    return w > 0 ? w : -1;
 }
 
 /* Sends a request and reads the whole answer; returns the status (0 on I/O error), body in *body. */
@@ -84,7 +132,7 @@ static int exchange_once(conn_t *c, const char *req, size_t len, char **body)
     int status = 0;
 
     while (off < len) {
-        ssize_t w = write(c->fd, req + off, len - off);
+        ssize_t w = conn_write(c, req + off, len - off);
         if (w <= 0)
             return 0;
         off += (size_t)w;
@@ -92,7 +140,7 @@ static int exchange_once(conn_t *c, const char *req, size_t len, char **body)
     c->have = 0;
     c->buf[0] = '\0';
     while ((end = strstr(c->buf, "\r\n\r\n")) == NULL) {
-        ssize_t n = read(c->fd, c->buf + c->have, sizeof(c->buf) - 1 - c->have);
+        ssize_t n = conn_read(c, c->buf + c->have, sizeof(c->buf) - 1 - c->have);
         if (n <= 0)
             return 0;
         c->have += (size_t)n;
@@ -108,7 +156,7 @@ static int exchange_once(conn_t *c, const char *req, size_t len, char **body)
     if (need >= sizeof(c->buf))
         return 0;
     while (c->have < need) {
-        ssize_t n = read(c->fd, c->buf + c->have, sizeof(c->buf) - 1 - c->have);
+        ssize_t n = conn_read(c, c->buf + c->have, sizeof(c->buf) - 1 - c->have);
         if (n <= 0)
             return 0;
         c->have += (size_t)n;
@@ -128,7 +176,7 @@ static int exchange(conn_t *c, const char *req, size_t len, char **body)
         return 0;
     if ((status = exchange_once(c, req, len, body)) != 0)
         return status;
-    close(c->fd);
+    hang_up(c);
     if (dial(c) != 0)
         return 0;
     return exchange_once(c, req, len, body);
@@ -242,19 +290,32 @@ static int capacity(int count)
     return 0;
 }
 
-/* One timed Disconnect. */
-static int one_disconnect(conn_t *c, double *us)
+/* Sends request_line with Blink's proxy headers and no body, timed into *us; -1 unless answered 200. */
+static int timed_proxy_call(conn_t *c, const char *request_line, double *us)
 {
     char req[512];
     int n = snprintf(req, sizeof(req),
-                     "DELETE /blink/linked-accounts/la-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nblink-auth-proxysecret: " SECRET
-                     "\r\nblink-auth-userid: u-42\r\nContent-Length: 0\r\n\r\n");
+                     "%s HTTP/1.1\r\nHost: 127.0.0.1\r\nblink-auth-proxysecret: " SECRET
+                     "\r\nblink-auth-userid: u-42\r\nContent-Length: 0\r\n\r\n",
+                     request_line);
     double t0 = now_us();
 
     if (exchange(c, req, (size_t)n, NULL) != 200)
         return -1;
     *us = now_us() - t0;
     return 0;
+}
+
+/* One timed Disconnect. */
+static int one_disconnect(conn_t *c, double *us)
+{
+    return timed_proxy_call(c, "DELETE /blink/linked-accounts/la-1", us);
+}
+
+/* One timed POST to the no-op handler, asked as Connect is. */
+static int one_noop(conn_t *c, double *us)
+{
+    return timed_proxy_call(c, "POST /noop/auth/a-1234", us);
 }
 
 /* A POST with a body to one of the fakes, shaped like the module's. */
@@ -296,6 +357,8 @@ static int fakes_callback(conn_t *prov, conn_t *blink, double *us)
              "grant_type=authorization_code&code=c0de-0123456789abcdef&redirect_uri=http%3A%2F%2F127.0.0.1%3A8801"
              "%2Fblink%2Fcallback&code_verifier=0123456789abcdefghijklmnopqrstuvwxyzABCDEFG") != 0 ||
         bodiless(prov, "GET", "/userinfo", BEARER_AT) != 0 ||
+        bodiless(blink, "GET", "/v2/user/u-42", BEARER_API) != 0 ||
+        bodiless(blink, "GET", "/v2/user/u-42/linked-accounts", BEARER_API) != 0 ||
         post(blink, "/v2/user/u-42/linked-accounts", BEARER_API, "application/json",
              "{\"auth_id\":\"a-1234\",\"external_account_id\":\"user42@example.com\",\"access_token\":\"at-"
              "0123456789abcdef0123456789abcdef\",\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\",\"expiry\":"
@@ -335,6 +398,7 @@ static void *run(void *arg)
         double us = 0;
         int rc = strcmp(mode, "callback") == 0         ? one_callback(a, &us)
                  : strcmp(mode, "disconnect") == 0     ? one_disconnect(a, &us)
+                 : strcmp(mode, "noop") == 0           ? one_noop(a, &us)
                  : strcmp(mode, "fakes-callback") == 0 ? fakes_callback(a, b, &us)
                                                        : fakes_disconnect(a, b, &us);
         if (rc == 0)
@@ -343,10 +407,8 @@ static void *run(void *arg)
             j->errors++;
     }
     (void)fakes;
-    if (a->fd >= 0)
-        close(a->fd);
-    if (b->fd >= 0)
-        close(b->fd);
+    hang_up(a);
+    hang_up(b);
     free(a);
     free(b);
     return NULL;
@@ -375,9 +437,17 @@ int main(int argc, char **argv)
         return capacity(atoi(argv[4]));
     }
     fakes = strncmp(mode, "fakes-", 6) == 0;
-    if (argc != (fakes ? 6 : 5) || (strcmp(mode, "callback") && strcmp(mode, "disconnect") &&
+    if (argc != (fakes ? 6 : 5) || (strcmp(mode, "callback") && strcmp(mode, "disconnect") && strcmp(mode, "noop") &&
                                     strcmp(mode, "fakes-callback") && strcmp(mode, "fakes-disconnect")))
         goto usage;
+    if (fakes && getenv("BENCH_TLS_CA") &&
+        ((tls = SSL_CTX_new(TLS_client_method())) == NULL ||
+         SSL_CTX_load_verify_locations(tls, getenv("BENCH_TLS_CA"), NULL) != 1)) {
+        fprintf(stderr, "driver: cannot use the CA file %s\n", getenv("BENCH_TLS_CA"));
+        return 2;
+    }
+    if (tls)
+        SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, NULL);
     port_a = atoi(argv[argi++]);
     if (fakes)
         port_b = atoi(argv[argi++]);
@@ -411,7 +481,7 @@ int main(int argc, char **argv)
     return errors ? 1 : 0;
 
 usage:
-    fprintf(stderr, "usage: driver callback|disconnect PORT CONNS COUNT\n"
+    fprintf(stderr, "usage: driver callback|disconnect|noop PORT CONNS COUNT\n"
                     "       driver fakes-callback|fakes-disconnect PROVIDER_PORT BLINK_PORT CONNS COUNT\n");
     return 2;
 }

@@ -1,12 +1,15 @@
 /* fastfake: a minimal, fast fake of the OAuth provider and of the Blink API for `make bench`.
  *
  * One process, three loopback listeners: the provider (token, userinfo, revoke), the Blink API
- * (linked accounts: add, get, delete) and a control port (GET /stats, GET /reset) that is not
- * counted.  Each accepted connection gets a thread with blocking I/O and HTTP/1.1 keep-alive;
- * every answer is one write().  It counts the TCP connections it accepts and the requests it
- * serves per upstream, which is how the bench sees whether mod_blinkauth reuses its connections.
+ * (the user; linked accounts: list, add, get, delete) and a control port (GET /stats, GET /reset, GET /drop:
+ * every open connection closes after its next answer) that is not counted.  Each accepted connection gets a thread with
+ * blocking I/O and HTTP/1.1 keep-alive; every answer is one write().  It counts the TCP connections it accepts and the
+ * requests it serves per upstream, which is how the bench sees whether mod_blinkauth reuses its connections. With a
+ * certificate and its key, the provider and the Blink API speak TLS (HTTP/1.1 only, no ALPN), and it also counts their
+ * handshakes: full ones, and resumed ones (a session the client kept from an earlier connection, by session ID or
+ * ticket).
  *
- * Usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT
+ * Usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [CERT_PEM KEY_PEM]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -22,22 +25,41 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 enum { PROVIDER, BLINK, CONTROL };
 
-static atomic_long accepts[2], requests[2], open_now[2];
+static atomic_long accepts[2], requests[2], open_now[2], tls_full[2], tls_resumed[2];
+/* GET /drop on the control port raises it: every connection accepted before answers its next request with
+ * "Connection: close" and closes, as a server whose keep-alive timeout ran out (the client must reconnect). */
+static atomic_long drop_epoch;
+static SSL_CTX *tls; /* NULL: plain HTTP */
 
 typedef struct {
     int fd;
     int role;
+    SSL *ssl;   /* NULL on a plain connection */
+    long epoch; /* drop_epoch when it was accepted */
 } conn_t;
 
+/* Reads up to n bytes from the connection (TLS or plain); as read(). */
+static ssize_t conn_read(const conn_t *c, char *buf, size_t n)
+{
+    int r;
+
+    if (c->ssl == NULL)
+        return read(c->fd, buf, n);
+    r = SSL_read(c->ssl, buf, (int)n);
+    return r > 0 ? r : SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
 /* Writes all of buf. */
-static int write_all(int fd, const char *buf, size_t n)
+static int write_all(const conn_t *c, const char *buf, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
+        ssize_t w = c->ssl ? SSL_write(c->ssl, buf, (int)n) : write(c->fd, buf, n);
+        if (w < 0 && errno == EINTR && c->ssl == NULL)
             continue;
         if (w <= 0)
             return -1;
@@ -48,7 +70,7 @@ static int write_all(int fd, const char *buf, size_t n)
 }
 
 /* Sends one complete answer with a JSON (or empty) body. */
-static int answer(int fd, int status, const char *body, int close_after)
+static int answer(const conn_t *c, int status, const char *body, int close_after)
 {
     char buf[2048];
     size_t blen = strlen(body);
@@ -58,61 +80,74 @@ static int answer(int fd, int status, const char *body, int close_after)
                      : status == 201 ? "Created"
                                      : "Not Found",
                      blen, close_after ? "Connection: close\r\n" : "", body);
-    return write_all(fd, buf, (size_t)n);
+    return write_all(c, buf, (size_t)n);
 }
 
 /* The answer of one request to the fake provider. */
-static int serve_provider(int fd, const char *method, const char *path, int close_after)
+static int serve_provider(const conn_t *c, const char *method, const char *path, int close_after)
 {
     if (strcmp(method, "POST") == 0 && strncmp(path, "/token", 6) == 0)
-        return answer(fd, 200,
+        return answer(c, 200,
                       "{\"access_token\":\"at-0123456789abcdef0123456789abcdef\",\"token_type\":\"Bearer\","
                       "\"expires_in\":3600,\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\"}",
                       close_after);
     if (strcmp(method, "GET") == 0 && strncmp(path, "/userinfo", 9) == 0)
         return answer(
-            fd, 200, "{\"sub\":\"u-42\",\"email\":\"user42@example.com\",\"email_verified\":true,\"name\":\"User 42\"}",
+            c, 200, "{\"sub\":\"u-42\",\"email\":\"user42@example.com\",\"email_verified\":true,\"name\":\"User 42\"}",
             close_after);
     if (strcmp(method, "POST") == 0 && strncmp(path, "/revoke", 7) == 0)
-        return answer(fd, 200, "", close_after);
-    return answer(fd, 404, "{\"error\":\"not_found\"}", close_after);
+        return answer(c, 200, "", close_after);
+    return answer(c, 404, "{\"error\":\"not_found\"}", close_after);
 }
 
 /* The answer of one request to the fake Blink API. */
-static int serve_blink(int fd, const char *method, const char *path, int close_after)
+static int serve_blink(const conn_t *c, const char *method, const char *path, int close_after)
 {
     int accounts = strncmp(path, "/v2/user/", 9) == 0 && strstr(path, "/linked-accounts") != NULL;
     const char *tail = accounts ? strstr(path, "/linked-accounts") + 16 : NULL;
 
     if (accounts && strcmp(method, "POST") == 0 && *tail == '\0')
-        return answer(fd, 201, "{\"data\":{\"id\":\"la-1\"}}", close_after);
+        return answer(c, 201, "{\"data\":{\"id\":\"la-1\"}}", close_after);
+    /* The callback reads the user (Get User) and the user's linked accounts (none) before adding one. */
+    if (accounts && strcmp(method, "GET") == 0 && *tail == '\0')
+        return answer(c, 200, "{\"code\":\"OK\",\"message\":\"OK\",\"data\":[]}", close_after);
+    if (!accounts && strncmp(path, "/v2/user/", 9) == 0 && strcmp(method, "GET") == 0 && !strchr(path + 9, '/'))
+        return answer(c, 200,
+                      "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{\"id\":\"u-42\",\"email\":"
+                      "\"user42@example.com\",\"first_name\":\"User\",\"last_name\":\"42\"}}",
+                      close_after);
     if (accounts && strcmp(method, "GET") == 0 && *tail == '/')
         return answer(
-            fd, 200,
+            c, 200,
             "{\"data\":{\"id\":\"la-1\",\"auth_id\":\"a-1234\",\"external_account_id\":\"user42@example.com\","
             "\"access_token\":\"at-0123456789abcdef0123456789abcdef\","
             "\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\","
             "\"expiry\":\"2030-01-01T00:00:00Z\",\"reauth_required\":false}}",
             close_after);
     if (accounts && strcmp(method, "DELETE") == 0 && *tail == '/')
-        return answer(fd, 200, "{\"data\":{}}", close_after);
-    return answer(fd, 404, "{\"code\":\"NOT_FOUND\"}", close_after);
+        return answer(c, 200, "{\"data\":{}}", close_after);
+    return answer(c, 404, "{\"code\":\"NOT_FOUND\"}", close_after);
 }
 
 /* The answer of one request to the control port. */
-static int serve_control(int fd, const char *path)
+static int serve_control(const conn_t *c, const char *path)
 {
     char body[512];
 
+    if (strcmp(path, "/drop") == 0)
+        atomic_fetch_add(&drop_epoch, 1);
     if (strcmp(path, "/reset") == 0)
         for (int i = 0; i < 2; i++)
-            accepts[i] = requests[i] = 0;
+            accepts[i] = requests[i] = tls_full[i] = tls_resumed[i] = 0;
     snprintf(body, sizeof(body),
              "{\"provider_accepts\":%ld,\"provider_requests\":%ld,\"provider_open\":%ld,"
-             "\"blink_accepts\":%ld,\"blink_requests\":%ld,\"blink_open\":%ld}",
+             "\"blink_accepts\":%ld,\"blink_requests\":%ld,\"blink_open\":%ld,"
+             "\"provider_tls_full\":%ld,\"provider_tls_resumed\":%ld,\"blink_tls_full\":%ld,"
+             "\"blink_tls_resumed\":%ld}",
              (long)accepts[PROVIDER], (long)requests[PROVIDER], (long)open_now[PROVIDER], (long)accepts[BLINK],
-             (long)requests[BLINK], (long)open_now[BLINK]);
-    return answer(fd, 200, body, 1);
+             (long)requests[BLINK], (long)open_now[BLINK], (long)tls_full[PROVIDER], (long)tls_resumed[PROVIDER],
+             (long)tls_full[BLINK], (long)tls_resumed[BLINK]);
+    return answer(c, 200, body, 1);
 }
 
 /* Serves one keep-alive connection until the peer closes it. */
@@ -123,6 +158,11 @@ static void *serve(void *arg)
     size_t have = 0;
 
     free(arg);
+    if (tls && c.role != CONTROL) {
+        if ((c.ssl = SSL_new(tls)) == NULL || !SSL_set_fd(c.ssl, c.fd) || SSL_accept(c.ssl) != 1)
+            goto done;
+        atomic_fetch_add(SSL_session_reused(c.ssl) ? &tls_resumed[c.role] : &tls_full[c.role], 1);
+    }
     for (;;) {
         char *end, *cl, method[16], path[4096];
         size_t head, body = 0, need;
@@ -130,7 +170,7 @@ static void *serve(void *arg)
 
         buf[have] = '\0';
         while ((end = strstr(buf, "\r\n\r\n")) == NULL) {
-            ssize_t n = have < sizeof(buf) - 1 ? read(c.fd, buf + have, sizeof(buf) - 1 - have) : -1;
+            ssize_t n = have < sizeof(buf) - 1 ? conn_read(&c, buf + have, sizeof(buf) - 1 - have) : -1;
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
@@ -144,12 +184,12 @@ static void *serve(void *arg)
             goto done;
         if ((cl = strcasestr(buf, "\r\ncontent-length:")) != NULL)
             body = strtoul(cl + 17, NULL, 10);
-        close_after = strcasestr(buf, "\r\nconnection: close") != NULL;
+        close_after = strcasestr(buf, "\r\nconnection: close") != NULL || c.epoch != atomic_load(&drop_epoch);
         need = head + body;
         if (need >= sizeof(buf))
             goto done;
         while (have < need) {
-            ssize_t n = read(c.fd, buf + have, sizeof(buf) - 1 - have);
+            ssize_t n = conn_read(&c, buf + have, sizeof(buf) - 1 - have);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
@@ -158,9 +198,9 @@ static void *serve(void *arg)
         }
         if (c.role != CONTROL)
             atomic_fetch_add(&requests[c.role], 1);
-        if ((c.role == PROVIDER ? serve_provider(c.fd, method, path, close_after)
-             : c.role == BLINK  ? serve_blink(c.fd, method, path, close_after)
-                                : serve_control(c.fd, path)) != 0 ||
+        if ((c.role == PROVIDER ? serve_provider(&c, method, path, close_after)
+             : c.role == BLINK  ? serve_blink(&c, method, path, close_after)
+                                : serve_control(&c, path)) != 0 ||
             close_after || c.role == CONTROL)
             goto done;
         memmove(buf, buf + need, have - need);
@@ -169,6 +209,10 @@ static void *serve(void *arg)
 done:
     if (c.role != CONTROL)
         atomic_fetch_sub(&open_now[c.role], 1);
+    if (c.ssl) {
+        SSL_shutdown(c.ssl);
+        SSL_free(c.ssl);
+    }
     close(c.fd);
     return NULL;
 }
@@ -194,9 +238,10 @@ static void *acceptor(void *arg)
             atomic_fetch_add(&accepts[role], 1);
             atomic_fetch_add(&open_now[role], 1);
         }
-        c = malloc(sizeof(*c));
+        c = calloc(1, sizeof(*c));
         c->fd = fd;
         c->role = role;
+        c->epoch = atomic_load(&drop_epoch);
         if (pthread_create(&t, &attr, serve, c) != 0) {
             close(fd);
             free(c);
@@ -225,11 +270,21 @@ int main(int argc, char **argv)
     static void *args[3][2];
     pthread_t t[3];
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT\n");
+    if (argc != 4 && argc != 6) {
+        fprintf(stderr, "usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [CERT_PEM KEY_PEM]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (argc == 6 &&
+        ((tls = SSL_CTX_new(TLS_server_method())) == NULL || SSL_CTX_use_certificate_chain_file(tls, argv[4]) != 1 ||
+         SSL_CTX_use_PrivateKey_file(tls, argv[5], SSL_FILETYPE_PEM) != 1)) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "fastfake: cannot use the certificate %s and key %s\n", argv[4], argv[5]);
+        return 1;
+    }
+    /* Sessions are resumed from the server's cache (TLS 1.2 IDs) or from tickets (TLS 1.3), OpenSSL's defaults. */
+    if (tls)
+        SSL_CTX_set_session_id_context(tls, (const unsigned char *)"fastfake", 8);
     for (int i = 0; i < 3; i++) {
         args[i][0] = (void *)(long)i;
         args[i][1] = (void *)(long)listen_on(atoi(argv[1 + i]));

@@ -20,27 +20,79 @@ SERVERS=2
 WORKER_THREADS=$((THREADS_PER_CHILD * SERVERS))
 BENCH_MPM=${BENCH_MPM:-event}            # event (make bench) or worker
 BENCH_KEEPALIVE=${BENCH_KEEPALIVE:-On}
+# BENCH_TLS=1: the fakes speak TLS with a certificate of a test CA the bench makes (tests/lib/test-ca.sh), and the
+# app trusts it through BlinkAuthCAFile.
+BENCH_TLS=${BENCH_TLS:-0}
+BENCH_CA_DIR=$BENCH_TOP/build/bench-ca
 FAKES_PID=
 
-# Builds the fast fakes and the callback/Disconnect driver.
+BENCH_NOOP=$BENCH_BIN/noop/.libs/mod_bench_noop.so
+
+# Builds the fast fakes, the callback/Disconnect driver and the no-op handler module (apxs).
 bench_build_tools() {
-    mkdir -p "$BENCH_BIN"
-    cc -O2 -Wall -Wextra -pthread -o "$BENCH_BIN/fastfake" "$BENCH_TOP/bench/fastfake.c" &&
-        cc -O2 -Wall -Wextra -pthread -o "$BENCH_BIN/driver" "$BENCH_TOP/bench/driver.c"
+    mkdir -p "$BENCH_BIN/noop"
+    cp "$BENCH_TOP/bench/mod_bench_noop.c" "$BENCH_BIN/noop/"
+    cc -O2 -Wall -Wextra -pthread -o "$BENCH_BIN/fastfake" "$BENCH_TOP/bench/fastfake.c" -lssl -lcrypto &&
+        cc -O2 -Wall -Wextra -pthread -o "$BENCH_BIN/driver" "$BENCH_TOP/bench/driver.c" -lssl -lcrypto &&
+        (cd "$BENCH_BIN/noop" && apxs -c -Wc,-Wall -Wc,-Wextra -Wc,-Wno-unused-parameter mod_bench_noop.c \
+            >apxs.log 2>&1 || { cat apxs.log >&2; exit 1; })
 }
 
-# Writes the httpd configuration: one <VirtualHost> serving the app under /blink and static files.
+# The scheme of the fakes' URLs.
+bench_fake_scheme() {
+    [ "$BENCH_TLS" = 1 ] && echo https || echo http
+}
+
+# The <Location> of one app at path with Auth ID auth_id, against the fakes.
+bench_app_location() {
+    local path=$1 auth_id=$2 scheme ca=""
+    scheme=$(bench_fake_scheme)
+    [ "$BENCH_TLS" = 1 ] && ca="BlinkAuthCAFile            \"$BENCH_CA_DIR/ca.pem\""
+    cat <<CONF
+    <Location $path>
+        SetHandler blinkauth
+        BlinkAuthID                $auth_id
+        BlinkAuthProxySecret       "bench-proxy-secret"
+        BlinkAuthAPIToken          "bench-api-token"
+        BlinkAuthAPIURL            $scheme://127.0.0.1:$FAKE_BLINK_PORT
+        BlinkAuthClientID          "bench-client"
+        BlinkAuthClientSecret      "bench-client-secret"
+        BlinkAuthAuthorizeURL      https://idp.example/oauth/authorize
+        BlinkAuthTokenURL          $scheme://127.0.0.1:$FAKE_PROVIDER_PORT/token
+        BlinkAuthUserInfoURL       $scheme://127.0.0.1:$FAKE_PROVIDER_PORT/userinfo
+        BlinkAuthRevokeURL         $scheme://127.0.0.1:$FAKE_PROVIDER_PORT/revoke
+        $ca
+        BlinkAuthScope             "openid email offline_access"
+        BlinkAuthAccountIDClaim    email
+        BlinkAuthTimeout           5
+    </Location>
+CONF
+}
+
+# Writes the httpd configuration: one <VirtualHost> serving the app under /blink (Auth ID a-1234), the no-op handler
+# under /noop and static files.  BENCH_APPS=N adds apps 2..N under /app-K (Auth ID a-K), after the first;
+# BENCH_MUTEX=file puts the flow store's mutexes on fcntl locks (Mutex file:<dir>); BENCH_CACHE sets BlinkAuthCache.
 bench_write_conf() {
-    local user=""
+    local user="" extra="" k
     mkdir -p "$BENCH_WORK/htdocs" "$BENCH_WORK/logs"
     [ "$(id -u)" = 0 ] && user=$'User www-data\nGroup www-data'
     [ "$(id -u)" = 0 ] && chown www-data "$BENCH_WORK/logs"
-    cat >"$BENCH_WORK/httpd.conf" <<CONF
+    if [ "${BENCH_MUTEX:-default}" = file ]; then
+        mkdir -p "$BENCH_WORK/locks"
+        [ "$(id -u)" = 0 ] && chown www-data "$BENCH_WORK/locks"
+        extra="Mutex file:$BENCH_WORK/locks blinkauth-flow"
+    fi
+    case "${BENCH_CACHE:-}" in
+    redis:*) extra+=$'\n'"LoadModule socache_redis_module $MODDIR/mod_socache_redis.so"$'\n'"BlinkAuthCache ${BENCH_CACHE}" ;;
+    ?*) extra+=$'\n'"BlinkAuthCache \"${BENCH_CACHE}\"" ;;
+    esac
+    {
+        cat <<CONF
 ServerRoot "$BENCH_WORK"
 ServerName 127.0.0.1
 PidFile "$BENCH_WORK/httpd.pid"
 ErrorLog "$BENCH_WORK/logs/error_log"
-LogLevel warn
+LogLevel ${BENCH_LOGLEVEL:-warn}
 Listen 127.0.0.1:$BENCH_PORT
 $user
 LoadModule mpm_${BENCH_MPM}_module $MODDIR/mod_mpm_${BENCH_MPM}.so
@@ -48,9 +100,13 @@ LoadModule authz_core_module $MODDIR/mod_authz_core.so
 LoadModule mime_module $MODDIR/mod_mime.so
 LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
 LoadModule blinkauth_module "$BENCH_MODULE"
+<IfFile "$BENCH_NOOP">
+    LoadModule bench_noop_module "$BENCH_NOOP"
+</IfFile>
 TypesConfig /etc/mime.types
 AddType "application/json; charset=utf-8" .json
 DefaultRuntimeDir "$BENCH_WORK/logs"
+$extra
 
 StartServers            $SERVERS
 # Spare scoreboard slots: during a graceful restart the old children keep theirs while they finish,
@@ -79,24 +135,25 @@ GracefulShutdownTimeout 30
     <Directory "$BENCH_WORK/htdocs">
         Require all granted
     </Directory>
-    <Location /blink>
-        SetHandler blinkauth
-        BlinkAuthID                a-1234
-        BlinkAuthProxySecret       "bench-proxy-secret"
-        BlinkAuthAPIToken          "bench-api-token"
-        BlinkAuthAPIURL            http://127.0.0.1:$FAKE_BLINK_PORT
-        BlinkAuthClientID          "bench-client"
-        BlinkAuthClientSecret      "bench-client-secret"
-        BlinkAuthAuthorizeURL      https://idp.example/oauth/authorize
-        BlinkAuthTokenURL          http://127.0.0.1:$FAKE_PROVIDER_PORT/token
-        BlinkAuthUserInfoURL       http://127.0.0.1:$FAKE_PROVIDER_PORT/userinfo
-        BlinkAuthRevokeURL         http://127.0.0.1:$FAKE_PROVIDER_PORT/revoke
-        BlinkAuthScope             "openid email offline_access"
-        BlinkAuthAccountIDClaim    email
-        BlinkAuthTimeout           5
-    </Location>
+CONF
+        bench_app_location /blink a-1234
+        for k in $(seq 2 "${BENCH_APPS:-1}"); do
+            bench_app_location "/app-$k" "a-$k"
+        done
+        cat <<CONF
+    # The limit: a handler that answers the bytes of a Connect answer from memory (bench/mod_bench_noop.c), once
+    # bench.sh has saved one (it restarts httpd after that).
+    <IfFile "$BENCH_WORK/htdocs/connect.json">
+        <IfModule bench_noop_module>
+            <Location /noop>
+                SetHandler bench-noop
+                BenchNoopBody "$BENCH_WORK/htdocs/connect.json"
+            </Location>
+        </IfModule>
+    </IfFile>
 </VirtualHost>
 CONF
+    } >"$BENCH_WORK/httpd.conf"
 }
 
 # Waits until something answers on a loopback port (up to 10 s).
@@ -138,9 +195,14 @@ bench_children() {
     pgrep -P "$parent" | tr '\n' ' '
 }
 
-# Starts the fast fakes.
+# Starts the fast fakes (with TLS and a fresh test CA when BENCH_TLS=1).
 bench_fakes_start() {
-    "$BENCH_BIN/fastfake" "$FAKE_PROVIDER_PORT" "$FAKE_BLINK_PORT" "$FAKE_CONTROL_PORT" &
+    local tls=()
+    if [ "$BENCH_TLS" = 1 ]; then
+        "$BENCH_TOP/tests/lib/test-ca.sh" "$BENCH_CA_DIR" || return 1
+        tls=("$BENCH_CA_DIR/server.pem" "$BENCH_CA_DIR/server.key")
+    fi
+    "$BENCH_BIN/fastfake" "$FAKE_PROVIDER_PORT" "$FAKE_BLINK_PORT" "$FAKE_CONTROL_PORT" "${tls[@]}" &
     FAKES_PID=$!
     bench_wait_port "$FAKE_CONTROL_PORT"
 }
@@ -151,10 +213,11 @@ bench_fakes_stop() {
     FAKES_PID=
 }
 
-# The fakes' counters as "provider_accepts provider_requests blink_accepts blink_requests".
+# The fakes' counters as "provider_accepts provider_requests blink_accepts blink_requests provider_tls_full
+# provider_tls_resumed blink_tls_full blink_tls_resumed".
 bench_fakes_stats() {
     curl -s "http://127.0.0.1:$FAKE_CONTROL_PORT/${1:-stats}" |
-        python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["provider_accepts"], d["provider_requests"], d["blink_accepts"], d["blink_requests"])'
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print(*(d[k] for k in ("provider_accepts", "provider_requests", "blink_accepts", "blink_requests", "provider_tls_full", "provider_tls_resumed", "blink_tls_full", "blink_tls_resumed")))'
 }
 
 # Stops everything this script started.
@@ -191,7 +254,7 @@ bench_wrk_quota() {
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         n=$(find "$done_dir" -type f | wc -l)
-        [ "$n" -ge "$threads" ] && kill -INT "$pid"
+        [ "$n" -ge "$threads" ] && kill -INT "$pid" 2>/dev/null
         sleep 0.1
     done
     wait "$pid"

@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""Turns the raw figures of bench/bench.sh into the table (printed), bench/results.md and the chart.
+"""Turns the raw figures of bench/bench.sh into the tables (printed), bench/results.md and the chart.
 
 usage: report.py RAW RESULTS_MD CHART_PNG
 RAW lines (written by bench.sh):
   meta key=value ...
-  wrk CONTENDER ROUND rps p50_ms p99_ms cpu_us non2xx socket_errors
-  drv KIND ROUND n errors rps p50_us p99_us min_us max_us mean_us
-  conns FLOW ROUND callbacks provider_accepts provider_requests blink_accepts blink_requests
+  mutexname MUTEX MECHANISM
+  wrk SECTION CONTENDER ROUND rps p50_ms p99_ms cpu_us non2xx socket_errors others_pct
+  drv KIND ROUND n errors rps p50_us p99_us min_us max_us mean_us cpu_us
+  conns FLOW ROUND n provider_accepts provider_requests blink_accepts blink_requests
+        provider_tls_full provider_tls_resumed blink_tls_full blink_tls_resumed
   pool NAME requests bytes_per_request allocations_per_request
-  rss before|after PID KB
+  rss before|after|again PID RSS_KB ANON_KB
   rsscalls TOTAL NON2XX
+  appsmem APPS ROUND PARENT_ANON_KB CHILDREN_RSS_KB
+  flowsmem STORE PENDING BEFORE_KB AFTER_KB
+  quota SECTION n seconds cpu_us non2xx
+  h2proto h2|http1 ROUND PROTOCOL=REQUESTS ...
+Exits 1 when a target of section 1 (Connect against the no-op handler) is not met.
 """
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+
+TARGET_RPS, TARGET_CPU, TARGET_P99 = 0.90, 1.10, 1.5
 
 
 def med(xs):
@@ -33,125 +42,241 @@ def verdict(ok):
     return "**met**" if ok else "**NOT met**"
 
 
-def main(raw_path, out_path, png_path):
-    meta, wrk, drv, conns, pool, rss, rsscalls = {}, {}, {}, {}, {}, {"before": {}, "after": {}, "again": {}}, None
+def parse(raw_path):
+    d = {"meta": {}, "mutexname": {}, "wrk": {}, "drv": {}, "conns": {}, "pool": {}, "appsmem": {}, "flowsmem": {},
+         "quota": {}, "h2proto": {}, "rss": {"before": {}, "after": {}, "again": {}}, "rsscalls": None}
     for line in open(raw_path):
         f = line.split()
         if not f:
             continue
-        if f[0] == "meta":
-            meta.update(kv.split("=", 1) for kv in f[1:])
-        elif f[0] == "wrk":
-            wrk.setdefault(f[1], {})[int(f[2])] = dict(zip(
-                ("rps", "p50", "p99", "cpu", "non2xx", "errors", "others"), map(float, f[3:10])))
-        elif f[0] == "drv" and len(f) >= 11:
-            drv.setdefault(f[1], {})[int(f[2])] = dict(zip(
-                ("n", "errors", "rps", "p50", "p99", "min", "max", "mean"), map(float, f[3:11])))
-        elif f[0] == "conns":
-            conns.setdefault(f[1], {})[int(f[2])] = dict(zip(
-                ("n", "prov_acc", "prov_req", "blink_acc", "blink_req"), map(float, f[3:8])))
-        elif f[0] == "pool":
-            pool[f[1]] = dict(zip(("requests", "bytes", "allocs"), map(float, f[2:5])))
-        elif f[0] == "rss":
-            rss[f[1]][f[2]] = (int(f[3]), int(f[4]) if len(f) > 4 else 0)
-        elif f[0] == "rsscalls":
-            rsscalls = [int(x) for x in f[1:3]]
+        kind = f[0]
+        if kind == "meta":
+            d["meta"].update(kv.split("=", 1) for kv in f[1:])
+        elif kind == "mutexname":
+            d["mutexname"][f[1]] = f[2] if len(f) > 2 else "?"
+        elif kind == "wrk":
+            d["wrk"].setdefault(f[1], {}).setdefault(f[2], {})[int(f[3])] = dict(zip(
+                ("rps", "p50", "p99", "cpu", "non2xx", "errors", "others"), map(float, f[4:11])))
+        elif kind == "drv" and len(f) >= 11:
+            d["drv"].setdefault(f[1], {})[int(f[2])] = dict(zip(
+                ("n", "errors", "rps", "p50", "p99", "min", "max", "mean", "cpu"), map(float, f[3:12])))
+        elif kind == "conns":
+            d["conns"].setdefault(f[1], {})[int(f[2])] = dict(zip(
+                ("n", "prov_acc", "prov_req", "blink_acc", "blink_req", "prov_full", "prov_resumed", "blink_full",
+                 "blink_resumed"), map(float, f[3:12])))
+        elif kind == "pool":
+            d["pool"][f[1]] = dict(zip(("requests", "bytes", "allocs"), map(float, f[2:5])))
+        elif kind == "rss":
+            d["rss"][f[1]][f[2]] = (int(f[3]), int(f[4]) if len(f) > 4 else 0)
+        elif kind == "rsscalls":
+            d["rsscalls"] = [int(x) for x in f[1:3]]
+        elif kind == "appsmem":
+            d["appsmem"].setdefault(int(f[1]), []).append((int(f[3]), int(f[4])))
+        elif kind == "flowsmem":
+            d["flowsmem"][(f[1], int(f[2]))] = (int(f[3]), int(f[4]))
+        elif kind == "h2proto":
+            d["h2proto"].setdefault(f[1], {})[int(f[2])] = dict(kv.split("=", 1) for kv in f[3:])
+        elif kind == "quota":
+            d["quota"][f[1]] = dict(zip(("n", "secs", "cpu", "non2xx"), map(float, f[2:6])))
+    return d
 
-    threads = int(meta.get("threads", 50))
-    rounds = sorted(wrk.get("connect", {}))
-    L = []
-    L.append("## Results\n")
-    L.append("Measured %s on %s cores (a shared machine: load average %s at the start, which counts this "
-             "bench's own threads too; what other processes took during each wrk run is in the table).  "
-             "%s, event MPM (%s children × %s threads = %d worker threads), wrk %s, %s rounds, contenders "
-             "alternated within each round.\n" % (
-                 meta.get("date"), meta.get("cores"), meta.get("load_start", "?").replace(",", " "),
-                 meta.get("httpd", "").replace("_", " "), meta.get("servers"), meta.get("tpc"), threads,
-                 meta.get("wrk"), meta.get("rounds")))
 
-    # 1. Connect vs static.
-    s, c = wrk.get("static", {}), wrk.get("connect", {})
-    ratio = {k: [c[r][k] / s[r][k] for r in rounds if r in s and s[r][k] > 0] for k in ("rps", "p50", "p99", "cpu")}
-    L.append("### 1. Connect against a static file of the same size (%s bytes), same VirtualHost\n" % meta.get("body_bytes"))
-    L.append("wrk -t1 -c%s, %s s per run after a 2 s warm-up. Median (min–max) of %d rounds; the ratio is "
-             "Connect/static within each round (adjacent runs), then its median.\n" % (
-                 meta.get("conns"), meta.get("secs"), len(rounds)))
-    L.append("| contender | requests/s | p50 latency ms | p99 latency ms | httpd CPU µs/request | non-2xx, socket errors | other processes' CPU % |")
+def ratios(section, name, base, key):
+    """name/base of key within each round of section."""
+    a, b = section.get(name, {}), section.get(base, {})
+    return [a[r][key] / b[r][key] for r in sorted(a) if r in b and b[r][key] > 0]
+
+
+def wrk_table(L, section, names, base):
+    """Rows of the wrk contenders of one section, then their ratios to base."""
+    L.append("| contender | requests/s | p50 ms | p99 ms | httpd CPU µs/request | non-2xx, socket errors | "
+             "other processes' CPU % |")
     L.append("|---|---|---|---|---|---|---|")
-    for name, d in (("static JSON file", s), ("Connect (POST /blink/auth/a-1234)", c)):
-        vals = lambda k: [d[r].get(k, 0) for r in rounds if r in d]
-        L.append("| %s | %s | %s | %s | %s | %d, %d | %s |" % (
-            name, span(vals("rps")), span(vals("p50"), "{:.2f}"), span(vals("p99"), "{:.2f}"),
-            span(vals("cpu")), sum(vals("non2xx")), sum(vals("errors")), span(vals("others"))))
-    L.append("| **Connect/static** | **%s** | %s | **%s** | %s | | |" % (
-        span(ratio["rps"], "{:.3f}"), span(ratio["p50"], "{:.2f}"), span(ratio["p99"], "{:.2f}"),
-        span(ratio["cpu"], "{:.2f}")))
-    ok_rps, ok_p99 = med(ratio["rps"]) >= 0.95, med(ratio["p99"]) <= 1.5
-    L.append("\nTargets: throughput ≥ 0.95 of static: %s (median %.3f); p99 ≤ 1.5× static: %s (median %.2f×).\n" % (
-        verdict(ok_rps), med(ratio["rps"]), verdict(ok_p99), med(ratio["p99"])))
+    for name, label in names:
+        d = section.get(name, {})
+        vals = lambda k: [d[r][k] for r in sorted(d)]
+        if d:
+            L.append("| %s | %s | %s | %s | %s | %d, %d | %s |" % (
+                label, span(vals("rps")), span(vals("p50"), "{:.2f}"), span(vals("p99"), "{:.2f}"),
+                span(vals("cpu")), sum(vals("non2xx")), sum(vals("errors")), span(vals("others"))))
+    for name, label in names:
+        if name == base or name not in section:
+            continue
+        L.append("| **%s / %s** | **%s** | %s | **%s** | **%s** | | |" % (
+            label, dict(names)[base], span(ratios(section, name, base, "rps"), "{:.3f}"),
+            span(ratios(section, name, base, "p50"), "{:.2f}"), span(ratios(section, name, base, "p99"), "{:.2f}"),
+            span(ratios(section, name, base, "cpu"), "{:.2f}")))
 
-    # 2-3. Callback and Disconnect.
-    ok_flows = True
-    for num, flow, calls in (("2", "callback", "POST /token, GET /userinfo, POST the linked account to Blink"),
-                             ("3", "disconnect", "GET + DELETE the linked account at Blink, 2 × POST /revoke")):
-        fk, mk, cn = drv.get("fakes-" + flow, {}), drv.get(flow, {}), conns.get(flow, {})
-        c50 = drv.get(flow + "-c50", {})
+
+def part_limit(L, d):
+    meta, ok = d["meta"], True
+    sections = [s for s in d["wrk"] if s.startswith("mutex=")]
+    if not sections:
+        return True
+    L.append("### 1. Connect against the limit: the no-op handler, and a static file (%s bytes), one httpd\n"
+             % meta.get("body_bytes"))
+    L.append("wrk -t1 -c%s, %s s per run after a 2 s warm-up, the three contenders in a rotated order each round "
+             "(each goes first once in three rounds). Median (min–max) of the rounds; each ratio is taken within a "
+             "round, then its median. The no-op handler (bench/mod_bench_noop.c) answers the same bytes with the same "
+             "headers from memory and skips the filesystem walk as the module does: it is what httpd costs any "
+             "handler. \"httpd CPU\" is the children's user + system time over the run divided by the requests.\n"
+             % (meta.get("conns"), meta.get("secs")))
+    names = (("noop", "no-op handler (POST /noop/auth/a-1234)"), ("static", "static file (GET /connect.json)"),
+             ("connect", "Connect (POST /blink/auth/a-1234)"))
+    for section in sorted(sections):
+        mutex = section.split("=", 1)[1]
+        L.append("#### Flow store mutex: %s (%s)\n" % (
+            "default" if mutex == "default" else "`Mutex file:`", d["mutexname"].get(mutex, "?")))
+        wrk_table(L, d["wrk"][section], names, "noop")
+        c = d["wrk"][section].get("connect", {})
+        rps, cpu, p99 = (med(ratios(d["wrk"][section], "connect", "noop", k)) for k in ("rps", "cpu", "p99"))
+        bad = sum(c[r]["non2xx"] + c[r]["errors"] for r in c)
+        ok = ok and rps >= TARGET_RPS and cpu <= TARGET_CPU and p99 <= TARGET_P99 and bad == 0
+        L.append("\nTargets, Connect against the no-op handler: throughput ≥ %.2f×: %s (%.3f); httpd CPU per request "
+                 "≤ %.2f×: %s (%.2f); p99 ≤ %.1f×: %s (%.2f); no non-2xx or socket error: %s (%d).\n" % (
+                     TARGET_RPS, verdict(rps >= TARGET_RPS), rps, TARGET_CPU, verdict(cpu <= TARGET_CPU), cpu,
+                     TARGET_P99, verdict(p99 <= TARGET_P99), p99, verdict(bad == 0), bad))
+    return ok
+
+
+def per_k(conn, key):
+    return [conn[r][key] * 1000 / conn[r]["n"] for r in sorted(conn)]
+
+
+def part_flows(L, d, threads):
+    meta, drv, conns = d["meta"], d["drv"], d["conns"]
+    ok = True
+    for num, flow, calls in (("2", "callback", "POST /token, GET /userinfo, Get User, list the user's linked "
+                                               "accounts, POST the linked account"),
+                             ("2b", "disconnect", "GET + DELETE the linked account at Blink, 2 × POST /revoke")):
+        fk, mk, nk = drv.get("fakes-" + flow, {}), drv.get(flow, {}), drv.get("noop-" + flow, {})
+        if not mk:
+            continue
+        c50, cw, cn = drv.get(flow + "-c50", {}), conns.get(flow + "-warm", {}), conns.get(flow, {})
         rs = sorted(mk)
-        added50 = [mk[r]["p50"] - fk[r]["p50"] for r in rs if r in fk]
-        cw = conns.get(flow + "-warm", {})
-        per_k = lambda key, d=cn: [d[r][key] * 1000 / d[r]["n"] for r in sorted(d)]
-        title = "Callback (GET /blink/callback after its own Connect and start URL)" if flow == "callback" else \
+        added = [mk[r]["p50"] - fk[r]["p50"] for r in rs if r in fk]
+        title = "Callback (GET /blink/callback, after its own Connect and start URL)" if flow == "callback" else \
             "Disconnect (DELETE /blink/linked-accounts/la-1)"
-        L.append("### %s. %s against the fast fakes\n" % (num, title))
-        L.append("Upstream calls per %s: %s.  Latency: one client, %s %ss in a row per round, keep-alive; "
-                 "the fakes' own cost is the same requests sent straight to them by the same driver.  "
-                 "Connections: a fresh httpd, %s %ss from %s concurrent clients, TCP connections counted by "
-                 "the fakes as they accept them (so the cold start's are included).\n" % (
-                     flow, calls, meta.get("cb_n"), flow, meta.get("cb_n50"), flow, meta.get("conns")))
-        L.append("| | p50 µs | p99 µs |")
+        L.append("### %s. %s against the fast fakes, plain HTTP\n" % (num, title))
+        L.append("Upstream calls per %s: %s. Latency: one client, %s in a row per round, keep-alive; the fakes' own "
+                 "cost is the same requests sent straight to them by the same driver; the no-op handler's is what "
+                 "httpd alone costs one request. Connections: a fresh httpd, %s %ss from %s concurrent clients, "
+                 "counted by the fakes as they accept them (the cold start's included), then as many again.\n" % (
+                     flow, calls, meta.get("cb_n"), meta.get("cb_n50"), flow, meta.get("conns")))
+        L.append("| one client | p50 µs | p99 µs |")
         L.append("|---|---|---|")
         L.append("| fakes alone (their own cost) | %s | %s |" % (
             span([fk[r]["p50"] for r in rs if r in fk]), span([fk[r]["p99"] for r in rs if r in fk])))
+        L.append("| the no-op handler through httpd (httpd's own share of any request) | %s | %s |" % (
+            span([nk[r]["p50"] for r in rs if r in nk]), span([nk[r]["p99"] for r in rs if r in nk])))
         L.append("| %s through httpd + mod_blinkauth | %s | %s |" % (
             flow, span([mk[r]["p50"] for r in rs]), span([mk[r]["p99"] for r in rs])))
-        L.append("| **added by httpd + the module** | **%s** | (p99s of separate runs do not subtract) |" % span(added50))
+        L.append("| **added by httpd + the module** (%s − fakes) | **%s** | (p99s of separate runs do not subtract) |"
+                 % (flow, span(added)))
         L.append("")
-        L.append("| at %s clients | per round, median (min–max) |" % meta.get("conns"))
+        L.append("| at %s clients | median (min–max) of the rounds |" % meta.get("conns"))
         L.append("|---|---|")
-        ups = (("provider (token + userinfo)", "prov_acc"), ("Blink API", "blink_acc")) if flow == "callback" else \
-            (("Blink API", "blink_acc"), ("provider (revoke)", "prov_acc"))
+        ups = (("provider", "prov_acc"), ("Blink API", "blink_acc"))
         for name, key in ups:
-            L.append("| new TCP connections to the %s per 1,000 %ss: cold start (first %s) / warm (next %s) | **%s** / **%s** |" % (
-                name, flow, meta.get("cb_n50"), meta.get("cb_n50"), span(per_k(key), "{:.1f}"), span(per_k(key, cw), "{:.1f}")))
-        worst = max(per_k("prov_acc") + per_k("blink_acc") + per_k("prov_acc", cw) + per_k("blink_acc", cw) or [0])
+            L.append("| new TCP connections to the %s per 1,000 %ss: cold start / warm | **%s** / **%s** |" % (
+                name, flow, span(per_k(cn, key), "{:.1f}"), span(per_k(cw, key), "{:.1f}")))
+        worst_warm = max(per_k(cw, "prov_acc") + per_k(cw, "blink_acc") or [0])
         L.append("| upstream requests per %s (provider, Blink) | %s, %s |" % (
             flow, span([cn[r]["prov_req"] / cn[r]["n"] for r in sorted(cn)], "{:.2f}"),
             span([cn[r]["blink_req"] / cn[r]["n"] for r in sorted(cn)], "{:.2f}")))
-        L.append("| %ss/s (cold run) | %s |" % (flow, span([c50[r]["rps"] for r in sorted(c50)])))
-        L.append("| %s p50 / p99 µs (queueing on 2 cores included) | %s / %s |" % (
-            flow, span([c50[r]["p50"] for r in sorted(c50)]), span([c50[r]["p99"] for r in sorted(c50)])))
-        errors = sum(d["errors"] for d in list(mk.values()) + list(c50.values()) + list(fk.values()) +
+        L.append("| %ss/s, cold / warm | %s / %s |" % (
+            flow, span([c50[r]["rps"] for r in sorted(c50)]),
+            span([d2["rps"] for d2 in drv.get(flow + "-c50warm", {}).values()])))
+        what = "Connect + start URL + callback" if flow == "callback" else "Disconnect"
+        L.append("| httpd CPU µs per %s (%s), cold / warm | %s / %s |" % (
+            flow, what, span([c50[r]["cpu"] for r in sorted(c50)]),
+            span([d2["cpu"] for d2 in drv.get(flow + "-c50warm", {}).values()])))
+        errors = sum(x["errors"] for x in list(mk.values()) + list(c50.values()) + list(fk.values()) +
                      list(drv.get(flow + "-c50warm", {}).values()))
         L.append("| failed %ss (any non-200) | %d |" % (flow, errors))
-        ok_c, ok_l = worst <= threads, med(added50) < 1000
-        ok_flows = ok_flows and ok_c and ok_l and errors == 0
-        L.append("\nTargets: new connections per 1,000 ≤ %d worker threads: %s (worst round, worst upstream: %.1f); "
-                 "added latency < 1 ms at p50: %s (median %.0f µs).\n" % (
-                     threads, verdict(ok_c), worst, verdict(ok_l), med(added50)))
+        ok_c, ok_l = worst_warm <= threads, med(added) < 1000
+        ok = ok and ok_c and ok_l and errors == 0
+        L.append("\nTargets: new connections per 1,000 after warm-up ≤ %d worker threads: %s (worst round, worst "
+                 "upstream: %.1f); added latency < 1 ms at p50: %s (median %.0f µs).\n" % (
+                     threads, verdict(ok_c), worst_warm, verdict(ok_l), med(added)))
+    return ok
 
-    # 4. Memory.
+
+def part_tls(L, d, threads):
+    meta, drv, conns = d["meta"], d["drv"], d["conns"]
+    mk, fk, nk = drv.get("tls-callback", {}), drv.get("tls-fakes-callback", {}), drv.get("tls-noop-callback", {})
+    if not mk:
+        return True
+    rs = sorted(mk)
+    added = [mk[r]["p50"] - fk[r]["p50"] for r in rs if r in fk]
+    L.append("### 3. Callbacks over TLS\n")
+    L.append("The provider and the Blink API fakes speak TLS (HTTP/1.1) with a certificate of a test CA the bench "
+             "makes (tests/lib/test-ca.sh); the app trusts it with BlinkAuthCAFile. The driver's own requests to the "
+             "fakes (their cost) use TLS too, on kept-alive connections. Handshakes are counted by the fakes: full, "
+             "or resumed (a session the client kept). \"Reconnect\": the fakes close every kept connection after its "
+             "next answer (as a server whose keep-alive timeout ran out), then %s more callbacks.\n"
+             % meta.get("cb_n50"))
+    L.append("| one client | p50 µs | p99 µs |")
+    L.append("|---|---|---|")
+    L.append("| fakes alone over TLS | %s | %s |" % (
+        span([fk[r]["p50"] for r in rs if r in fk]), span([fk[r]["p99"] for r in rs if r in fk])))
+    L.append("| the no-op handler through httpd | %s | %s |" % (
+        span([nk[r]["p50"] for r in rs if r in nk]), span([nk[r]["p99"] for r in rs if r in nk])))
+    L.append("| callback through httpd + mod_blinkauth, upstreams over TLS | %s | %s |" % (
+        span([mk[r]["p50"] for r in rs]), span([mk[r]["p99"] for r in rs])))
+    L.append("| **added by httpd + the module** (callback − fakes) | **%s** | |" % span(added))
+    L.append("")
+    L.append("| at %s clients, per 1,000 callbacks | cold start | warm | reconnect |" % meta.get("conns"))
+    L.append("|---|---|---|---|")
+    runs = [conns.get(k, {}) for k in ("tls-callback", "tls-callback-warm", "tls-callback-reconnect")]
+    for name, acc, full, res in (("provider", "prov_acc", "prov_full", "prov_resumed"),
+                                 ("Blink API", "blink_acc", "blink_full", "blink_resumed")):
+        L.append("| %s: new connections | %s |" % (name, " | ".join(span(per_k(c, acc), "{:.1f}") for c in runs)))
+        L.append("| %s: full TLS handshakes | %s |" % (name, " | ".join(span(per_k(c, full), "{:.1f}") for c in runs)))
+        L.append("| %s: resumed TLS handshakes | %s |" % (name, " | ".join(span(per_k(c, res), "{:.1f}") for c in runs)))
+    c50 = [drv.get(k, {}) for k in ("tls-callback-c50", "tls-callback-c50warm", "tls-callback-c50reconnect")]
+    L.append("| callbacks/s | %s |" % " | ".join(span([x["rps"] for x in c.values()]) for c in c50))
+    L.append("| httpd CPU µs per callback (Connect + start URL + callback) | %s |" % " | ".join(
+        span([x["cpu"] for x in c.values()]) for c in c50))
+    plain = drv.get("callback-c50warm", {})
+    if plain:
+        L.append("| the same over plain HTTP (section 2, warm) | | %s | |" % span([x["cpu"] for x in plain.values()]))
+    errors = sum(x["errors"] for c in c50 + [mk, fk] for x in c.values())
+    L.append("| failed callbacks (any non-200) | %d | | |" % errors)
+    warm = runs[1]
+    worst = max(per_k(warm, "prov_full") + per_k(warm, "blink_full") + per_k(warm, "prov_resumed") +
+                per_k(warm, "blink_resumed") or [0])
+    rec = runs[2]
+    full_rec = sum(rec[r]["prov_full"] + rec[r]["blink_full"] for r in rec)
+    all_rec = full_rec + sum(rec[r]["prov_resumed"] + rec[r]["blink_resumed"] for r in rec)
+    ok_l, ok_h = med(added) < 1000, worst <= threads
+    L.append("\nTargets: added latency < 1 ms at p50 over TLS: %s (median %.0f µs); new TLS handshakes per 1,000 "
+             "callbacks after warm-up ≤ %d worker threads: %s (worst round, worst upstream: %.1f). On reconnect, %d "
+             "of %d handshakes were resumed.\n" % (verdict(ok_l), med(added), threads, verdict(ok_h), worst,
+                                                   all_rec - full_rec, all_rec))
+    return ok_l and ok_h and errors == 0
+
+
+def part_memory(L, d):
+    pool, rss, rsscalls, meta = d["pool"], d["rss"], d["rsscalls"], d["meta"]
+    if not pool and not rss["before"]:
+        return
     L.append("### 4. Memory\n")
     L.append("| | |")
     L.append("|---|---|")
     if "connect" in pool:
-        L.append("| bytes taken from the request pool per Connect call (whole request: httpd core + module) | **%.0f** (%.0f allocations; %d calls) |" % (
-            pool["connect"]["bytes"], pool["connect"]["allocs"], pool["connect"]["requests"]))
-    if "static" in pool:
-        L.append("| the same for the static file GET | %.0f (%.0f allocations) |" % (pool["static"]["bytes"], pool["static"]["allocs"]))
-        L.append("| so the module's own share per Connect call | ≈ %.0f bytes |" % (pool["connect"]["bytes"] - pool["static"]["bytes"]))
+        L.append("| bytes taken from the request pool per Connect call (whole request: httpd core + module) | "
+                 "**%.0f** (%.0f allocations; %d calls) |" % (
+                     pool["connect"]["bytes"], pool["connect"]["allocs"], pool["connect"]["requests"]))
+    for name, label in (("noop", "the no-op handler"), ("static", "the static file GET")):
+        if name in pool:
+            L.append("| the same for %s | %.0f (%.0f allocations) |" % (label, pool[name]["bytes"], pool[name]["allocs"]))
+    if "connect" in pool and "noop" in pool:
+        L.append("| so the module's own share per Connect call (Connect − no-op) | ≈ %.0f bytes |" % (
+            pool["connect"]["bytes"] - pool["noop"]["bytes"]))
     calls = int(meta.get("mem_calls", 0))
-    L.append("| child RSS (private anonymous memory) in KB: after a 2,000-call warm-up → after %s Connect calls → after %s more | |" % (
-        "{:,}".format(calls), "{:,}".format(calls)))
+    L.append("| child RSS (private anonymous memory) in KB: after a 2,000-call warm-up → after %s Connect calls → "
+             "after %s more | |" % ("{:,}".format(calls), "{:,}".format(calls)))
     for pid, before in sorted(rss["before"].items()):
         after, again = rss["after"].get(pid), rss["again"].get(pid)
         if after is None or again is None:
@@ -163,53 +288,152 @@ def main(raw_path, out_path, png_path):
     if rsscalls:
         L.append("| Connect calls answered in that run, non-2xx | %d, %d |" % tuple(rsscalls))
     L.append("")
+
+
+def part_scale(L, d):
+    wrk, appsmem, flowsmem, quota = d["wrk"], d["appsmem"], d["flowsmem"], d["quota"]
+    apps = sorted(int(s.split("=")[1]) for s in wrk if s.startswith("apps="))
+    if not apps and not flowsmem:
+        return
+    L.append("### 5. Scale\n")
+    if apps:
+        L.append("Apps: one `<Location>` each, with its own Auth ID, in one `<VirtualHost>`; Connect goes to the last "
+                 "one (httpd walks the `<Location>`s in order), the no-op handler's `<Location>` comes after them all. "
+                 "A fresh httpd per app count, the counts in a rotated order each round. Configuration memory: the "
+                 "parent's private anonymous memory after start (its children inherit it).\n")
+        L.append("| apps | parent memory KB | Connect/s | no-op/s | Connect CPU µs | no-op CPU µs | Connect / no-op "
+                 "requests/s | Connect / no-op CPU |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for n in apps:
+            sec = wrk["apps=%d" % n]
+            c = sec.get("connect") or sec.get("connect-app-%d" % n, {})
+            name = "connect" if "connect" in sec else "connect-app-%d" % n
+            L.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                n, span([m[0] for m in appsmem.get(n, [])]), span([c[r]["rps"] for r in sorted(c)]),
+                span([sec["noop"][r]["rps"] for r in sorted(sec.get("noop", {}))]),
+                span([c[r]["cpu"] for r in sorted(c)]), span([sec["noop"][r]["cpu"] for r in sorted(sec.get("noop", {}))]),
+                span(ratios(sec, name, "noop", "rps"), "{:.3f}"), span(ratios(sec, name, "noop", "cpu"), "{:.2f}")))
+        if len(apps) > 1 and appsmem.get(apps[0]) and appsmem.get(apps[-1]):
+            per_app = (med([m[0] for m in appsmem[apps[-1]]]) - med([m[0] for m in appsmem[apps[0]]])) / (
+                apps[-1] - apps[0])
+            L.append("\nConfiguration memory per app: ≈ %.1f KB (parent, %d → %d apps).\n" % (per_app, apps[0], apps[-1]))
+    if flowsmem:
+        L.append("Pending flows: Connect calls made beforehand and never finished (each leaves two records: the flow "
+                 "and its start record), then %s Connect calls at 50 connections, timed. shmcb sized 200,000,000 bytes "
+                 "(8 shards, named: files in /dev/shm); Redis on loopback (no host-wide lock). Memory: shmcb — the growth of "
+                 "/dev/shm's use (tmpfs gives a page when it is first written); Redis — its used_memory growth.\n" % "{:,}".format(
+                     int(next(iter(quota.values()))["n"]) if quota else 0))
+        L.append("| store | pending flows | memory growth KB | KB per pending flow | Connect/s (from n to n + the "
+                 "timed calls) | httpd CPU µs per Connect | non-2xx |")
+        L.append("|---|---|---|---|---|---|---|")
+        for (store, n), (before, after) in sorted(flowsmem.items()):
+            q = quota.get("flows=%s:%d" % (store, n), {})
+            L.append("| %s | %s | %d | %s | %s | %s | %s |" % (
+                store, "{:,}".format(n), after - before, "%.2f" % ((after - before) / n) if n >= 1000 else "–",
+                "%.0f" % (q["n"] / q["secs"]) if q else "n/a", "%.0f" % q["cpu"] if q else "n/a",
+                "%d" % q["non2xx"] if q else "n/a"))
+        L.append("")
+
+
+def part_h2(L, d):
+    drv, seen = d["drv"], d["h2proto"]
+    if not drv.get("h2-callback"):
+        return
+    L.append("### 6. HTTP/2 or a pool of HTTP/1.1 connections to an upstream\n")
+    L.append("The provider and the Blink API are one upstream httpd (mod_ssl, mod_http2; the answers from the no-op "
+             "handler) offering `h2 http/1.1` or only `http/1.1` over TLS; libcurl 7.88 negotiates h2 by ALPN when it "
+             "is offered (its default for https). A fresh front httpd for each run; the two alternated.\n")
+    L.append("| upstream offers | protocol of the requests it served | callback p50 µs, one client | p99 µs | "
+             "callbacks/s at 50 clients | httpd CPU µs per callback (Connect + start URL + callback) |")
+    L.append("|---|---|---|---|---|---|")
+    for proto, label in (("h2", "h2, http/1.1"), ("http1", "http/1.1")):
+        one, c50 = drv.get(proto + "-callback", {}), drv.get(proto + "-callback-c50", {})
+        protos = {}
+        for r in seen.get(proto, {}).values():
+            for k, v in r.items():
+                protos[k] = protos.get(k, 0) + int(v)
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
+            label, ", ".join("%s: %d" % kv for kv in sorted(protos.items())) or "?",
+            span([x["p50"] for x in one.values()]), span([x["p99"] for x in one.values()]),
+            span([x["rps"] for x in c50.values()]), span([x["cpu"] for x in c50.values()])))
+    L.append("")
+
+
+def main(raw_path, out_path, png_path):
+    d = parse(raw_path)
+    meta = d["meta"]
+    threads = int(meta.get("threads", 50))
+    L = ["## Results\n"]
+    L.append("Measured %s on %s cores (%s, %s MB), a machine shared with other jobs: load average %s at the start and "
+             "%s at the end (this bench's own processes count too); what other processes took during each wrk run "
+             "is in the tables. %s, event MPM (%s children × %s threads = %d worker threads), wrk %s, libcurl %s, "
+             "OpenSSL %s; %s rounds, contenders alternated within each round.\n" % (
+                 meta.get("date"), meta.get("cores"), meta.get("cpu", "?").replace("_", " "), meta.get("mem_mb", "?"),
+                 meta.get("load_start", "?").replace(",", " "), meta.get("load_end", "?").replace(",", " "),
+                 meta.get("httpd", "").replace("_", " "), meta.get("servers"), meta.get("tpc"), threads,
+                 meta.get("wrk"), meta.get("curl", "?"), meta.get("openssl", "?"), meta.get("rounds")))
+    ok = part_limit(L, d)
+    ok_flows = part_flows(L, d, threads)
+    ok_tls = part_tls(L, d, threads)
+    part_memory(L, d)
+    part_scale(L, d)
+    part_h2(L, d)
     text = "\n".join(L)
 
     notes_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
     notes = open(notes_path).read() if os.path.exists(notes_path) else ""
     head = ("# mod_blinkauth benchmarks\n\n"
-            "Command: `make bench` (bench/bench.sh; `BENCH_ROUNDS`, `BENCH_SECS` … to vary).  "
+            "Command: `make bench` (bench/bench.sh; `BENCH_ROUNDS`, `BENCH_SECS`, `BENCH_SCALE=1` … to vary). "
             "Generated by bench/report.py from that run; the notes at the end are bench/notes.md.\n\n"
             "![throughput](throughput.png)\n\n")
     with open(out_path, "w") as f:
         f.write(head + text + "\n" + notes)
     print(text)
-    chart(png_path, wrk, drv, rounds, meta)
-    return 0 if (ok_rps and ok_p99 and ok_flows) else 1
+    chart(png_path, d)
+    return 0 if ok else 1
 
 
-def chart(png_path, wrk, drv, rounds, meta):
+def chart(png_path, d):
     """One bar per contender: median requests/s with its min–max."""
+    wrk, drv, meta = d["wrk"], d["drv"], d["meta"]
     rows = []
-    for label, vals in (
-        ("static file\\n(GET, %s B)" % meta.get("body_bytes", "?"), [wrk.get("static", {})[r]["rps"] for r in rounds if r in wrk.get("static", {})]),
-        ("Connect\\n(POST /auth/<id>)", [wrk.get("connect", {})[r]["rps"] for r in rounds]),
-        ("callback\\n(+ its Connect\\nand start URL;\\n3 upstream calls)", [d["rps"] for d in drv.get("callback-c50warm", {}).values()]),
-        ("Disconnect\\n(4 upstream calls)", [d["rps"] for d in drv.get("disconnect-c50warm", {}).values()]),
-    ):
+    for section, name, label, colour in (
+            ("mutex=default", "noop", "no-op handler\\n(the limit)", 0x55A868),
+            ("mutex=default", "static", "static file\\n(%s B)" % meta.get("body_bytes", "?"), 0x999999),
+            ("mutex=default", "connect", "Connect", 0x4C72B0),
+            ("mutex=file", "noop", "no-op handler\\n(Mutex file:)", 0x55A868),
+            ("mutex=file", "connect", "Connect\\n(Mutex file:)", 0x4C72B0)):
+        vals = [x["rps"] for x in wrk.get(section, {}).get(name, {}).values()]
         if vals:
-            rows.append((label, med(vals), min(vals), max(vals), 0x999999 if label.startswith("static") else 0x4C72B0))
+            rows.append((label, med(vals), min(vals), max(vals), colour))
+    for kind, label in (("callback-c50warm", "callback\\n(+ Connect, start;\\n5 upstream calls)"),
+                        ("tls-callback-c50warm", "callback,\\nupstreams\\nover TLS"),
+                        ("disconnect-c50warm", "Disconnect\\n(4 upstream\\ncalls)")):
+        vals = [x["rps"] for x in drv.get(kind, {}).values()]
+        if vals:
+            rows.append((label, med(vals), min(vals), max(vals), 0xC44E52))
     if not rows or subprocess.call(["sh", "-c", "command -v gnuplot >/dev/null"]) != 0:
         return
     with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as dat:
         for i, (label, m, lo, hi, colour) in enumerate(rows):
             dat.write('%d "%s" %.0f %.0f %.0f %d\n' % (i, label, m, lo, hi, colour))
     script = """
-set terminal pngcairo size 900,560 font "DejaVu Sans,11" noenhanced
+set terminal pngcairo size 1000,580 font "DejaVu Sans,11" noenhanced
 set output '%s'
-set title "mod_blinkauth, event MPM, %s cores: requests/s at %s connections\\n(median of %d rounds; error bars: min–max; callback and Disconnect against local fakes)"
+set title "mod_blinkauth, event MPM, %s cores (shared; load %s at the start): requests/s at %s connections\\n(median of %s rounds; error bars: min–max; callbacks and Disconnect against local fakes)"
 set ylabel "requests per second"
 set yrange [0:*]
 set grid ytics
 set boxwidth 0.6
 set style fill solid 0.85 border -1
 set xtics nomirror
-set bmargin 5
+set bmargin 6
 unset key
 plot '%s' using 1:3:6:xtic(2) with boxes lc rgb variable, \\
      '' using 1:3:4:5 with yerrorbars lc rgb "black" pt 0 lw 1.5, \\
      '' using 1:5:(sprintf("%%.0f", $3)) with labels offset 0,1 font ",11"
-""" % (png_path, meta.get("cores", "?"), meta.get("conns", "50"), len(rounds), dat.name)
+""" % (png_path, meta.get("cores", "?"), meta.get("load_start", "?").replace(",", " "), meta.get("conns", "50"),
+       meta.get("rounds"), dat.name)
     subprocess.run(["gnuplot"], input=script, text=True, check=False)
     os.unlink(dat.name)
 
