@@ -35,9 +35,11 @@ static volatile void *lock_slot;
 static volatile apr_uint32_t in_use;
 /* Told of every call (blinkauth_http_observe). */
 static blinkauth_http_observer_fn *observer;
-/* What every handle of this process shares: the TLS session cache (a handle that opens a new connection to a host
- * resumes the session any handle last made there, instead of a full handshake) and the DNS cache; one lock per kind
- * of data. NULL before child_init (and where it could not be made: each handle then keeps its own caches). */
+/* What every handle of this process shares: the DNS cache (a host is resolved once a minute per process, not once per
+ * pooled handle), one lock per kind of data. Not the TLS session cache: TLS 1.3 tickets are used once, and with one
+ * ticket per host for the whole pool, concurrent reconnects made 10-13% full handshakes where each handle's own cache
+ * made 1-2% (bench/notes.md). NULL before child_init (and where it could not be made: each handle then keeps its own).
+ */
 static CURLSH *share;
 static apr_thread_mutex_t *share_locks[CURL_LOCK_DATA_LAST];
 /* The parent's share, forgotten at fork as its handles are (see child_init). */
@@ -148,7 +150,6 @@ static void share_make(apr_pool_t *p)
         return;
     if (curl_share_setopt(s, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
         curl_share_setopt(s, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
-        curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
         curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
         curl_share_cleanup(s);
         return;
