@@ -21,7 +21,7 @@
 #
 # Environment: BENCH_PORT (8801; +1..+3 the fakes, +4 redis, +5 the h2 upstream), BENCH_ROUNDS (3), BENCH_SECS (5), BENCH_CB_N (callbacks
 # per latency run, 2000), BENCH_CB_N50 (per connection count, 5000), BENCH_MEM_CALLS (100000), BENCH_MUTEXES
-# ("default file"), BENCH_PARTS ("limit flows tls memory", + "scale" with BENCH_SCALE=1), BENCH_SCALE_APPS
+# ("default file"), BENCH_KEEPALIVE_REQUESTS (100: the TLS fakes' keep-alive request limit in one run), BENCH_PARTS ("limit flows tls memory", + "scale" with BENCH_SCALE=1), BENCH_SCALE_APPS
 # ("1 20 200"), BENCH_SCALE_FLOWS ("10 10000 100000"), BENCH_OUT (bench/results.md).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -39,6 +39,7 @@ PARTS=${BENCH_PARTS:-limit flows tls memory}
 SCALE_APPS=${BENCH_SCALE_APPS:-1 20 200}
 SCALE_FLOWS=${BENCH_SCALE_FLOWS:-10 10000 100000}
 SCALE_QUOTA=${BENCH_SCALE_QUOTA:-20000}
+KEEPALIVE=${BENCH_KEEPALIVE_REQUESTS:-100}
 REDIS_PORT=$((BENCH_PORT + 4))
 H2_PORT=$((BENCH_PORT + 5))
 OUT=${BENCH_OUT:-$BENCH_TOP/bench/results.md}
@@ -77,7 +78,7 @@ load_now() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,; }
 record "meta cores=$(nproc) load_start=$(load_now) date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 record "meta cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1 | tr ' ' _) mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024}' /proc/meminfo)"
 record "meta httpd=$("$HTTPD" -v | sed -n 's/^Server version: //p' | tr ' ' _) wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}') threads=$WORKER_THREADS servers=$SERVERS tpc=$THREADS_PER_CHILD"
-record "meta rounds=$ROUNDS secs=$SECS conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS parts=${PARTS// /,}"
+record "meta rounds=$ROUNDS secs=$SECS conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS keepalive=$KEEPALIVE parts=${PARTS// /,}"
 record "meta curl=$(curl --version | head -1 | awk '{print $2}') openssl=$(openssl version | awk '{print $2}')"
 
 bench_fakes_start || die "the fakes did not start"
@@ -217,6 +218,13 @@ connection_runs() {
     drv_run "$prefix$flow-c50warm" "$r" "$flow" "$BENCH_PORT" "$CONNS" "$CB_N50"
     record "conns $prefix$flow-warm $r $CB_N50 $(bench_fakes_stats)"
     if [ -n "$prefix" ]; then
+        # Reconnects spread in time: each connection closes after KEEPALIVE requests.
+        curl -s "http://127.0.0.1:$FAKE_CONTROL_PORT/keepalive/$KEEPALIVE" >/dev/null
+        bench_fakes_stats reset >/dev/null
+        drv_run "$prefix$flow-c50keepalive" "$r" "$flow" "$BENCH_PORT" "$CONNS" "$CB_N50"
+        record "conns $prefix$flow-keepalive $r $CB_N50 $(bench_fakes_stats)"
+        curl -s "http://127.0.0.1:$FAKE_CONTROL_PORT/keepalive/0" >/dev/null
+        # Then all at once: every kept connection closes after its next answer.
         curl -s "http://127.0.0.1:$FAKE_CONTROL_PORT/drop" >/dev/null
         bench_fakes_stats reset >/dev/null
         drv_run "$prefix$flow-c50reconnect" "$r" "$flow" "$BENCH_PORT" "$CONNS" "$CB_N50"

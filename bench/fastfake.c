@@ -2,7 +2,8 @@
  *
  * One process, three loopback listeners: the provider (token, userinfo, revoke), the Blink API
  * (the user; linked accounts: list, add, get, delete) and a control port (GET /stats, GET /reset, GET /drop:
- * every open connection closes after its next answer) that is not counted.  Each accepted connection gets a thread with
+ * every open connection closes after its next answer, GET /keepalive/N: every connection closes after N requests)
+ * that is not counted.  Each accepted connection gets a thread with
  * blocking I/O and HTTP/1.1 keep-alive; every answer is one write().  It counts the TCP connections it accepts and the
  * requests it serves per upstream, which is how the bench sees whether mod_blinkauth reuses its connections. With a
  * certificate and its key, the provider and the Blink API speak TLS (HTTP/1.1 only, no ALPN), and it also counts their
@@ -34,6 +35,10 @@ static atomic_long accepts[2], requests[2], open_now[2], tls_full[2], tls_resume
 /* GET /drop on the control port raises it: every connection accepted before answers its next request with
  * "Connection: close" and closes, as a server whose keep-alive timeout ran out (the client must reconnect). */
 static atomic_long drop_epoch;
+/* GET /keepalive/N on the control port: every connection closes after its N-th request (0: never), as a server with a
+ * keep-alive request limit does (nginx's keepalive_requests, httpd's MaxKeepAliveRequests): reconnects spread in time.
+ */
+static atomic_long keepalive_max;
 static SSL_CTX *tls; /* NULL: plain HTTP */
 
 typedef struct {
@@ -136,6 +141,8 @@ static int serve_control(const conn_t *c, const char *path)
 
     if (strcmp(path, "/drop") == 0)
         atomic_fetch_add(&drop_epoch, 1);
+    if (strncmp(path, "/keepalive/", 11) == 0)
+        atomic_store(&keepalive_max, atol(path + 11));
     if (strcmp(path, "/reset") == 0)
         for (int i = 0; i < 2; i++)
             accepts[i] = requests[i] = tls_full[i] = tls_resumed[i] = 0;
@@ -156,6 +163,7 @@ static void *serve(void *arg)
     conn_t c = *(conn_t *)arg;
     char buf[65536];
     size_t have = 0;
+    long served = 0;
 
     free(arg);
     if (tls && c.role != CONTROL) {
@@ -184,7 +192,9 @@ static void *serve(void *arg)
             goto done;
         if ((cl = strcasestr(buf, "\r\ncontent-length:")) != NULL)
             body = strtoul(cl + 17, NULL, 10);
-        close_after = strcasestr(buf, "\r\nconnection: close") != NULL || c.epoch != atomic_load(&drop_epoch);
+        served++;
+        close_after = strcasestr(buf, "\r\nconnection: close") != NULL || c.epoch != atomic_load(&drop_epoch) ||
+                      (atomic_load(&keepalive_max) > 0 && served >= atomic_load(&keepalive_max));
         need = head + body;
         if (need >= sizeof(buf))
             goto done;
