@@ -52,7 +52,8 @@ conf = open(path).read()
 load = 'LoadModule blinkauth_module'
 timeout = "        BlinkAuthTimeout           5\n"
 assert load in conf and timeout in conf and "</VirtualHost>" in conf, "bench/lib.sh's configuration changed"
-conf = conf.replace(load, "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
+conf = conf.replace(load, "LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so\n"
+                    "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
                     "LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so\n" + load, 1)
 if mode == "key":
     conf = conf.replace(timeout, timeout + "        BlinkAuthTokenKey          file:%s\n" % key, 1)
