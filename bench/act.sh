@@ -6,21 +6,24 @@
 #   - at 1 connection (no queueing): the p50 the action adds (target < 1 ms);
 #   - at 50 connections: the throughput ratio action/plain, httpd CPU per request.
 # Twice: with BlinkAuthTokenKey (the token from our sealed copy: no Blink call per action) and
-# without (a List User Linked Accounts call per action to the fast Blink fake). Then memory: RSS of
-# the children after a warm-up, after BENCH_MEM_CALLS actions with the token store, and after as many
-# more: growth per request (target: none). Writes bench/act-results.md (bench/act_report.py) with
-# `uptime` at the start and the end. Not part of make test: no figure here is asserted by a suite.
+# without (a List User Linked Accounts call per action to the fast Blink fake). Then memory, in a
+# fresh httpd for each contender (plain mod_proxy first, as the baseline; then actions with the token
+# store): RSS of the children after a 20,000-request warm-up, after BENCH_MEM_CALLS requests and after
+# as many more: growth per request (target: none beyond the plain proxy's). Writes
+# bench/act-results.md (bench/act_report.py) with `uptime` at the start and the end. Not part of
+# make test: no figure here is asserted by a suite.
 #
 # Environment: BENCH_PORT (8801; +1 provider fake, +2 Blink fake, +3 the fakes' control port, +4 the
-# backend), BENCH_ROUNDS (3), BENCH_SECS (10), BENCH_MEM_CALLS (100000), BENCH_ACT_OUT
+# backend), BENCH_ROUNDS (5), BENCH_SECS (5), BENCH_MEM_CALLS (100000), BENCH_ACT_OUT
 # (bench/act-results.md), BENCH_WORK (build/bench-act).
 set -uo pipefail
 BENCH_WORK=${BENCH_WORK:-$(cd "$(dirname "$0")/.." && pwd)/build/bench-act}
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECS:-10}
+ROUNDS=${BENCH_ROUNDS:-5}
+SECS=${BENCH_SECS:-5}
 MEM_CALLS=${BENCH_MEM_CALLS:-100000}
+MEM_WARMUP=20000
 OUT=${BENCH_ACT_OUT:-$BENCH_TOP/bench/act-results.md}
 BACKEND_PORT=$((BENCH_PORT + 4))
 RAW=$BENCH_WORK/act-raw.txt
@@ -122,7 +125,7 @@ wrk_run() {
         "$mode" "$round" "$conns" "$name" "$rps" "$p50" "$p99" "$non2xx"
 }
 
-record "meta cores=$(nproc) date=$(date -u +%Y-%m-%dT%H:%M:%SZ) rounds=$ROUNDS secs=$SECS mem_calls=$MEM_CALLS"
+record "meta cores=$(nproc) date=$(date -u +%Y-%m-%dT%H:%M:%SZ) rounds=$ROUNDS secs=$SECS mem_calls=$MEM_CALLS mem_warmup=$MEM_WARMUP"
 record "meta httpd=$("$HTTPD" -v | sed -n 's/^Server version: //p' | tr ' ' _) wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}') servers=$SERVERS tpc=$THREADS_PER_CHILD"
 record "uptime start $(uptime)"
 
@@ -141,17 +144,22 @@ for mode in key nokey; do
     bench_httpd_stop
 done
 
-echo "== memory: $MEM_CALLS actions with the token store, twice"
+echo "== memory: $MEM_CALLS requests twice, plain mod_proxy then actions with the token store, a fresh httpd each"
 write_conf key || die "cannot write the configuration"
-bench_httpd_start || die "httpd did not start"
-act_once
-BENCH_PATH=$ACT_PATH BENCH_METHOD=GET bench_wrk_quota 2000 1 50 >/dev/null
-for pid in $(bench_children); do record "rss before $pid $(bench_child_mem "$pid")"; done
-for phase in after again; do
-    fakes_counts reset >/dev/null
-    out=$(BENCH_PATH=$ACT_PATH BENCH_METHOD=GET bench_wrk_quota "$MEM_CALLS" 2 50)
-    record "memcalls $phase $(sed -n 's/^statuses total=\([0-9]*\) 2xx=[0-9]* non2xx=\([0-9]*\).*/\1 \2/p' <<<"$out") $(fakes_counts)"
-    for pid in $(bench_children); do record "rss $phase $pid $(bench_child_mem "$pid")"; done
+for name in plain act; do
+    path=$PLAIN_PATH
+    [ "$name" = act ] && path=$ACT_PATH
+    bench_httpd_start || die "httpd did not start"
+    act_once
+    BENCH_PATH=$path BENCH_METHOD=GET bench_wrk_quota "$MEM_WARMUP" 2 50 >/dev/null
+    for pid in $(bench_children); do record "rss $name before $pid $(bench_child_mem "$pid")"; done
+    for phase in after again; do
+        fakes_counts reset >/dev/null
+        out=$(BENCH_PATH=$path BENCH_METHOD=GET bench_wrk_quota "$MEM_CALLS" 2 50)
+        record "memcalls $name $phase $(sed -n 's/^statuses total=\([0-9]*\) 2xx=[0-9]* non2xx=\([0-9]*\).*/\1 \2/p' <<<"$out") $(fakes_counts)"
+        for pid in $(bench_children); do record "rss $name $phase $pid $(bench_child_mem "$pid")"; done
+    done
+    bench_httpd_stop
 done
 bench_cleanup
 record "uptime end $(uptime)"

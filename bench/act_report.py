@@ -7,8 +7,8 @@ RAW lines (written by bench/act.sh):
   uptime start|end <uptime's output>
   wrk MODE CONTENDER CONNS ROUND rps p50_us p99_us cpu_us non2xx socket_errors requests
       provider_requests blink_requests backend_requests backend_bearer
-  memcalls PHASE answered non2xx provider_requests blink_requests backend_requests backend_bearer
-  rss before|after|again PID RSS_KB ANON_KB
+  memcalls CONTENDER PHASE answered non2xx provider_requests blink_requests backend_requests backend_bearer
+  rss CONTENDER before|after|again PID RSS_KB ANON_KB
 """
 import sys
 
@@ -22,8 +22,9 @@ WRK_FIELDS = ("rps", "p50", "p99", "cpu", "non2xx", "errors", "n", "provider", "
 
 
 def parse(raw_path):
-    """The raw file as (meta, uptime, wrk[mode][contender][conns][round], memcalls, rss[phase][pid])."""
-    meta, uptime, wrk, memcalls, rss = {}, {}, {}, {}, {"before": {}, "after": {}, "again": {}}
+    """The raw file as (meta, uptime, wrk[mode][contender][conns][round], memcalls[contender][phase],
+    rss[contender][phase][pid])."""
+    meta, uptime, wrk, memcalls, rss = {}, {}, {}, {}, {}
     for line in open(raw_path):
         f = line.split()
         if not f:
@@ -36,9 +37,9 @@ def parse(raw_path):
             wrk.setdefault(f[1], {}).setdefault(f[2], {}).setdefault(int(f[3]), {})[int(f[4])] = dict(
                 zip(WRK_FIELDS, map(float, f[5:16])))
         elif f[0] == "memcalls":
-            memcalls[f[1]] = [int(x) for x in f[2:8]]
+            memcalls.setdefault(f[1], {})[f[2]] = [int(x) for x in f[3:9]]
         elif f[0] == "rss":
-            rss[f[1]][f[2]] = (int(f[3]), int(f[4]) if len(f) > 4 else 0)
+            rss.setdefault(f[1], {}).setdefault(f[2], {})[f[3]] = (int(f[4]), int(f[5]) if len(f) > 5 else 0)
     return meta, uptime, wrk, memcalls, rss
 
 
@@ -82,38 +83,53 @@ def mode_section(mode, title, runs, secs):
     return L, ok
 
 
-def memory_section(meta, memcalls, rss):
-    """The RSS table, and whether memory stayed flat over the last run."""
-    calls = int(meta.get("mem_calls", 0))
-    L = ["### Memory: the children's RSS with the token store\n",
-         "`ps -o rss` (and `Anonymous:` of /proc/PID/smaps_rollup, the private heap and stacks) of each child, in "
-         "KB: after a 2,000-action warm-up → after %s actions → after %s more (wrk, 50 connections, with "
-         "BlinkAuthTokenKey).\n" % ("{:,}".format(calls), "{:,}".format(calls)),
-         "| child | before | after | again | growth over the last %s, bytes per request |" % "{:,}".format(calls),
-         "|---|---|---|---|---|"]
-    total_growth, complete = 0, True
-    for pid, before in sorted(rss["before"].items()):
-        after, again = rss["after"].get(pid), rss["again"].get(pid)
+def memory_rows(name, rss, calls):
+    """The table rows of one contender's children; (rows, KB grown over the last run by all, every child seen)."""
+    rows, growth, complete = [], 0, True
+    for pid, before in sorted(rss.get("before", {}).items()):
+        after, again = rss.get("after", {}).get(pid), rss.get("again", {}).get(pid)
         if after is None or again is None:
-            L.append("| %s | %d (%d) | **gone** | | |" % (pid, before[0], before[1]))
+            rows.append("| %s | %s | %d (%d) | **gone** | | |" % (name, pid, before[0], before[1]))
             complete = False
             continue
-        growth = (again[0] - after[0]) * 1024.0 / calls if calls else float("nan")
-        total_growth += again[0] - after[0]
-        L.append("| %s | %d (%d) | %d (%d) | %d (%d) | %.3f |" % (
-            pid, before[0], before[1], after[0], after[1], again[0], again[1], growth))
-    for phase in ("after", "again"):
-        if phase in memcalls:
-            n, non2xx, _prov, blink, _backend, bearer = memcalls[phase]
-            L.append("\nThe run ending \"%s\": %d actions answered, %d non-2xx, %d Blink API calls, %d backend requests "
-                     "with a Bearer token." % (phase, n, non2xx, blink, bearer))
-    per_request = total_growth * 1024.0 / calls if calls else float("nan")
+        growth += again[0] - after[0]
+        rows.append("| %s | %s | %d (%d) | %d (%d) | %d (%d) | %.3f |" % (
+            name, pid, before[0], before[1], after[0], after[1], again[0], again[1],
+            (again[0] - after[0]) * 1024.0 / calls if calls else float("nan")))
+    return rows, growth, complete
+
+
+def memory_section(meta, memcalls, rss):
+    """The RSS table of the plain proxy and of the action, and whether the action's memory stayed as flat."""
+    calls = int(meta.get("mem_calls", 0))
+    n = "{:,}".format(calls)
+    L = ["### Memory: the children's RSS, plain mod_proxy and actions with the token store\n",
+         "A fresh httpd for each (with BlinkAuthTokenKey), wrk at 50 connections. `ps -o rss` of each child (in "
+         "brackets `Anonymous:` of /proc/PID/smaps_rollup: the private heap and stacks), in KB: after a %s-request "
+         "warm-up → after %s requests → after %s more.\n" % ("{:,}".format(int(meta.get("mem_warmup", 0))), n, n),
+         "| contender | child | before | after | again | growth over the last %s, bytes per request |" % n,
+         "|---|---|---|---|---|---|"]
+    growth, complete = {}, True
+    for name, label in (("plain", "plain mod_proxy"), ("act", "action")):
+        rows, growth[name], seen = memory_rows(label, rss.get(name, {}), calls)
+        L += rows
+        complete = complete and seen and bool(rows)
+    for name in ("plain", "act"):
+        for phase in ("after", "again"):
+            if phase in memcalls.get(name, {}):
+                answered, non2xx, _prov, blink, _backend, bearer = memcalls[name][phase]
+                L.append("\n%s, the run ending \"%s\": %d requests answered, %d non-2xx, %d Blink API calls, %d "
+                         "backend requests with a Bearer token." % (
+                             "Plain mod_proxy" if name == "plain" else "Actions", phase, answered, non2xx, blink,
+                             bearer))
     # RSS moves by whole pages, and a child may touch a few more (stacks, malloc arenas) at any time; an allocation
     # kept per request (16 bytes at least) would add 1.5 MB or more over 100,000.
-    ok = complete and total_growth <= GROWTH_SLACK_KB
-    L.append("\nTarget: no per-request growth over the last %s actions (all children together within %d KB): %s "
-             "(%+d KB, %.3f bytes per request).\n" % ("{:,}".format(calls), GROWTH_SLACK_KB, verdict(ok), total_growth,
-                                                     per_request))
+    extra = growth.get("act", 0) - growth.get("plain", 0)
+    ok = complete and extra <= GROWTH_SLACK_KB
+    L.append("\nTarget: no per-request growth: over the last %s requests the action's children grew by %+d KB "
+             "(%.3f bytes per request), the plain proxy's by %+d KB: %s (the action within %d KB of the plain "
+             "proxy).\n" % (n, growth.get("act", 0), growth.get("act", 0) * 1024.0 / calls if calls else float("nan"),
+                             growth.get("plain", 0), verdict(ok), GROWTH_SLACK_KB))
     return L, ok
 
 
