@@ -272,6 +272,7 @@ static int refresh_once(request_rec *r, const blinkauth_config_t *cfg, const cha
     apr_interval_time_t wait = apr_time_from_sec(blinkauth_config_timeout(cfg));
     int before = blinkauth_config_refresh_before(cfg), rc = OK;
     const char *lease = NULL;
+    blinkauth_token_copy_t *other;
     blinkauth_outcome_t out;
     void *held = NULL;
 
@@ -284,12 +285,12 @@ static int refresh_once(request_rec *r, const blinkauth_config_t *cfg, const cha
     else if (acc->tok && acc->reauth)
         rc = reauth_required(r, cfg);
     else if (acc->tok && !blinkauth_linked_fresh(acc->tok, apr_time_now(), before)) {
-        if (blinkauth_tokencache_enabled(cfg) && blinkauth_tokencache_shared()) {
-            if (blinkauth_tokencache_lease(r, cfg, user_id, wait, &lease) != APR_SUCCESS)
-                rc = busy(r);
-            else if (newer(copy_read(r, cfg, user_id), acc->tok))
-                acc->tok = copy_read(r, cfg, user_id); /* another server refreshed it while we waited */
-        }
+        /* Servers that share the token cache claim the refresh with a lease (nothing to claim otherwise); a store
+         * that fails lets the refresh go ahead. */
+        if (blinkauth_tokencache_lease(r, cfg, user_id, wait, &lease) == APR_TIMEUP)
+            rc = busy(r);
+        else if (lease && newer(other = copy_read(r, cfg, user_id), acc->tok))
+            acc->tok = other; /* another server refreshed it while this one waited */
         if (rc == OK && !blinkauth_linked_fresh(acc->tok, apr_time_now(), before))
             rc = refresh(r, cfg, user_id, &acc->tok, 0);
         if (lease)
