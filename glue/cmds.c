@@ -1,6 +1,7 @@
 /* The BlinkAuth* directives: each setter validates its value so httpd refuses a bad config with file:line. */
 #include "glue.h"
 #include "cache.h"
+#include "crypto.h"
 #include "discovery.h"
 #include "text.h"
 
@@ -85,6 +86,21 @@ const char *blinkauth_cmd_secret(cmd_parms *cmd, const char *arg, const char **o
     }
     why = blinkauth_config_read_secret(cmd->pool, arg, out);
     return complain(cmd, why);
+}
+
+const char *blinkauth_cmd_key(cmd_parms *cmd, const char *arg, unsigned char *out)
+{
+    const char *secret = NULL, *why = blinkauth_cmd_secret(cmd, arg, &secret);
+
+    if (why)
+        return why;
+    if (strlen(secret) < BLINKAUTH_KEY_SECRET_MIN)
+        return complain(cmd, apr_psprintf(cmd->pool,
+                                          "the key has %d characters, fewer than %d (make one with: openssl rand "
+                                          "-base64 48)",
+                                          (int)strlen(secret), BLINKAUTH_KEY_SECRET_MIN));
+    blinkauth_crypto_key_derive(secret, out);
+    return NULL;
 }
 
 /* BlinkAuthProxySecret: the current secret, and the previous one while Blink's is being changed. */
