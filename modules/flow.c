@@ -444,3 +444,23 @@ apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_
     store_unlock(store);
     return rv;
 }
+
+const blinkauth_flow_store_t *blinkauth_flow_store_shard(const blinkauth_flow_store_t *store, const char *name)
+{
+    return shard_of(store, name);
+}
+
+apr_status_t blinkauth_flow_store_lock(const blinkauth_flow_store_t *store)
+{
+    return store_lock(store);
+}
+
+void blinkauth_flow_store_unlock(const blinkauth_flow_store_t *store)
+{
+    store_unlock(store);
+}
+
+apr_status_t blinkauth_flow_store_probe(const blinkauth_flow_store_t *store, apr_pool_t *p)
+{
+    return probe(store, p);
+}
