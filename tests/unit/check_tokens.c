@@ -267,8 +267,8 @@ START_TEST(test_store_key)
     ck_assert_str_ne(store_key, blinkauth_tokens_store_key(unit_pool, key_b, "a-1234", "u-42"));
     ck_assert_str_ne(store_key, blinkauth_tokens_store_key(unit_pool, key_a, "a-1234", "u-43"));
     ck_assert_str_ne(store_key, blinkauth_tokens_store_key(unit_pool, key_a, "a-1235", "u-42"));
-    /* The pair reads back one way only: "a" + "b-c" is not "a-b" + "c". */
-    ck_assert_str_ne(blinkauth_tokens_store_key(unit_pool, key_a, "a", "b-c"),
+    /* The pair reads back one way only: ("a-b", "c") is not ("a", "-bc"). */
+    ck_assert_str_ne(blinkauth_tokens_store_key(unit_pool, key_a, "a", "-bc"),
                      blinkauth_tokens_store_key(unit_pool, key_a, "a-b", "c"));
 }
 END_TEST
