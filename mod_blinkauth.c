@@ -1,6 +1,7 @@
 /* mod_blinkauth: a Blink Authenticated App backend by configuration alone — the httpd glue. */
 #include "glue.h"
 #include "cache.h"
+#include "tokencache.h"
 #include "counters.h"
 #include "status.h"
 #include "tokencheck.h"
@@ -35,7 +36,8 @@ static apr_status_t crypto_release(void *data)
     return APR_SUCCESS;
 }
 
-/* Readies libcurl, the counters, the providers' metadata and the flow store once the configuration is read. */
+/* Readies libcurl, the counters, the providers' metadata, the flow store and the token cache once the configuration
+ * is read. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int first = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
@@ -58,14 +60,16 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (rc != OK || first)
         return rc;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, BLALOGNO(00007) "mod_blinkauth/%s ready", BLINKAUTH_VERSION);
-    return blinkauth_cache_post_config(pconf, plog, ptemp, s);
+    rc = blinkauth_cache_post_config(pconf, plog, ptemp, s);
+    return rc == OK ? blinkauth_tokencache_post_config(pconf, plog, ptemp, s) : rc;
 }
 
-/* Attaches what a new child needs: the flow store's mutex, its counters' slot, a fresh pool of HTTP handles, the
- * metadata refresh. */
+/* Attaches what a new child needs: the flow store's and the token cache's mutexes, its counters' slot, a fresh pool of
+ * HTTP handles, the metadata refresh. */
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     blinkauth_cache_child_init(pchild, s);
+    blinkauth_tokencache_child_init(pchild, s);
     blinkauth_counters_child_init(pchild, s);
     if (blinkauth_http_child_init(pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00008) "cannot prepare the HTTP client in this child");
@@ -197,6 +201,7 @@ static int map_to_storage(request_rec *r)
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(blinkauth_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(blinkauth_tokencache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(blinkauth_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -62,6 +62,14 @@ extern const command_rec blinkauth_cmds[];
  * (glue/cmds.c). */
 const char *blinkauth_cmd_secret(cmd_parms *cmd, const char *arg, const char **out);
 
+/* Least length of a key's secret (BlinkAuthStateKey, BlinkAuthTokenKey): 32 random characters carry 190 bits. */
+#define BLINKAUTH_KEY_SECRET_MIN 32
+
+/* The key a directive's arg names (a secret as blinkauth_cmd_secret reads it, of at least BLINKAUTH_KEY_SECRET_MIN
+ * characters), derived to BLINKAUTH_KEY_BYTES bytes into out; NULL, or the complaint, prefixed with the directive's
+ * name (glue/cmds.c). */
+const char *blinkauth_cmd_key(cmd_parms *cmd, const char *arg, unsigned char *out);
+
 /* The per-directory configuration that applies to r. */
 #define blinkauth_request_config(r)                                                                                    \
     ((const blinkauth_config_t *)ap_get_module_config((r)->per_dir_config, &blinkauth_module))

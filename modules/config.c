@@ -61,6 +61,9 @@ blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config
     PICK_STR(redirect_uri);
     PICK_STR(account_id_claim);
     PICK_STR(ca_file);
+    /* The two values of BlinkAuthTokenKey come as a pair, as BlinkAuthProxySecret's. */
+    out->token_key_previous = inner->token_key ? inner->token_key_previous : outer->token_key_previous;
+    PICK_STR(token_key);
     PICK_INT(state_timeout);
     PICK_INT(timeout);
     PICK_INT(verified_email);

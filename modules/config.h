@@ -56,6 +56,10 @@ typedef struct {
     const char *account_id_claim;
     const char *ca_file;
     const char *pass_token; /* BlinkAuthPassToken: the request header that carries the access token, or "env" */
+    /* BlinkAuthTokenKey, derived (BLINKAUTH_KEY_BYTES each): seals and names the copies of the users' tokens; the
+     * previous key still opens and names those it sealed while it changes. NULL: no copy is kept. */
+    const unsigned char *token_key;
+    const unsigned char *token_key_previous;
     int state_timeout;
     int timeout;
     int verified_email; /* BlinkAuthVerifiedEmail: 1 On, 0 Off */

@@ -27,13 +27,20 @@ static const field_t str_fields[] = {
     FIELD(api_url),      FIELD(client_id),    FIELD(client_secret), FIELD(authorize_url), FIELD(token_url),
     FIELD(userinfo_url), FIELD(revoke_url),   FIELD(scope),         FIELD(redirect_uri),  FIELD(account_id_claim),
     FIELD(ca_file),      FIELD(metadata_url), FIELD(issuer),        FIELD(prompt),        FIELD(service_name),
-    FIELD(pass_token),
+    FIELD(pass_token),   FIELD(token_key),
 };
 #define N_STR UNIT_COUNT(str_fields)
 
-/* The string fields merged with the one before them as a pair (test_merge_proxy_secret_pair), not alone. */
+/* The string fields merged with another as a pair (test_merge_pairs), not alone: the second of each pair. */
 static const field_t paired_fields[] = {
     FIELD(proxy_secret_previous),
+    FIELD(token_key_previous),
+};
+
+/* The pairs: a directive's current and previous values (BlinkAuthProxySecret, BlinkAuthTokenKey). */
+static const field_t pairs[][2] = {
+    {FIELD(proxy_secret), FIELD(proxy_secret_previous)},
+    {FIELD(token_key), FIELD(token_key_previous)},
 };
 #define N_PAIRED UNIT_COUNT(paired_fields)
 
@@ -226,9 +233,9 @@ START_TEST(test_merge_string_fields)
 }
 END_TEST
 
-START_TEST(test_merge_proxy_secret_pair)
+START_TEST(test_merge_pairs)
 {
-    /* The values of one BlinkAuthProxySecret line: current, previous (NULL when one value). */
+    /* The values of one directive line: current, previous (NULL when one value). */
     static const struct {
         const char *outer[2], *inner[2], *want[2];
     } cases[] = {
@@ -237,23 +244,26 @@ START_TEST(test_merge_proxy_secret_pair)
         {{"o-new", "o-old"}, {"i-new", NULL}, {"i-new", NULL}},       /* inner's one value: no outer previous */
         {{"o-new", NULL}, {"i-new", "i-old"}, {"i-new", "i-old"}},
     };
-    int i;
+    int i, k, j;
 
-    for (i = 0; i < UNIT_COUNT(cases); i++) {
-        blinkauth_config_t *outer = blinkauth_config_create(unit_pool, "/a");
-        blinkauth_config_t *inner = blinkauth_config_create(unit_pool, "/a/b");
-        blinkauth_config_t *m;
+    for (k = 0; k < UNIT_COUNT(pairs); k++) {
+        for (i = 0; i < UNIT_COUNT(cases); i++) {
+            blinkauth_config_t *outer = blinkauth_config_create(unit_pool, "/a");
+            blinkauth_config_t *inner = blinkauth_config_create(unit_pool, "/a/b");
+            blinkauth_config_t *m;
 
-        outer->proxy_secret = cases[i].outer[0];
-        outer->proxy_secret_previous = cases[i].outer[1];
-        inner->proxy_secret = cases[i].inner[0];
-        inner->proxy_secret_previous = cases[i].inner[1];
-        m = blinkauth_config_merge(unit_pool, outer, inner);
-        ck_assert_str_eq(m->proxy_secret, cases[i].want[0]);
-        if (cases[i].want[1])
-            ck_assert_str_eq(m->proxy_secret_previous, cases[i].want[1]);
-        else
-            ck_assert_msg(m->proxy_secret_previous == NULL, "case %d: previous is %s", i, m->proxy_secret_previous);
+            for (j = 0; j < 2; j++) {
+                *str_at(outer, pairs[k][j].offset) = cases[i].outer[j];
+                *str_at(inner, pairs[k][j].offset) = cases[i].inner[j];
+            }
+            m = blinkauth_config_merge(unit_pool, outer, inner);
+            ck_assert_str_eq(*str_at(m, pairs[k][0].offset), cases[i].want[0]);
+            if (cases[i].want[1])
+                ck_assert_str_eq(*str_at(m, pairs[k][1].offset), cases[i].want[1]);
+            else
+                ck_assert_msg(*str_at(m, pairs[k][1].offset) == NULL, "%s case %d: previous is %s", pairs[k][0].name, i,
+                              *str_at(m, pairs[k][1].offset));
+        }
     }
 }
 END_TEST
@@ -691,7 +701,7 @@ int main(void)
 
     unit_add_tcase(s, "core", NULL, NULL,
                    UNIT_TESTS(test_field_tables_complete, test_create_all_unset, test_merge_string_fields,
-                              test_merge_proxy_secret_pair, test_merge_int_fields, test_merge_inner_wins_everywhere,
+                              test_merge_pairs, test_merge_int_fields, test_merge_inner_wins_everywhere,
                               test_merge_both_unset_stays_unset, test_check_url_accepts, test_check_url_refuses,
                               test_check_url_length, test_parse_seconds_range, test_parse_seconds_refused,
                               test_read_secret_inline, test_read_secret_file, test_read_secret_file_refused,
