@@ -111,11 +111,12 @@ async function checks() {
   await context.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort());
   const page = await context.newPage();
 
-  await test('the Blink page shows no action before a connect, and the action is refused: 403 NOT_LINKED', async () => {
+  await test('the Blink page shows no action before a connect, and the action is refused: 403 NOT_LINKED, naming Sandbox ID', async () => {
     await page.goto(`${blinkUrl}/`);
     check(await page.getByRole('button', { name: 'GET /api/me' }).count() === 0, 'an action button with no account');
     const r = await act(BLINK_USER);
-    check(r.status === 403 && r.body?.code === 'NOT_LINKED', `${r.status} ${JSON.stringify(r.body)}`);
+    check(r.status === 403 && r.body?.code === 'NOT_LINKED' && r.body.message.includes('Connect your Sandbox ID account'),
+      `${r.status} ${JSON.stringify(r.body)}`);
   });
 
   await test('Connect, sign in as alice, Continue: "Connected as alice@example.test"', async () => {
