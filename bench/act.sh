@@ -11,13 +11,12 @@
 # store; one child of 25 threads, 10 connections): RSS after a 20,000-request warm-up, then after each
 # of BENCH_MEM_BATCHES batches of BENCH_MEM_CALLS requests: growth per request (target: none; the
 # median batch after the first is judged, as a jump now and then of a thread's allocator is not
-# growth per request). Writes
-# bench/act-results.md (bench/act_report.py) with `uptime` at the start and the end. Not part of
-# make test: no figure here is asserted by a suite.
+# growth per request). Writes bench/act-results.md (bench/act_report.py) with `uptime` at the start
+# and the end. Not part of make test: no figure here is asserted by a suite.
 #
 # Environment: BENCH_PORT (8801; +1 provider fake, +2 Blink fake, +3 the fakes' control port, +4 the
-# backend), BENCH_ROUNDS (5), BENCH_SECS (5), BENCH_MEM_CALLS (100000), BENCH_MEM_BATCHES (4), BENCH_ACT_OUT
-# (bench/act-results.md), BENCH_WORK (build/bench-act).
+# backend), BENCH_ROUNDS (5), BENCH_SECS (5), BENCH_MEM_CALLS (100000), BENCH_MEM_BATCHES (4),
+# BENCH_ACT_OUT (bench/act-results.md), BENCH_WORK (build/bench-act).
 set -uo pipefail
 BENCH_WORK=${BENCH_WORK:-$(cd "$(dirname "$0")/.." && pwd)/build/bench-act}
 . "$(dirname "$0")/lib.sh"
