@@ -253,6 +253,12 @@ const command_rec blinkauth_cmds[] = {
                  "BlinkAuthAPIToken (shown by SetHandler blinkauth-status); Off: never"),
     AP_INIT_TAKE1("BlinkAuthServiceName", set_checked, CHECKED(service_name, check_text), APP_CONF,
                   "what the pages call the external service (default: the authorization URL's host)"),
+    AP_INIT_TAKE1("BlinkAuthPassToken", set_checked, CHECKED(pass_token, blinkauth_config_check_pass_token), APP_CONF,
+                  "where AuthType Blink hands the user's access token to what serves the request: Authorization "
+                  "(default: Authorization: Bearer <token>), another request header's name (the bare token), or env "
+                  "(only the BLINK_ACCESS_TOKEN variable)"),
+    AP_INIT_TAKE1("BlinkAuthRefreshBefore", set_seconds, SECONDS(refresh_before, 0, BLINKAUTH_REFRESH_BEFORE_MAX),
+                  APP_CONF, "seconds before its expiry an access token is refreshed (default 60)"),
     AP_INIT_TAKE1("BlinkAuthCAFile", set_ca_file, NULL, APP_CONF,
                   "CA bundle to verify upstream TLS with (default: the system's)"),
     {NULL}};

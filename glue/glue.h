@@ -25,7 +25,7 @@ APLOG_USE_MODULE(blinkauth);
  *   002xx  Connect (POST auth/<auth_id>)          005xx  token revocation at the external service
  *   006xx  OpenID Connect discovery (BlinkAuthProviderMetadataURL: start-up fetch, cache file, refresh)
  *   007xx  the one-time start URL (GET start/<handle>)    008xx  status and metrics (blinkauth-status, counters)
- *   009xx  acting for the user (AuthType Blink, the token cache, refresh)
+ *   009xx  acting for the user (AuthType Blink): the linked account, token refresh, the token cache
  * tests/lint/logtags.py checks this in make test; README.md lists the ranges. */
 #define BLALOGNO(n) "BLA" #n ": "
 

@@ -27,7 +27,7 @@ static const field_t str_fields[] = {
     FIELD(api_url),      FIELD(client_id),    FIELD(client_secret), FIELD(authorize_url), FIELD(token_url),
     FIELD(userinfo_url), FIELD(revoke_url),   FIELD(scope),         FIELD(redirect_uri),  FIELD(account_id_claim),
     FIELD(ca_file),      FIELD(metadata_url), FIELD(issuer),        FIELD(prompt),        FIELD(service_name),
-    FIELD(token_key),
+    FIELD(pass_token),   FIELD(token_key),
 };
 #define N_STR UNIT_COUNT(str_fields)
 
@@ -47,7 +47,7 @@ static const field_t pairs[][2] = {
 /* Every int field of blinkauth_config_t. */
 static const field_t int_fields[] = {
     FIELD(state_timeout), FIELD(timeout),       FIELD(verified_email), FIELD(max_age),
-    FIELD(match_email),   FIELD(start_timeout), FIELD(token_check),
+    FIELD(match_email),   FIELD(start_timeout), FIELD(token_check),    FIELD(refresh_before),
 };
 #define N_INT UNIT_COUNT(int_fields)
 
@@ -636,6 +636,8 @@ START_TEST(test_getters_defaults)
     ck_assert_str_eq(blinkauth_config_account_id_claim(cfg), "sub");
     ck_assert_int_eq(blinkauth_config_state_timeout(cfg), 600);
     ck_assert_int_eq(blinkauth_config_timeout(cfg), 10);
+    ck_assert_str_eq(blinkauth_config_pass_token(cfg), "Authorization");
+    ck_assert_int_eq(blinkauth_config_refresh_before(cfg), 60);
 }
 END_TEST
 
@@ -651,6 +653,34 @@ START_TEST(test_getters_set_values)
     ck_assert_str_eq(blinkauth_config_account_id_claim(cfg), "email");
     ck_assert_int_eq(blinkauth_config_state_timeout(cfg), 30);
     ck_assert_int_eq(blinkauth_config_timeout(cfg), 3);
+    cfg->pass_token = "env";
+    cfg->refresh_before = 0;
+    ck_assert_str_eq(blinkauth_config_pass_token(cfg), "env");
+    ck_assert_int_eq(blinkauth_config_refresh_before(cfg), 0);
+}
+END_TEST
+
+START_TEST(test_check_pass_token)
+{
+    static const char *good[] = {"env", "Authorization", "authorization", "X-Service-Token", "x_tok.1~"};
+    static const char *bad[] = {"",
+                                "X Token",
+                                "X:Token",
+                                "Host",
+                                "content-length",
+                                "Transfer-Encoding",
+                                "Connection",
+                                "blink-auth-proxysecret",
+                                "Blink-Auth-Anything",
+                                "X-\xc3\xa9"};
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(good); i++)
+        ck_assert_msg(blinkauth_config_check_pass_token(unit_pool, good[i]) == NULL, "%s refused", good[i]);
+    for (i = 0; i < UNIT_COUNT(bad); i++)
+        ck_assert_msg(blinkauth_config_check_pass_token(unit_pool, bad[i]) != NULL, "%s taken", bad[i]);
+    ck_assert_ptr_nonnull(blinkauth_config_check_pass_token(unit_pool, unit_filled(65, 'x')));
+    ck_assert_ptr_null(blinkauth_config_check_pass_token(unit_pool, unit_filled(64, 'x')));
 }
 END_TEST
 
@@ -678,6 +708,6 @@ int main(void)
                               test_read_secret_file_size, test_read_secret_blanks, test_read_secret_exec,
                               test_url_is_loopback, test_check_backchannel_url, test_check_auth_id,
                               test_missing_in_order, test_missing_each_alone, test_missing_with_metadata_url,
-                              test_getters_defaults, test_getters_set_values, test_is_used));
+                              test_getters_defaults, test_getters_set_values, test_is_used, test_check_pass_token));
     return unit_run(s);
 }
