@@ -248,6 +248,7 @@ static int refresh(request_rec *r, const blinkauth_config_t *cfg, const char *us
                                        "them); using those",
                        out.why);
         blinkauth_counters_add(r, BLINKAUTH_M_REFRESH_RECOVERED);
+        copy_write(r, cfg, user_id, next); /* else this server's copy keeps the spent refresh token */
         *tokp = next;
         return blinkauth_linked_fresh(next, now, blinkauth_config_refresh_before(cfg))
                    ? OK
