@@ -106,8 +106,12 @@ export async function startProvider({
     expiresWithSession: async () => false,
     // Revoking one token must not take the other with it (oidc-provider 8 revokes the whole
     // grant by default): so the e2e test proves that mod_blinkauth revokes each token itself.
+    // (Revoking a refresh token still revokes every token issued under its grant, the access
+    // token too; the grant itself stays. The e2e test counts the revocation calls.)
     revokeGrantPolicy: () => false,
     rotateRefreshToken: rotate,
+    // A token is expired at its exp, not 15 s later (oidc-provider 8's default tolerance of clock skew).
+    clockTolerance: 0,
     features: {
       devInteractions: { enabled: true },
       introspection: {

@@ -56,7 +56,7 @@ act_shared_cases() {
     fi
     if ! act_connect "$user" "$sub"; then bad "act shared: connect (Connect on A, callback on B) ($DETAIL)"; return; fi
     read -r before _ < <(client refreshes "$BLINK_FAKE_PROVIDER_PORT")
-    for i in 1 2 3 4 5 6; do urls+=("$base_a/me" "$base_b/me"); want+=" 200/$sub"; done
+    for i in 1 2 3 4 5 6; do urls+=("$base_a/me" "$base_b/me"); want+=" 200/$sub 200/$sub"; done
     answers=$(client act "$user" "${urls[@]}")
     DETAIL="answers: $answers"
     check "act shared: 12 actions at once with a stale token, 6 on A and 6 on B: 12 × 200 with the user's claims (userinfo)" \
