@@ -1,6 +1,7 @@
 // mod_blinkauth end to end: a real OpenID Connect server (oidc-provider, in this process), the
 // fake Blink API (tests/fakes/fake_blink.py), Debian's httpd with the module as built, and a
-// user in headless Chromium (playwright-core). This script plays Blink's servers.
+// user in headless Chromium (playwright-core). This script plays Blink's servers. Acting for the
+// user (AuthType Blink, token refresh) has its own provider process, backend and virtual host: act.mjs.
 //
 //   node e2e.test.mjs        (tests/e2e/run.sh installs the npm packages first)
 //
