@@ -195,6 +195,26 @@ $(app)"
 check "BlinkAuthStateKey in a Location" fail "BlinkAuthStateKey not allowed in <Location> context" \
     "$(app_with 's|</Location>|BlinkAuthStateKey 01234567890123456789012345678901234\n</Location>|')"
 
+# --- The token cache: BlinkAuthTokenKey per app (one key, or the new and the previous), BlinkAuthTokenCache server-wide.
+printf 'a-token-key-of-more-than-32-characters-0123456789\n' >"$work/token-key"
+check "BlinkAuthTokenKey from a file, BlinkAuthTokenCache shmcb" ok '' "BlinkAuthTokenCache shmcb
+$(app_with "s|</Location>|BlinkAuthTokenKey file:$work/token-key\n</Location>|")"
+check "BlinkAuthTokenKey new and previous" ok '' \
+    "$(app_with "s|</Location>|BlinkAuthTokenKey 0123456789012345678901234567890123 file:token-key\n</Location>|")"
+check "BlinkAuthTokenKey of 31 characters" fail "BlinkAuthTokenKey: the key has 31 characters, fewer than 32" \
+    "$(app_with 's|</Location>|BlinkAuthTokenKey 0123456789012345678901234567890\n</Location>|')"
+check "BlinkAuthTokenKey whose previous key is too short" fail "BlinkAuthTokenKey: the key has 5 characters, fewer than 32" \
+    "$(app_with "s|</Location>|BlinkAuthTokenKey file:token-key short\n</Location>|")"
+check "three BlinkAuthTokenKeys" fail "BlinkAuthTokenKey takes 1-2 arguments" \
+    "$(app_with "s|</Location>|BlinkAuthTokenKey file:token-key file:token-key file:token-key\n</Location>|")"
+check "BlinkAuthTokenKey from an unreadable file" fail "BlinkAuthTokenKey: cannot read secret file '/nonexistent/k'" \
+    "$(app_with 's|</Location>|BlinkAuthTokenKey file:/nonexistent/k\n</Location>|')"
+check "BlinkAuthTokenCache with an unknown provider" fail "BlinkAuthTokenCache: no socache provider 'nosuch': load mod_socache_nosuch" \
+    "BlinkAuthTokenCache nosuch:localhost:1
+$(app)"
+check "BlinkAuthTokenCache in a Location" fail "BlinkAuthTokenCache not allowed in <Location> context" \
+    "$(app_with 's|</Location>|BlinkAuthTokenCache shmcb\n</Location>|')"
+
 # The reference configuration documents every directive the module has, and so does the README.
 for d in $(grep -o 'AP_INIT_[A-Z0-9]*("[A-Za-z]*"' "$top/glue/cmds.c" | cut -d'"' -f2); do
     for doc in conf/blinkauth.conf README.md; do
