@@ -1,12 +1,13 @@
 /* fastfake: a minimal, fast fake of the OAuth provider and of the Blink API for `make bench`.
  *
- * One process, three loopback listeners: the provider (token, userinfo, revoke), the Blink API
- * (linked accounts: add, get, delete) and a control port (GET /stats, GET /reset) that is not
- * counted.  Each accepted connection gets a thread with blocking I/O and HTTP/1.1 keep-alive;
- * every answer is one write().  It counts the TCP connections it accepts and the requests it
- * serves per upstream, which is how the bench sees whether mod_blinkauth reuses its connections.
+ * One process, three loopback listeners: the provider (token, userinfo, revoke), the Blink API (linked accounts:
+ * add, list, get, delete) and a control port (GET /stats, GET /reset) that is not counted; a fourth, optional, is a
+ * backend that answers every GET with a small JSON body (the service an action is passed to, bench/act.sh) and counts
+ * the requests that carry a Bearer token.  Each accepted connection gets a thread with blocking I/O and HTTP/1.1
+ * keep-alive; every answer is one write().  It counts the TCP connections it accepts and the requests it serves per
+ * upstream, which is how the bench sees whether mod_blinkauth reuses its connections.
  *
- * Usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT
+ * Usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [BACKEND_PORT]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -23,9 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { PROVIDER, BLINK, CONTROL };
+enum { PROVIDER, BLINK, BACKEND, CONTROL };
 
-static atomic_long accepts[2], requests[2], open_now[2];
+static atomic_long accepts[3], requests[3], open_now[3], backend_bearer;
 
 typedef struct {
     int fd;
@@ -86,6 +87,14 @@ static int serve_blink(int fd, const char *method, const char *path, int close_a
 
     if (accounts && strcmp(method, "POST") == 0 && *tail == '\0')
         return answer(fd, 201, "{\"data\":{\"id\":\"la-1\"}}", close_after);
+    if (accounts && strcmp(method, "GET") == 0 && (*tail == '\0' || *tail == '?'))
+        return answer(fd, 200,
+                      "{\"code\":\"OK\",\"message\":\"OK\",\"data\":[{\"id\":\"la-1\",\"auth_id\":\"a-1234\","
+                      "\"external_account_id\":\"user42@example.com\","
+                      "\"access_token\":\"at-0123456789abcdef0123456789abcdef\","
+                      "\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\","
+                      "\"expiry\":\"2099-01-01T00:00:00Z\",\"reauth_required\":false}]}",
+                      close_after);
     if (accounts && strcmp(method, "GET") == 0 && *tail == '/')
         return answer(
             fd, 200,
@@ -99,19 +108,32 @@ static int serve_blink(int fd, const char *method, const char *path, int close_a
     return answer(fd, 404, "{\"code\":\"NOT_FOUND\"}", close_after);
 }
 
+/* The answer of one request to the backend: any GET, counted apart when it carries a Bearer token. */
+static int serve_backend(int fd, const char *method, const char *head, int close_after)
+{
+    if (strcmp(method, "GET") != 0)
+        return answer(fd, 404, "{\"error\":\"not_found\"}", close_after);
+    if (strcasestr(head, "\r\nauthorization: bearer ") != NULL)
+        atomic_fetch_add(&backend_bearer, 1);
+    return answer(fd, 200, "{\"id\":\"user42@example.com\",\"name\":\"User 42\",\"plan\":\"bench\"}", close_after);
+}
+
 /* The answer of one request to the control port. */
 static int serve_control(int fd, const char *path)
 {
     char body[512];
 
-    if (strcmp(path, "/reset") == 0)
-        for (int i = 0; i < 2; i++)
+    if (strcmp(path, "/reset") == 0) {
+        for (int i = 0; i < 3; i++)
             accepts[i] = requests[i] = 0;
+        backend_bearer = 0;
+    }
     snprintf(body, sizeof(body),
              "{\"provider_accepts\":%ld,\"provider_requests\":%ld,\"provider_open\":%ld,"
-             "\"blink_accepts\":%ld,\"blink_requests\":%ld,\"blink_open\":%ld}",
+             "\"blink_accepts\":%ld,\"blink_requests\":%ld,\"blink_open\":%ld,"
+             "\"backend_requests\":%ld,\"backend_bearer\":%ld}",
              (long)accepts[PROVIDER], (long)requests[PROVIDER], (long)open_now[PROVIDER], (long)accepts[BLINK],
-             (long)requests[BLINK], (long)open_now[BLINK]);
+             (long)requests[BLINK], (long)open_now[BLINK], (long)requests[BACKEND], (long)backend_bearer);
     return answer(fd, 200, body, 1);
 }
 
@@ -158,9 +180,10 @@ static void *serve(void *arg)
         }
         if (c.role != CONTROL)
             atomic_fetch_add(&requests[c.role], 1);
-        if ((c.role == PROVIDER ? serve_provider(c.fd, method, path, close_after)
-             : c.role == BLINK  ? serve_blink(c.fd, method, path, close_after)
-                                : serve_control(c.fd, path)) != 0 ||
+        if ((c.role == PROVIDER  ? serve_provider(c.fd, method, path, close_after)
+             : c.role == BLINK   ? serve_blink(c.fd, method, path, close_after)
+             : c.role == BACKEND ? serve_backend(c.fd, method, buf, close_after)
+                                 : serve_control(c.fd, path)) != 0 ||
             close_after || c.role == CONTROL)
             goto done;
         memmove(buf, buf + need, have - need);
@@ -222,19 +245,22 @@ static int listen_on(int port)
 
 int main(int argc, char **argv)
 {
-    static void *args[3][2];
-    pthread_t t[3];
+    /* The listeners in the order of the command line. */
+    static const int roles[] = {PROVIDER, BLINK, CONTROL, BACKEND};
+    static void *args[4][2];
+    pthread_t t[4];
+    int n = argc - 1;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT\n");
+    if (n != 3 && n != 4) {
+        fprintf(stderr, "usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [BACKEND_PORT]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    for (int i = 0; i < 3; i++) {
-        args[i][0] = (void *)(long)i;
+    for (int i = 0; i < n; i++) {
+        args[i][0] = (void *)(long)roles[i];
         args[i][1] = (void *)(long)listen_on(atoi(argv[1 + i]));
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < n; i++)
         pthread_create(&t[i], NULL, acceptor, args[i]);
     pthread_join(t[0], NULL);
     return 0;
