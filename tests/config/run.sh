@@ -40,6 +40,9 @@ Listen 127.0.0.1:1
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
 LoadModule authz_host_module /usr/lib/apache2/modules/mod_authz_host.so
+LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
 LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
 LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
 BASE
@@ -127,7 +130,7 @@ check "SetHandler blinkauth in <Location ~ regex>" fail "is in <Location ~ .*>: 
 check "SetHandler blinkauth for the whole server" fail "SetHandler blinkauth at .*httpd.conf:[0-9]+ is in the server's own configuration: use <Location" \
     "SetHandler blinkauth
 $(app)"
-check "BlinkAuth directives without SetHandler blinkauth" warn "<Location /other> at .*httpd.conf:[0-9]+ has BlinkAuth directives but no SetHandler blinkauth" \
+check "BlinkAuth directives without SetHandler blinkauth" warn "<Location /other> at .*httpd.conf:[0-9]+ has BlinkAuth directives but neither SetHandler blinkauth nor AuthType Blink" \
     "$(app)
 <Location /other>
     BlinkAuthID o-1

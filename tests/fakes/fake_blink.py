@@ -123,8 +123,8 @@ class BlinkHandler(fakelib.FakeHandler):
         return acct
 
     def store(self, user_id, fields, account_id=None):
-        """Store a linked account and return it."""
-        acct = dict(fields, id=account_id or "la-" + uuid.uuid4().hex, user_id=user_id)
+        """Store a linked account and return it (reauth_required false unless given, as Blink defaults it)."""
+        acct = dict({"reauth_required": False, **fields}, id=account_id or "la-" + uuid.uuid4().hex, user_id=user_id)
         self.state.accounts[acct["id"]] = acct
         return acct
 
