@@ -150,19 +150,27 @@ static void save_refreshed(request_rec *r, const blinkauth_config_t *cfg, const 
                        out.why);
 }
 
-/* Writes a copy Blink has not taken yet (a refresh whose Update failed) to Blink again. */
-static void resync(request_rec *r, const blinkauth_config_t *cfg, const char *user_id, blinkauth_token_copy_t *tok)
+/* Writes a copy Blink has not taken yet (a refresh whose Update failed) to Blink again; not while another request of
+ * the user holds the refresh lock: it is writing them itself. */
+static void resync(request_rec *r, const blinkauth_config_t *cfg, const char *user_id)
 {
-    blinkauth_outcome_t out = blink_write(r, cfg, user_id, tok);
+    blinkauth_token_copy_t *tok;
+    blinkauth_outcome_t out;
+    void *held = NULL;
 
-    if (out.kind != BLINKAUTH_UP_OK) {
-        BLINKAUTH_RLOG(APLOG_WARNING, 0, r, BLALOGNO(00907) "action: %s; the refreshed tokens stay in the token cache",
-                       out.why);
+    if (blinkauth_refreshlock_acquire(r, cfg, user_id, 0, &held) != APR_SUCCESS)
         return;
+    if ((tok = copy_read(r, cfg, user_id)) != NULL && !tok->synced) {
+        if ((out = blink_write(r, cfg, user_id, tok)).kind != BLINKAUTH_UP_OK)
+            BLINKAUTH_RLOG(APLOG_WARNING, 0, r,
+                           BLALOGNO(00907) "action: %s; the refreshed tokens stay in the token cache", out.why);
+        else {
+            tok->synced = 1;
+            copy_write(r, cfg, user_id, tok);
+            BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00908) "action: Blink now holds the tokens refreshed earlier");
+        }
     }
-    tok->synced = 1;
-    copy_write(r, cfg, user_id, tok);
-    BLINKAUTH_RLOG(APLOG_INFO, 0, r, BLALOGNO(00908) "action: Blink now holds the tokens refreshed earlier");
+    blinkauth_refreshlock_release(held);
 }
 
 /* The link is dead (why: the refusal): Blink is told the user must connect again, our copy goes, and 401
@@ -318,7 +326,7 @@ int blinkauth_act_token(request_rec *r, const blinkauth_config_t *cfg, const cha
         return reauth_required(r, cfg);
     }
     if (acc.tok && acc.from_copy && !acc.tok->synced)
-        resync(r, cfg, user_id, acc.tok);
+        resync(r, cfg, user_id);
     if (acc.tok && !blinkauth_linked_fresh(acc.tok, apr_time_now(), blinkauth_config_refresh_before(cfg)) &&
         (rc = refresh_once(r, cfg, user_id, &acc)) != OK)
         return rc;
