@@ -8,14 +8,15 @@
 # Twice: with BlinkAuthTokenKey (the token from our sealed copy: no Blink call per action) and
 # without (a List User Linked Accounts call per action to the fast Blink fake). Then memory, in a
 # fresh httpd for each contender (plain mod_proxy first, as the baseline; then actions with the token
-# store): RSS of the children after a 20,000-request warm-up, after BENCH_MEM_CALLS requests and after
-# as many more: growth per request (target: none beyond the plain proxy's). Writes
-# bench/act-results.md (bench/act_report.py) with `uptime` at the start and the end. Not part of
-# make test: no figure here is asserted by a suite.
+# store; one child of 25 threads, 10 connections): RSS after a 20,000-request warm-up, then after each
+# of BENCH_MEM_BATCHES batches of BENCH_MEM_CALLS requests: growth per request (target: none; the
+# median batch after the first is judged, as a jump now and then of a thread's allocator is not
+# growth per request). Writes bench/act-results.md (bench/act_report.py) with `uptime` at the start
+# and the end. Not part of make test: no figure here is asserted by a suite.
 #
 # Environment: BENCH_PORT (8801; +1 provider fake, +2 Blink fake, +3 the fakes' control port, +4 the
-# backend), BENCH_ROUNDS (5), BENCH_SECS (5), BENCH_MEM_CALLS (100000), BENCH_ACT_OUT
-# (bench/act-results.md), BENCH_WORK (build/bench-act).
+# backend), BENCH_ROUNDS (5), BENCH_SECS (5), BENCH_MEM_CALLS (100000), BENCH_MEM_BATCHES (4),
+# BENCH_ACT_OUT (bench/act-results.md), BENCH_WORK (build/bench-act).
 set -uo pipefail
 BENCH_WORK=${BENCH_WORK:-$(cd "$(dirname "$0")/.." && pwd)/build/bench-act}
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +24,11 @@ BENCH_WORK=${BENCH_WORK:-$(cd "$(dirname "$0")/.." && pwd)/build/bench-act}
 ROUNDS=${BENCH_ROUNDS:-5}
 SECS=${BENCH_SECS:-5}
 MEM_CALLS=${BENCH_MEM_CALLS:-100000}
+MEM_BATCHES=${BENCH_MEM_BATCHES:-4}
 MEM_WARMUP=20000
+# One child of MEM_THREADS threads (lib.sh keeps MinSpareThreads 10 idle: fewer would start a second child).
+MEM_THREADS=25
+MEM_CONNS=10
 OUT=${BENCH_ACT_OUT:-$BENCH_TOP/bench/act-results.md}
 BACKEND_PORT=$((BENCH_PORT + 4))
 RAW=$BENCH_WORK/act-raw.txt
@@ -125,7 +130,7 @@ wrk_run() {
         "$mode" "$round" "$conns" "$name" "$rps" "$p50" "$p99" "$non2xx"
 }
 
-record "meta cores=$(nproc) date=$(date -u +%Y-%m-%dT%H:%M:%SZ) rounds=$ROUNDS secs=$SECS mem_calls=$MEM_CALLS mem_warmup=$MEM_WARMUP"
+record "meta cores=$(nproc) date=$(date -u +%Y-%m-%dT%H:%M:%SZ) rounds=$ROUNDS secs=$SECS mem_calls=$MEM_CALLS mem_batches=$MEM_BATCHES mem_warmup=$MEM_WARMUP mem_threads=$MEM_THREADS mem_conns=$MEM_CONNS"
 record "meta httpd=$("$HTTPD" -v | sed -n 's/^Server version: //p' | tr ' ' _) wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}') servers=$SERVERS tpc=$THREADS_PER_CHILD"
 record "uptime start $(uptime)"
 
@@ -144,20 +149,24 @@ for mode in key nokey; do
     bench_httpd_stop
 done
 
-echo "== memory: $MEM_CALLS requests twice, plain mod_proxy then actions with the token store, a fresh httpd each"
+echo "== memory: $MEM_BATCHES x $MEM_CALLS requests, plain mod_proxy then actions with the token store, a fresh httpd each"
+# One child of a few threads: every worker thread's allocator fills up during the warm-up, so that what grows
+# later grows with the requests.
+SERVERS=1 THREADS_PER_CHILD=$MEM_THREADS WORKER_THREADS=$MEM_THREADS
 write_conf key || die "cannot write the configuration"
 for name in plain act; do
     path=$PLAIN_PATH
     [ "$name" = act ] && path=$ACT_PATH
     bench_httpd_start || die "httpd did not start"
     act_once
-    BENCH_PATH=$path BENCH_METHOD=GET bench_wrk_quota "$MEM_WARMUP" 2 50 >/dev/null
-    for pid in $(bench_children); do record "rss $name before $pid $(bench_child_mem "$pid")"; done
-    for phase in after again; do
+    BENCH_PATH=$path BENCH_METHOD=GET bench_wrk_quota "$MEM_WARMUP" 2 "$MEM_CONNS" >/dev/null
+    for pid in $(bench_children); do record "rss $name 0 $pid $(bench_child_mem "$pid")"; done
+    for batch in $(seq 1 "$MEM_BATCHES"); do
         fakes_counts reset >/dev/null
-        out=$(BENCH_PATH=$path BENCH_METHOD=GET bench_wrk_quota "$MEM_CALLS" 2 50)
-        record "memcalls $name $phase $(sed -n 's/^statuses total=\([0-9]*\) 2xx=[0-9]* non2xx=\([0-9]*\).*/\1 \2/p' <<<"$out") $(fakes_counts)"
-        for pid in $(bench_children); do record "rss $name $phase $pid $(bench_child_mem "$pid")"; done
+        out=$(BENCH_PATH=$path BENCH_METHOD=GET bench_wrk_quota "$MEM_CALLS" 2 "$MEM_CONNS")
+        record "memcalls $name $batch $(sed -n 's/^statuses total=\([0-9]*\) 2xx=[0-9]* non2xx=\([0-9]*\).*/\1 \2/p' <<<"$out") $(fakes_counts)"
+        for pid in $(bench_children); do record "rss $name $batch $pid $(bench_child_mem "$pid")"; done
+        echo "  $name batch $batch: RSS KB $(for pid in $(bench_children); do bench_child_mem "$pid" | cut -d' ' -f1; done | tr '\n' ' ')"
     done
     bench_httpd_stop
 done
