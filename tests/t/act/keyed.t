@@ -12,7 +12,7 @@ use lib 't/lib';
 use BlinkTest;
 use BlinkAct;
 
-plan tests => 62, need_lwp;
+plan tests => 64, need_lwp;
 
 my $PATH = '/keyed/act/x';
 
@@ -147,4 +147,9 @@ ok t_cmp(join(' ', @codes), join(' ', ('200') x 20), 'keyed: 20 concurrent actio
 ok t_cmp(scalar @{ refreshes() }, 1, 'keyed: 20 concurrent actions: exactly one refresh request');
 my %bearer = map { (($_->{headers}{authorization} // '(none)') => 1) } @{ echo_seen() };
 ok t_cmp(join(',', sort keys %bearer), 'Bearer ' . newest_token('access'), 'keyed: 20 concurrent actions: all with the new token');
+# A request that reads the copy between its save and its being marked as in Blink leaves it to the refresh lock's
+# holder: one Update, writing the rotated refresh token.
 ok t_cmp(scalar @{ updates() }, 1, 'keyed: 20 concurrent actions: one Update in Blink');
+my %written = map { ((($_->{json} // {})->{refresh_token} // '(none)') => 1) } @{ updates() };
+ok t_cmp(join(',', sort keys %written), newest_token('refresh'), 'keyed: 20 concurrent actions: the Updates write the rotated refresh token');
+ok t_cmp((account_now($acct->{id}) // {})->{refresh_token}, newest_token('refresh'), 'keyed: 20 concurrent actions: Blink holds it');
