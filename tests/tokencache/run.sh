@@ -253,8 +253,9 @@ if start A "$port_a" "BlinkAuthTokenKey \"$key_old\"" "${redis[@]}" &&
     check "redis: its id is blinkauth:tok:<43 characters>, no user id in it" "1 0" \
         "$(grep -cE '^blinkauth:tok:[A-Za-z0-9_-]{43}$' <<<"$id") $(grep -c 'u-r' <<<"$id")"
     check "redis: no token readable in the record" 0 "$(rcli get "$(head -1 <<<"$keys")" | grep -cE 'AT-R|RT-R')"
-    # The lease: A holds it 3 s; B does not get it at once, then does once A gave it up.
-    probe "$port_a" "op=lease&user=u-r&wait=0&hold=3000" >"$work/lease.out" &
+    # The lease: A holds it 3 s; B does not get it at once, then does once A gave it up. A waits for it: B's looking
+    # (until_held) takes it for a moment whenever it comes before A's claim.
+    probe "$port_a" "op=lease&user=u-r&wait=5000&hold=3000" >"$work/lease.out" &
     holder=$!
     check "redis: while A holds u-r's refresh lease, B does not have it (APR_TIMEUP)" "70007 0" \
         "$(until_held "$port_b" lease u-r)"
