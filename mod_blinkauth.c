@@ -1,6 +1,7 @@
 /* mod_blinkauth: a Blink Authenticated App backend by configuration alone — the httpd glue. */
 #include "glue.h"
 #include "cache.h"
+#include "tokencache.h"
 #include "counters.h"
 #include "status.h"
 #include "tokencheck.h"
@@ -9,6 +10,7 @@
 #include "redact.h"
 #include "http.h"
 #include "crypto.h"
+#include "authblink.h"
 
 #include "apr_strings.h"
 
@@ -34,7 +36,8 @@ static apr_status_t crypto_release(void *data)
     return APR_SUCCESS;
 }
 
-/* Readies libcurl, the counters, the providers' metadata and the flow store once the configuration is read. */
+/* Readies libcurl, the counters, the providers' metadata, the flow store and the token cache once the configuration
+ * is read. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int first = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
@@ -57,14 +60,16 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (rc != OK || first)
         return rc;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, BLALOGNO(00007) "mod_blinkauth/%s ready", BLINKAUTH_VERSION);
-    return blinkauth_cache_post_config(pconf, plog, ptemp, s);
+    rc = blinkauth_cache_post_config(pconf, plog, ptemp, s);
+    return rc == OK ? blinkauth_tokencache_post_config(pconf, plog, ptemp, s) : rc;
 }
 
-/* Attaches what a new child needs: the flow store's mutex, its counters' slot, a fresh pool of HTTP handles, the
- * metadata refresh. */
+/* Attaches what a new child needs: the flow store's and the token cache's mutexes, its counters' slot, a fresh pool of
+ * HTTP handles, the metadata refresh. */
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     blinkauth_cache_child_init(pchild, s);
+    blinkauth_tokencache_child_init(pchild, s);
     blinkauth_counters_child_init(pchild, s);
     if (blinkauth_http_child_init(pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00008) "cannot prepare the HTTP client in this child");
@@ -95,11 +100,39 @@ static const char *route_param(const char *path, const char *prefix)
     return path + n;
 }
 
+/* A route of an app's <Location>: answers r completely (param: what follows the route's prefix) and returns OK. */
+typedef int route_fn(request_rec *r, const blinkauth_config_t *cfg, const char *param);
+
+/* GET callback, as a route_fn. */
+static int callback_route(request_rec *r, const blinkauth_config_t *cfg, const char *param)
+{
+    return blinkauth_route_callback(r, cfg);
+}
+
+/* The route r's path names under cfg's <Location>, with its parameter in *param; NULL when none does. */
+static route_fn *route_of(request_rec *r, const blinkauth_config_t *cfg, const char **param)
+{
+    const char *path = route_path(r, cfg);
+
+    if (path == NULL)
+        return NULL;
+    if (strcmp(path, "callback") == 0)
+        return callback_route;
+    if ((*param = route_param(path, "auth/")) != NULL)
+        return blinkauth_route_connect;
+    if ((*param = route_param(path, "start/")) != NULL)
+        return blinkauth_route_start;
+    if ((*param = route_param(path, "linked-accounts/")) != NULL)
+        return blinkauth_route_disconnect;
+    return NULL;
+}
+
 /* Dispatches a request of SetHandler blinkauth to its route. */
 static int handler(request_rec *r)
 {
     const blinkauth_config_t *cfg;
-    const char *path, *param, *missing;
+    const char *param = NULL, *missing;
+    route_fn *route;
 
     if (r->handler == NULL || strcmp(r->handler, "blinkauth") != 0)
         return DECLINED;
@@ -111,18 +144,18 @@ static int handler(request_rec *r)
     }
     if ((cfg = blinkauth_discovery_apply(r, cfg)) == NULL)
         return blinkauth_reply_config_error(r);
-    if ((path = route_path(r, cfg)) != NULL) {
-        if (strcmp(path, "callback") == 0)
-            return blinkauth_route_callback(r, cfg);
-        if ((param = route_param(path, "auth/")) != NULL)
-            return blinkauth_route_connect(r, cfg, param);
-        if ((param = route_param(path, "start/")) != NULL)
-            return blinkauth_route_start(r, cfg, param);
-        if ((param = route_param(path, "linked-accounts/")) != NULL)
-            return blinkauth_route_disconnect(r, cfg, param);
-    }
+    if ((route = route_of(r, cfg, &param)) != NULL)
+        return route(r, cfg, param);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BLALOGNO(00010) "%s %s: no such route", r->method, r->uri);
     return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "There is no such route in this app.");
+}
+
+int blinkauth_is_own_route(request_rec *r)
+{
+    const char *param;
+
+    return apr_table_get(r->notes, OURS_NOTE) != NULL && r->proxyreq == PROXYREQ_NONE &&
+           route_of(r, blinkauth_request_config(r), &param) != NULL;
 }
 
 /* The handler SetHandler names for r (the expression httpd's fixups evaluate later to set r->handler), or NULL. */
@@ -157,7 +190,8 @@ static int translate_name(request_rec *r)
  * not search the document root's path. */
 static int map_to_storage(request_rec *r)
 {
-    if (apr_table_get(r->notes, OURS_NOTE) == NULL)
+    /* A request mod_proxy took (a ProxyPass below the app's <Location>) is its own. */
+    if (apr_table_get(r->notes, OURS_NOTE) == NULL || r->proxyreq != PROXYREQ_NONE)
         return DECLINED;
     r->filename = apr_pstrcat(r->pool, "blinkauth:", r->uri, NULL);
     return OK;
@@ -167,6 +201,7 @@ static int map_to_storage(request_rec *r)
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(blinkauth_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(blinkauth_tokencache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(blinkauth_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
@@ -174,6 +209,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     blinkauth_status_register_hooks();
+    blinkauth_authblink_register_hooks(p);
     ap_hook_log_transaction(blinkauth_redact_log_transaction, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }
 

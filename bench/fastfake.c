@@ -1,16 +1,18 @@
 /* fastfake: a minimal, fast fake of the OAuth provider and of the Blink API for `make bench`.
  *
- * One process, three loopback listeners: the provider (token, userinfo, revoke), the Blink API
- * (the user; linked accounts: list, add, get, delete) and a control port (GET /stats, GET /reset, GET /drop:
- * every open connection closes after its next answer, GET /keepalive/N: every connection closes after N requests)
- * that is not counted.  Each accepted connection gets a thread with
- * blocking I/O and HTTP/1.1 keep-alive; every answer is one write().  It counts the TCP connections it accepts and the
- * requests it serves per upstream, which is how the bench sees whether mod_blinkauth reuses its connections. With a
- * certificate and its key, the provider and the Blink API speak TLS (HTTP/1.1 only, no ALPN), and it also counts their
- * handshakes: full ones, and resumed ones (a session the client kept from an earlier connection, by session ID or
- * ticket).
+ * One process, three loopback listeners: the provider (token, userinfo, revoke), the Blink API (the user; linked
+ * accounts: list, add, update, get, delete) and a control port (GET /stats, GET /reset, GET /drop: every open
+ * connection closes after its next answer, GET /keepalive/N: every connection closes after N requests) that is not
+ * counted; a fourth, optional, is a backend that answers every GET with a small JSON body (the service an action is
+ * passed to, bench/act.sh) and counts the requests that carry a Bearer token.  The user u-42 has one linked account
+ * (la-1, what an action uses); any other user none (a callback for one adds it).  Each accepted connection gets a
+ * thread with blocking I/O and HTTP/1.1 keep-alive; every answer is one write().  It counts the TCP connections it
+ * accepts and the requests it serves per upstream, which is how the bench sees whether mod_blinkauth reuses its
+ * connections. With a certificate and its key, the provider and the Blink API speak TLS (HTTP/1.1 only, no ALPN), and
+ * it also counts their handshakes: full ones, and resumed ones (a session the client kept from an earlier connection,
+ * by session ID or ticket).
  *
- * Usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [CERT_PEM KEY_PEM]
+ * Usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [BACKEND_PORT] [CERT_PEM KEY_PEM]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -29,9 +31,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-enum { PROVIDER, BLINK, CONTROL };
+enum { PROVIDER, BLINK, BACKEND, CONTROL };
 
-static atomic_long accepts[2], requests[2], open_now[2], tls_full[2], tls_resumed[2];
+static atomic_long accepts[3], requests[3], open_now[3], backend_bearer, tls_full[2], tls_resumed[2];
 /* GET /drop on the control port raises it: every connection accepted before answers its next request with
  * "Connection: close" and closes, as a server whose keep-alive timeout ran out (the client must reconnect). */
 static atomic_long drop_epoch;
@@ -113,9 +115,18 @@ static int serve_blink(const conn_t *c, const char *method, const char *path, in
 
     if (accounts && strcmp(method, "POST") == 0 && *tail == '\0')
         return answer(c, 201, "{\"data\":{\"id\":\"la-1\"}}", close_after);
-    /* The callback reads the user (Get User) and the user's linked accounts (none) before adding one. */
-    if (accounts && strcmp(method, "GET") == 0 && *tail == '\0')
+    /* u-42 has la-1 (an action's); another user none, so that a callback for one adds it after Get User. */
+    if (accounts && strcmp(method, "GET") == 0 && (*tail == '\0' || *tail == '?') &&
+        strncmp(path, "/v2/user/u-42/", 14) != 0)
         return answer(c, 200, "{\"code\":\"OK\",\"message\":\"OK\",\"data\":[]}", close_after);
+    if (accounts && strcmp(method, "GET") == 0 && (*tail == '\0' || *tail == '?'))
+        return answer(c, 200,
+                      "{\"code\":\"OK\",\"message\":\"OK\",\"data\":[{\"id\":\"la-1\",\"auth_id\":\"a-1234\","
+                      "\"external_account_id\":\"user42@example.com\","
+                      "\"access_token\":\"at-0123456789abcdef0123456789abcdef\","
+                      "\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\","
+                      "\"expiry\":\"2099-01-01T00:00:00Z\",\"reauth_required\":false}]}",
+                      close_after);
     if (!accounts && strncmp(path, "/v2/user/", 9) == 0 && strcmp(method, "GET") == 0 && !strchr(path + 9, '/'))
         return answer(c, 200,
                       "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{\"id\":\"u-42\",\"email\":"
@@ -129,9 +140,21 @@ static int serve_blink(const conn_t *c, const char *method, const char *path, in
             "\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\","
             "\"expiry\":\"2030-01-01T00:00:00Z\",\"reauth_required\":false}}",
             close_after);
+    if (accounts && strcmp(method, "PATCH") == 0 && *tail == '/')
+        return answer(c, 200, "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{\"id\":\"la-1\"}}", close_after);
     if (accounts && strcmp(method, "DELETE") == 0 && *tail == '/')
         return answer(c, 200, "{\"data\":{}}", close_after);
     return answer(c, 404, "{\"code\":\"NOT_FOUND\"}", close_after);
+}
+
+/* The answer of one request to the backend: any GET, counted apart when it carries a Bearer token. */
+static int serve_backend(const conn_t *c, const char *method, const char *head, int close_after)
+{
+    if (strcmp(method, "GET") != 0)
+        return answer(c, 404, "{\"error\":\"not_found\"}", close_after);
+    if (strcasestr(head, "\r\nauthorization: bearer ") != NULL)
+        atomic_fetch_add(&backend_bearer, 1);
+    return answer(c, 200, "{\"id\":\"user42@example.com\",\"name\":\"User 42\",\"plan\":\"bench\"}", close_after);
 }
 
 /* The answer of one request to the control port. */
@@ -143,17 +166,22 @@ static int serve_control(const conn_t *c, const char *path)
         atomic_fetch_add(&drop_epoch, 1);
     if (strncmp(path, "/keepalive/", 11) == 0)
         atomic_store(&keepalive_max, atol(path + 11));
-    if (strcmp(path, "/reset") == 0)
+    if (strcmp(path, "/reset") == 0) {
+        for (int i = 0; i < 3; i++)
+            accepts[i] = requests[i] = 0;
         for (int i = 0; i < 2; i++)
-            accepts[i] = requests[i] = tls_full[i] = tls_resumed[i] = 0;
+            tls_full[i] = tls_resumed[i] = 0;
+        backend_bearer = 0;
+    }
     snprintf(body, sizeof(body),
              "{\"provider_accepts\":%ld,\"provider_requests\":%ld,\"provider_open\":%ld,"
              "\"blink_accepts\":%ld,\"blink_requests\":%ld,\"blink_open\":%ld,"
+             "\"backend_requests\":%ld,\"backend_bearer\":%ld,"
              "\"provider_tls_full\":%ld,\"provider_tls_resumed\":%ld,\"blink_tls_full\":%ld,"
              "\"blink_tls_resumed\":%ld}",
              (long)accepts[PROVIDER], (long)requests[PROVIDER], (long)open_now[PROVIDER], (long)accepts[BLINK],
-             (long)requests[BLINK], (long)open_now[BLINK], (long)tls_full[PROVIDER], (long)tls_resumed[PROVIDER],
-             (long)tls_full[BLINK], (long)tls_resumed[BLINK]);
+             (long)requests[BLINK], (long)open_now[BLINK], (long)requests[BACKEND], (long)backend_bearer,
+             (long)tls_full[PROVIDER], (long)tls_resumed[PROVIDER], (long)tls_full[BLINK], (long)tls_resumed[BLINK]);
     return answer(c, 200, body, 1);
 }
 
@@ -166,7 +194,7 @@ static void *serve(void *arg)
     long served = 0;
 
     free(arg);
-    if (tls && c.role != CONTROL) {
+    if (tls && (c.role == PROVIDER || c.role == BLINK)) {
         if ((c.ssl = SSL_new(tls)) == NULL || !SSL_set_fd(c.ssl, c.fd) || SSL_accept(c.ssl) != 1)
             goto done;
         atomic_fetch_add(SSL_session_reused(c.ssl) ? &tls_resumed[c.role] : &tls_full[c.role], 1);
@@ -208,9 +236,10 @@ static void *serve(void *arg)
         }
         if (c.role != CONTROL)
             atomic_fetch_add(&requests[c.role], 1);
-        if ((c.role == PROVIDER ? serve_provider(&c, method, path, close_after)
-             : c.role == BLINK  ? serve_blink(&c, method, path, close_after)
-                                : serve_control(&c, path)) != 0 ||
+        if ((c.role == PROVIDER  ? serve_provider(&c, method, path, close_after)
+             : c.role == BLINK   ? serve_blink(&c, method, path, close_after)
+             : c.role == BACKEND ? serve_backend(&c, method, buf, close_after)
+                                 : serve_control(&c, path)) != 0 ||
             close_after || c.role == CONTROL)
             goto done;
         memmove(buf, buf + need, have - need);
@@ -277,29 +306,39 @@ static int listen_on(int port)
 
 int main(int argc, char **argv)
 {
-    static void *args[3][2];
-    pthread_t t[3];
+    /* The listeners in the order of the command line. */
+    static const int roles[] = {PROVIDER, BLINK, CONTROL, BACKEND};
+    static void *args[4][2];
+    pthread_t t[4];
+    int n = argc - 1, ports;
+    const char *cert = NULL, *key = NULL;
 
-    if (argc != 4 && argc != 6) {
-        fprintf(stderr, "usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [CERT_PEM KEY_PEM]\n");
+    if (n < 3 || n > 6) {
+        fprintf(stderr, "usage: fastfake PROVIDER_PORT BLINK_PORT CONTROL_PORT [BACKEND_PORT] [CERT_PEM KEY_PEM]\n");
         return 2;
     }
+    /* 3 or 4 ports, then maybe a certificate and its key. */
+    ports = n == 5 || n == 6 ? n - 2 : n;
+    if (ports != n) {
+        cert = argv[ports + 1];
+        key = argv[ports + 2];
+    }
     signal(SIGPIPE, SIG_IGN);
-    if (argc == 6 &&
-        ((tls = SSL_CTX_new(TLS_server_method())) == NULL || SSL_CTX_use_certificate_chain_file(tls, argv[4]) != 1 ||
-         SSL_CTX_use_PrivateKey_file(tls, argv[5], SSL_FILETYPE_PEM) != 1)) {
+    if (cert &&
+        ((tls = SSL_CTX_new(TLS_server_method())) == NULL || SSL_CTX_use_certificate_chain_file(tls, cert) != 1 ||
+         SSL_CTX_use_PrivateKey_file(tls, key, SSL_FILETYPE_PEM) != 1)) {
         ERR_print_errors_fp(stderr);
-        fprintf(stderr, "fastfake: cannot use the certificate %s and key %s\n", argv[4], argv[5]);
+        fprintf(stderr, "fastfake: cannot use the certificate %s and key %s\n", cert, key);
         return 1;
     }
     /* Sessions are resumed from the server's cache (TLS 1.2 IDs) or from tickets (TLS 1.3), OpenSSL's defaults. */
     if (tls)
         SSL_CTX_set_session_id_context(tls, (const unsigned char *)"fastfake", 8);
-    for (int i = 0; i < 3; i++) {
-        args[i][0] = (void *)(long)i;
+    for (int i = 0; i < ports; i++) {
+        args[i][0] = (void *)(long)roles[i];
         args[i][1] = (void *)(long)listen_on(atoi(argv[1 + i]));
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < ports; i++)
         pthread_create(&t[i], NULL, acceptor, args[i]);
     pthread_join(t[0], NULL);
     return 0;

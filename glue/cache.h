@@ -20,6 +20,13 @@ int blinkauth_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 /* Re-attaches the flow store's mutexes in a new child. */
 void blinkauth_cache_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* The smallest BlinkAuthTimeout of the configuration's apps, in seconds (0 when there is no app): what bounds a wait
+ * for a store's lock. */
+int blinkauth_cache_least_timeout(apr_pool_t *ptemp, server_rec *s);
+
+/* The path BlinkAuthCache gave shmcb ("" for none), or NULL for another provider. */
+const char *blinkauth_cache_shmcb_path(apr_pool_t *p);
+
 /* The flow store, ready after post_config; NULL before. */
 const blinkauth_flow_store_t *blinkauth_cache_store(void);
 

@@ -1,6 +1,8 @@
 /* The BlinkAuth* directives: each setter validates its value so httpd refuses a bad config with file:line. */
 #include "glue.h"
 #include "cache.h"
+#include "tokencache.h"
+#include "crypto.h"
 #include "discovery.h"
 #include "text.h"
 
@@ -87,6 +89,39 @@ const char *blinkauth_cmd_secret(cmd_parms *cmd, const char *arg, const char **o
     return complain(cmd, why);
 }
 
+const char *blinkauth_cmd_key(cmd_parms *cmd, const char *arg, unsigned char *out)
+{
+    const char *secret = NULL, *why = blinkauth_cmd_secret(cmd, arg, &secret);
+
+    if (why)
+        return why;
+    if (strlen(secret) < BLINKAUTH_KEY_SECRET_MIN)
+        return complain(cmd, apr_psprintf(cmd->pool,
+                                          "the key has %d characters, fewer than %d (make one with: openssl rand "
+                                          "-base64 48)",
+                                          (int)strlen(secret), BLINKAUTH_KEY_SECRET_MIN));
+    blinkauth_crypto_key_derive(secret, out);
+    return NULL;
+}
+
+/* BlinkAuthTokenKey: the key that seals and names the app's token copies, and the previous one while it changes. */
+static const char *set_token_key(cmd_parms *cmd, void *dconf, const char *current, const char *previous)
+{
+    blinkauth_config_t *cfg = touch(cmd, dconf);
+    unsigned char *key = apr_palloc(cmd->pool, BLINKAUTH_KEY_BYTES), *before = NULL;
+    const char *why = blinkauth_cmd_key(cmd, current, key);
+
+    if (why == NULL && previous != NULL) {
+        before = apr_palloc(cmd->pool, BLINKAUTH_KEY_BYTES);
+        why = blinkauth_cmd_key(cmd, previous, before);
+    }
+    if (why)
+        return why;
+    cfg->token_key = key;
+    cfg->token_key_previous = before;
+    return NULL;
+}
+
 /* BlinkAuthProxySecret: the current secret, and the previous one while Blink's is being changed. */
 static const char *set_proxy_secret(cmd_parms *cmd, void *dconf, const char *current, const char *previous)
 {
@@ -156,6 +191,12 @@ const command_rec blinkauth_cmds[] = {
     AP_INIT_TAKE1("BlinkAuthCache", blinkauth_cache_cmd, NULL, RSRC_CONF,
                   "socache provider for flow records, with arguments: shmcb, shmcb:/path(512000), "
                   "redis:host:port, memcache:host:port (default shmcb)"),
+    AP_INIT_TAKE1("BlinkAuthTokenCache", blinkauth_tokencache_cmd, NULL, RSRC_CONF,
+                  "socache provider for the token copies (BlinkAuthTokenKey), as BlinkAuthCache: shmcb, "
+                  "shmcb:/path(512000), redis:host:port, memcache:host:port (default shmcb)"),
+    AP_INIT_TAKE12("BlinkAuthTokenKey", set_token_key, NULL, APP_CONF,
+                   "the key that seals the app's copies of its users' tokens (inline, file:path, exec:path; at least "
+                   "32 characters); a second value is the previous key, still read while it changes; unset: no copy"),
     AP_INIT_TAKE1("BlinkAuthID", set_checked, CHECKED(auth_id, blinkauth_config_check_auth_id), APP_CONF,
                   "the app's Auth ID from the Blink Admin panel"),
     AP_INIT_TAKE12("BlinkAuthProxySecret", set_proxy_secret, NULL, APP_CONF,
@@ -212,6 +253,12 @@ const command_rec blinkauth_cmds[] = {
                  "BlinkAuthAPIToken (shown by SetHandler blinkauth-status); Off: never"),
     AP_INIT_TAKE1("BlinkAuthServiceName", set_checked, CHECKED(service_name, check_text), APP_CONF,
                   "what the pages call the external service (default: the authorization URL's host)"),
+    AP_INIT_TAKE1("BlinkAuthPassToken", set_checked, CHECKED(pass_token, blinkauth_config_check_pass_token), APP_CONF,
+                  "where AuthType Blink hands the user's access token to what serves the request: Authorization "
+                  "(default: Authorization: Bearer <token>), another request header's name (the bare token), or env "
+                  "(only the BLINK_ACCESS_TOKEN variable)"),
+    AP_INIT_TAKE1("BlinkAuthRefreshBefore", set_seconds, SECONDS(refresh_before, 0, BLINKAUTH_REFRESH_BEFORE_MAX),
+                  APP_CONF, "seconds before its expiry an access token is refreshed (default 60)"),
     AP_INIT_TAKE1("BlinkAuthCAFile", set_ca_file, NULL, APP_CONF,
                   "CA bundle to verify upstream TLS with (default: the system's)"),
     {NULL}};

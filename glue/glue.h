@@ -25,6 +25,7 @@ APLOG_USE_MODULE(blinkauth);
  *   002xx  Connect (POST auth/<auth_id>)          005xx  token revocation at the external service
  *   006xx  OpenID Connect discovery (BlinkAuthProviderMetadataURL: start-up fetch, cache file, refresh)
  *   007xx  the one-time start URL (GET start/<handle>)    008xx  status and metrics (blinkauth-status, counters)
+ *   009xx  acting for the user (AuthType Blink): the linked account, token refresh, the token cache
  * tests/lint/logtags.py checks this in make test; README.md lists the ranges. */
 #define BLALOGNO(n) "BLA" #n ": "
 
@@ -60,6 +61,14 @@ extern const command_rec blinkauth_cmds[];
  * from ServerRoot as every path of httpd's — into *out; NULL, or the complaint, prefixed with the directive's name
  * (glue/cmds.c). */
 const char *blinkauth_cmd_secret(cmd_parms *cmd, const char *arg, const char **out);
+
+/* Least length of a key's secret (BlinkAuthStateKey, BlinkAuthTokenKey): 32 random characters carry 190 bits. */
+#define BLINKAUTH_KEY_SECRET_MIN 32
+
+/* The key a directive's arg names (a secret as blinkauth_cmd_secret reads it, of at least BLINKAUTH_KEY_SECRET_MIN
+ * characters), derived to BLINKAUTH_KEY_BYTES bytes into out; NULL, or the complaint, prefixed with the directive's
+ * name (glue/cmds.c). */
+const char *blinkauth_cmd_key(cmd_parms *cmd, const char *arg, unsigned char *out);
 
 /* The per-directory configuration that applies to r. */
 #define blinkauth_request_config(r)                                                                                    \

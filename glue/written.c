@@ -14,6 +14,7 @@ typedef struct {
     const char *path;               /* its argument, unquoted, without trailing '/' */
     int is_location;                /* a plain <Location path> (not ~ regex, not LocationMatch, Directory, ...) */
     const ap_directive_t *handler;  /* its SetHandler blinkauth, or NULL */
+    int acts;                       /* it has AuthType Blink: the module answers Blink's actions there */
     const ap_directive_t *ours;     /* its first BlinkAuth directive, or NULL */
     const ap_directive_t *auth_id;  /* its BlinkAuthID, or NULL */
     const char *auth_id_value;      /* that directive's value */
@@ -85,6 +86,9 @@ static void collect(apr_pool_t *p, const ap_directive_t *d, const ap_directive_t
                 parent->handler = d;
             }
         }
+        else if (strcasecmp(name, "AuthType") == 0 && strcasecmp(first_arg(p, d), "Blink") == 0 && parent) {
+            parent->acts = 1;
+        }
         else if (strncasecmp(name, "BlinkAuth", 9) == 0 && strcasecmp(name, "BlinkAuthCache") != 0 && parent) {
             if (parent->ours == NULL)
                 parent->ours = d;
@@ -104,14 +108,15 @@ static int same_server(const written_t *a, const written_t *b)
     return a->vhost == b->vhost || a->vhost == NULL || b->vhost == NULL;
 }
 
-/* 1 when SetHandler blinkauth applies to Location w, or to a Location nested in it (then w holds shared values). */
+/* 1 when SetHandler blinkauth or AuthType Blink applies to Location w, or to a Location nested in it (then w holds
+ * shared values). */
 static int handled(const apr_array_header_t *all, const written_t *w)
 {
     const written_t *o = (const written_t *)all->elts;
     int i;
 
     for (i = 0; i < all->nelts; i++)
-        if (o[i].is_location && o[i].handler && same_server(&o[i], w) &&
+        if (o[i].is_location && (o[i].handler || o[i].acts) && same_server(&o[i], w) &&
             (blinkauth_path_contains(o[i].path, w->path) || blinkauth_path_contains(w->path, o[i].path)))
             return 1;
     return 0;
@@ -167,8 +172,9 @@ int blinkauth_check_written(apr_pool_t *ptemp, server_rec *s, apr_hash_t *unhand
             apr_hash_set(unhandled, w[i].path, APR_HASH_KEY_STRING, w[i].path);
             complain(s, APLOG_WARNING,
                      apr_psprintf(ptemp,
-                                  BLALOGNO(00013) "BlinkAuth: <Location %s> at %s has BlinkAuth directives but no "
-                                                  "SetHandler blinkauth applies to it or to a Location inside it: "
+                                  BLALOGNO(00013) "BlinkAuth: <Location %s> at %s has BlinkAuth directives but neither "
+                                                  "SetHandler blinkauth nor AuthType Blink applies to it or to a "
+                                                  "Location inside it: "
                                                   "nothing there answers Blink",
                                   w[i].path[0] ? w[i].path : "/", where(ptemp, w[i].at)));
         }

@@ -23,3 +23,10 @@ build/bench/postconns: bench/postconns.c tests/unit/http_server.c tests/unit/htt
 
 bench-postconns: build/bench/postconns
 	@build/bench/postconns 1000
+
+# make bench-act  acting for the user: an action (AuthType Blink + ProxyPass) against plain mod_proxy to the same
+#                 fast backend, with and without BlinkAuthTokenKey, and a child's RSS over 4 × 100,000 actions;
+#                 writes bench/act-results.md (bench/act.sh)
+.PHONY: bench-act
+bench-act: $(MODULE)
+	@bench/act.sh

@@ -3,6 +3,7 @@
 #include "text.h"
 
 #include <string.h>
+#include <strings.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <apr_strings.h>
@@ -25,6 +26,7 @@ blinkauth_config_t *blinkauth_config_create(apr_pool_t *p, const char *path)
     cfg->match_email = BLINKAUTH_UNSET_INT;
     cfg->token_check = BLINKAUTH_UNSET_INT;
     cfg->start_timeout = BLINKAUTH_UNSET_INT;
+    cfg->refresh_before = BLINKAUTH_UNSET_INT;
     return cfg;
 }
 
@@ -59,6 +61,9 @@ blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config
     PICK_STR(redirect_uri);
     PICK_STR(account_id_claim);
     PICK_STR(ca_file);
+    /* The two values of BlinkAuthTokenKey come as a pair, as BlinkAuthProxySecret's. */
+    out->token_key_previous = inner->token_key ? inner->token_key_previous : outer->token_key_previous;
+    PICK_STR(token_key);
     PICK_INT(state_timeout);
     PICK_INT(timeout);
     PICK_INT(verified_email);
@@ -66,6 +71,8 @@ blinkauth_config_t *blinkauth_config_merge(apr_pool_t *p, const blinkauth_config
     PICK_INT(match_email);
     PICK_INT(token_check);
     PICK_INT(start_timeout);
+    PICK_STR(pass_token);
+    PICK_INT(refresh_before);
     return out;
 }
 
@@ -345,4 +352,33 @@ int blinkauth_config_token_check(const blinkauth_config_t *cfg)
 int blinkauth_config_start_timeout(const blinkauth_config_t *cfg)
 {
     return cfg->start_timeout != BLINKAUTH_UNSET_INT ? cfg->start_timeout : BLINKAUTH_DEFAULT_START_TIMEOUT;
+}
+
+const char *blinkauth_config_pass_token(const blinkauth_config_t *cfg)
+{
+    return cfg->pass_token ? cfg->pass_token : BLINKAUTH_DEFAULT_PASS_TOKEN;
+}
+
+int blinkauth_config_refresh_before(const blinkauth_config_t *cfg)
+{
+    return cfg->refresh_before != BLINKAUTH_UNSET_INT ? cfg->refresh_before : BLINKAUTH_DEFAULT_REFRESH_BEFORE;
+}
+
+const char *blinkauth_config_check_pass_token(apr_pool_t *p, const char *value)
+{
+    static const char *reserved[] = {"Host", "Content-Length", "Transfer-Encoding", "Connection"};
+    apr_size_t i, n = strlen(value);
+
+    if (strcmp(value, "env") == 0)
+        return NULL;
+    if (n == 0 || n > 64 ||
+        value[strspn(value, "!#$%&'*+-.^_`|~0123456789"
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] != '\0')
+        return "neither env nor a header name (letters, digits and !#$%&'*+-.^_`|~, at most 64)";
+    for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcasecmp(value, reserved[i]) == 0)
+            return apr_psprintf(p, "%s cannot carry the token", reserved[i]);
+    if (strncasecmp(value, "blink-auth-", 11) == 0)
+        return "the blink-auth-* headers are removed before the request goes on";
+    return NULL;
 }

@@ -12,6 +12,8 @@
 #define BLINKAUTH_DEFAULT_STATE_TIMEOUT 600
 #define BLINKAUTH_DEFAULT_TIMEOUT 10
 #define BLINKAUTH_DEFAULT_START_TIMEOUT 60
+#define BLINKAUTH_DEFAULT_REFRESH_BEFORE 60
+#define BLINKAUTH_DEFAULT_PASS_TOKEN "Authorization"
 
 /* Accepted ranges of the numeric directives, in seconds. */
 #define BLINKAUTH_STATE_TIMEOUT_MIN 1
@@ -21,6 +23,7 @@
 #define BLINKAUTH_START_TIMEOUT_MIN 1
 #define BLINKAUTH_START_TIMEOUT_MAX 600
 #define BLINKAUTH_MAX_AGE_MAX 31536000
+#define BLINKAUTH_REFRESH_BEFORE_MAX 3600
 
 /* Longest URL and secret accepted in the configuration. */
 #define BLINKAUTH_URL_MAX 2048
@@ -52,6 +55,11 @@ typedef struct {
     const char *redirect_uri;
     const char *account_id_claim;
     const char *ca_file;
+    const char *pass_token; /* BlinkAuthPassToken: the request header that carries the access token, or "env" */
+    /* BlinkAuthTokenKey, derived (BLINKAUTH_KEY_BYTES each): seals and names the copies of the users' tokens; the
+     * previous key still opens and names those it sealed while it changes. NULL: no copy is kept. */
+    const unsigned char *token_key;
+    const unsigned char *token_key_previous;
     int state_timeout;
     int timeout;
     int verified_email; /* BlinkAuthVerifiedEmail: 1 On, 0 Off */
@@ -59,6 +67,7 @@ typedef struct {
     int match_email;    /* BlinkAuthMatchEmail: 1 On, 0 Off */
     int token_check;    /* BlinkAuthTokenCheck: 1 On, 0 Off */
     int start_timeout;  /* BlinkAuthStartTimeout, seconds */
+    int refresh_before;     /* BlinkAuthRefreshBefore, seconds */
 } blinkauth_config_t;
 
 /* A fresh configuration for the section at path (NULL for the server's; kept without trailing '/'), everything
@@ -123,6 +132,16 @@ int blinkauth_config_match_email(const blinkauth_config_t *cfg);
 
 /* BlinkAuthTokenCheck: 1 (the default) when the app's Blink API token is checked in the background once a minute. */
 int blinkauth_config_token_check(const blinkauth_config_t *cfg);
+
+/* NULL when value is what BlinkAuthPassToken takes: "env", or a request header name (RFC 9110 token characters, at
+ * most 64) other than Host, Content-Length, Transfer-Encoding and the blink-auth-* headers; else why not. */
+const char *blinkauth_config_check_pass_token(apr_pool_t *p, const char *value);
+
+/* The request header an action's access token goes in (BlinkAuthPassToken, default Authorization), or "env". */
+const char *blinkauth_config_pass_token(const blinkauth_config_t *cfg);
+
+/* Seconds before its expiry an access token is refreshed (BlinkAuthRefreshBefore, default 60). */
+int blinkauth_config_refresh_before(const blinkauth_config_t *cfg);
 
 /* 1 when scope (a space-separated list) holds openid: an OpenID Connect request, which gets a nonce. */
 int blinkauth_config_scope_has_openid(const char *scope);

@@ -1,6 +1,7 @@
-/* Randomness, hashing and comparison primitives: state, PKCE and secret checks. */
+/* Randomness, hashing, sealing and comparison primitives: state, PKCE, secret checks, sealed records. */
 #include "crypto.h"
 
+#include <limits.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_general.h>
@@ -344,4 +345,56 @@ void blinkauth_crypto_release(void)
 void blinkauth_crypto_key_derive(const char *secret, unsigned char *out)
 {
     sha256(secret, strlen(secret), out);
+}
+
+/* The sealed form of n plaintext bytes, in bytes: the IV, the ciphertext (as long as the plaintext), the tag. */
+#define SEALED_BYTES(n) (BLINKAUTH_SEAL_IV_BYTES + (n) + BLINKAUTH_SEAL_TAG_BYTES)
+
+/* AES-256-GCM of in (len bytes) under key with aad, into out (len bytes) and tag; 1 when OpenSSL did it. encrypt 0
+ * decrypts, checking tag: 0 when it does not verify. */
+static int gcm(int encrypt, const unsigned char *key, const unsigned char *iv, const char *aad, const unsigned char *in,
+               apr_size_t len, unsigned char *out, unsigned char *tag)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, ok;
+
+    ok = ctx != NULL && len <= INT_MAX && strlen(aad) <= INT_MAX &&
+         EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, BLINKAUTH_SEAL_IV_BYTES, NULL) &&
+         EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, encrypt) &&
+         EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) &&
+         EVP_CipherUpdate(ctx, out, &n, in, (int)len) &&
+         (encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, BLINKAUTH_SEAL_TAG_BYTES, tag)) &&
+         EVP_CipherFinal_ex(ctx, out + n, &n) &&
+         (!encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, BLINKAUTH_SEAL_TAG_BYTES, tag));
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+const char *blinkauth_crypto_seal(apr_pool_t *p, const unsigned char *key, const char *aad, const void *plain,
+                                  apr_size_t len)
+{
+    unsigned char *sealed = apr_palloc(p, SEALED_BYTES(len));
+    unsigned char *iv = sealed, *body = sealed + BLINKAUTH_SEAL_IV_BYTES, *tag = body + len;
+
+    if (apr_generate_random_bytes(iv, BLINKAUTH_SEAL_IV_BYTES) != APR_SUCCESS ||
+        !gcm(1, key, iv, aad, plain, len, body, tag))
+        return NULL;
+    return blinkauth_crypto_b64url_encode(p, sealed, SEALED_BYTES(len));
+}
+
+unsigned char *blinkauth_crypto_open(apr_pool_t *p, const unsigned char *key, const char *aad, const char *sealed,
+                                     apr_size_t *len)
+{
+    apr_size_t n = 0;
+    unsigned char *bytes = blinkauth_crypto_b64url_decode(p, sealed, &n), *plain;
+
+    if (bytes == NULL || n < SEALED_BYTES(0))
+        return NULL;
+    *len = n - SEALED_BYTES(0);
+    plain = apr_palloc(p, *len + 1);
+    if (!gcm(0, key, bytes, aad, bytes + BLINKAUTH_SEAL_IV_BYTES, *len, plain, bytes + n - BLINKAUTH_SEAL_TAG_BYTES))
+        return NULL;
+    plain[*len] = '\0';
+    return plain;
 }

@@ -1,4 +1,4 @@
-/* Randomness, hashing and comparison primitives: state, PKCE and secret checks. */
+/* Randomness, hashing, sealing and comparison primitives: state, PKCE, secret checks, sealed records. */
 #ifndef BLINKAUTH_CRYPTO_H
 #define BLINKAUTH_CRYPTO_H
 
@@ -45,6 +45,21 @@ void blinkauth_crypto_key_derive(const char *secret, unsigned char *out);
 /* HMAC-SHA256 of data under key, base64url (BLINKAUTH_RANDOM_B64_LEN characters), allocated in p. */
 const char *blinkauth_crypto_hmac(apr_pool_t *p, const unsigned char *key, apr_size_t key_len, const void *data,
                                   apr_size_t len);
+
+/* The parts of a sealed text (blinkauth_crypto_seal) besides the ciphertext: a random IV and GCM's tag, in bytes. */
+#define BLINKAUTH_SEAL_IV_BYTES 12
+#define BLINKAUTH_SEAL_TAG_BYTES 16
+
+/* plain (len bytes) sealed with AES-256-GCM under key (BLINKAUTH_KEY_BYTES) with aad (text, authenticated but not
+ * kept) under a fresh random IV, as base64url(IV || ciphertext || tag), allocated in p; NULL when randomness or
+ * OpenSSL failed. */
+const char *blinkauth_crypto_seal(apr_pool_t *p, const unsigned char *key, const char *aad, const void *plain,
+                                  apr_size_t len);
+
+/* What blinkauth_crypto_seal sealed into sealed under key with aad: the plaintext, NUL-terminated, of *len bytes,
+ * allocated in p; NULL when sealed is not such a text or does not verify (another key or aad, altered, cut). */
+unsigned char *blinkauth_crypto_open(apr_pool_t *p, const unsigned char *key, const char *aad, const char *sealed,
+                                     apr_size_t *len);
 
 /* 1 when both secrets are equal, compared in time independent of their contents and lengths. */
 int blinkauth_crypto_secret_equal(const char *given, const char *expected);

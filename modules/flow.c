@@ -2,8 +2,8 @@
 #include "flow.h"
 #include "crypto.h"
 #include "json.h"
+#include "lock.h"
 
-#include <errno.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -13,9 +13,6 @@
 #define PROBE_TTL apr_time_from_sec(5)
 /* The longest wait for a store's locks when the store sets none (BlinkAuthTimeout's default). */
 #define LOCK_WAIT_DEFAULT apr_time_from_sec(10)
-/* The first and the longest pause before a lock the kernel refused with EDEADLK is asked for again. */
-#define DEADLOCK_PAUSE_MIN apr_time_from_msec(1)
-#define DEADLOCK_PAUSE_MAX apr_time_from_msec(50)
 
 /* What follows a start handle's and a completed flow's name in their cache keys: no state or handle has a dot. */
 #define START_SUFFIX ".start"
@@ -104,34 +101,13 @@ static apr_status_t unavailable(apr_status_t rv)
     return rv;
 }
 
-/* The time from now until deadline, 0 when it has passed. */
-static apr_interval_time_t time_left(apr_time_t deadline)
-{
-    apr_interval_time_t left = deadline - apr_time_now();
-
-    return left > 0 ? left : 0;
-}
-
-/* Takes the store's global lock by deadline.  fcntl locks belong to the process, and the kernel answers EDEADLK when
- * this process waits for a lock held by a process that waits for one this process holds: no deadlock when the two
- * are held by other threads, which release them.  store->local (one lock for every shard) keeps this process from
- * holding one shard while it waits for another, so that our own locks cannot make such a cycle; an EDEADLK left
- * (another module's fcntl locks in the cycle) is asked again until deadline.  File locks have no timed wait (APR's
- * polls every 10 ms), so with store->local they are waited for plainly: a holder holds one for a memory copy. */
+/* Takes the store's global lock by deadline (blinkauth_lock_global: EDEADLK is asked again until deadline).
+ * store->local (one lock for every shard) keeps this process from holding one shard while it waits for another, so
+ * that our own fcntl locks cannot make an EDEADLK cycle.  File locks have no timed wait (APR's polls every 10 ms), so
+ * with store->local they are waited for plainly: a holder holds one for a memory copy. */
 static apr_status_t global_lock(const blinkauth_flow_store_t *store, apr_time_t deadline)
 {
-    apr_interval_time_t pause = DEADLOCK_PAUSE_MIN;
-    apr_status_t rv;
-
-    for (;;) {
-        rv = store->local ? APR_ENOTIMPL : apr_global_mutex_timedlock(store->mutex, time_left(deadline));
-        if (rv == APR_ENOTIMPL)
-            rv = apr_global_mutex_lock(store->mutex);
-        if (rv != APR_FROM_OS_ERROR(EDEADLK) || time_left(deadline) < pause)
-            return rv;
-        apr_sleep(pause);
-        pause = pause * 2 < DEADLOCK_PAUSE_MAX ? pause * 2 : DEADLOCK_PAUSE_MAX;
-    }
+    return blinkauth_lock_global(store->mutex, deadline, store->local != NULL);
 }
 
 /* Takes the store's locks when it has them (the process's own, then the global one) within its lock_wait;
@@ -143,7 +119,8 @@ static apr_status_t store_lock(const blinkauth_flow_store_t *store)
 
     if (store->mutex == NULL)
         return APR_SUCCESS;
-    if (store->local && (rv = apr_thread_mutex_timedlock(store->local, time_left(deadline))) != APR_SUCCESS)
+    if (store->local &&
+        (rv = apr_thread_mutex_timedlock(store->local, blinkauth_lock_time_left(deadline))) != APR_SUCCESS)
         return unavailable(rv);
     if ((rv = global_lock(store, deadline)) != APR_SUCCESS && store->local)
         apr_thread_mutex_unlock(store->local);
@@ -478,4 +455,24 @@ apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_
         *why = "the flow store lost the probe it had just stored";
     store_unlock(store);
     return rv;
+}
+
+const blinkauth_flow_store_t *blinkauth_flow_store_shard(const blinkauth_flow_store_t *store, const char *name)
+{
+    return shard_of(store, name);
+}
+
+apr_status_t blinkauth_flow_store_lock(const blinkauth_flow_store_t *store)
+{
+    return store_lock(store);
+}
+
+void blinkauth_flow_store_unlock(const blinkauth_flow_store_t *store)
+{
+    store_unlock(store);
+}
+
+apr_status_t blinkauth_flow_store_probe(const blinkauth_flow_store_t *store, apr_pool_t *p)
+{
+    return probe(store, p);
 }

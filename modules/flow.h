@@ -102,4 +102,19 @@ apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_po
  * kept 10 s at most). APR_SUCCESS, or the failing step's error with *why. */
 apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_t *p, const char **why);
 
+/* For other records kept in a store of this kind (the token cache): the shard of store that keeps the record named
+ * name (by its second character; store itself when it has no shards). */
+const blinkauth_flow_store_t *blinkauth_flow_store_shard(const blinkauth_flow_store_t *store, const char *name);
+
+/* Takes the locks of store (a shard) when it has them, within its lock_wait; BLINKAUTH_FLOW_UNAVAILABLE when they
+ * were not had in time. */
+apr_status_t blinkauth_flow_store_lock(const blinkauth_flow_store_t *store);
+
+/* Releases the locks blinkauth_flow_store_lock took. */
+void blinkauth_flow_store_unlock(const blinkauth_flow_store_t *store);
+
+/* APR_SUCCESS when store (a shard, its lock held) answers: a probe record is stored and read back; else the store's
+ * error. Tells a network store's "not found" from a store that does not answer. */
+apr_status_t blinkauth_flow_store_probe(const blinkauth_flow_store_t *store, apr_pool_t *p);
+
 #endif

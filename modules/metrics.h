@@ -22,10 +22,9 @@
     F(DISCONNECT, "disconnects", "Disconnect calls (DELETE linked-accounts/<id>) answered, by outcome.")               \
     F(REVOKE, "revocations", "Token revocations at the external service (RFC 7009), by outcome.")                      \
     F(REFRESH, "token_refreshes",                                                                                      \
-      "Token refreshes, by outcome. No samples yet: acting for the user (which refreshes tokens) is not "              \
-      "implemented.")                                                                                                  \
+      "Access token refreshes done for actions (AuthType Blink), by outcome.")                                         \
     F(ACTION, "actions",                                                                                               \
-      "Actions done for the user, by outcome. No samples yet: acting for the user is not implemented.")
+      "Requests of AuthType Blink (actions done for the user), by outcome.")
 
 /* The outcomes counted per app: family, id, the outcome label. A family without any has no samples. */
 #define BLINKAUTH_METRIC_OUTCOMES(O)                                                                                   \
@@ -57,7 +56,19 @@
     O(DISCONNECT, TIMEOUT, "timeout")                                                                                  \
     O(REVOKE, OK, "ok")                                                                                                \
     O(REVOKE, FAILED, "failed")                                                                                        \
-    O(REVOKE, TIMEOUT, "timeout")
+    O(REVOKE, TIMEOUT, "timeout")                                                                                      \
+    O(REFRESH, OK, "ok")                                                                                               \
+    O(REFRESH, RECOVERED, "recovered")                                                                                 \
+    O(REFRESH, DEAD, "link_dead")                                                                                      \
+    O(REFRESH, FAILED, "failed")                                                                                       \
+    O(REFRESH, TIMEOUT, "timeout")                                                                                     \
+    O(ACTION, OK, "ok")                                                                                                \
+    O(ACTION, NOT_LINKED, "not_linked")                                                                                \
+    O(ACTION, REAUTH_REQUIRED, "reauth_required")                                                                      \
+    O(ACTION, REFUSED, "refused")                                                                                      \
+    O(ACTION, CONFIG_ERROR, "config_error")                                                                            \
+    O(ACTION, UPSTREAM_ERROR, "upstream_error")                                                                        \
+    O(ACTION, TIMEOUT, "timeout")
 
 #define BLINKAUTH_METRIC_FAMILY_ID(id, name, help) BLINKAUTH_MF_##id,
 /* A family of per-app counters. */

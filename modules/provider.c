@@ -110,20 +110,15 @@ int blinkauth_provider_token_parse(apr_pool_t *p, const char *body, apr_size_t l
     return 1;
 }
 
-blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinkauth_config_t *cfg, const char *code,
-                                                     const char *redirect_uri, const char *verifier,
-                                                     blinkauth_tokens_t *tokens)
+/* Posts a grant's form to BlinkAuthTokenURL as the client and reads the tokens it issues, strictly. */
+static blinkauth_outcome_t token_grant(apr_pool_t *p, const blinkauth_config_t *cfg, const char *form,
+                                       blinkauth_tokens_t *tokens)
 {
-    const char *form = "", *why = NULL;
-    blinkauth_http_request_t req;
+    blinkauth_http_request_t req = client_post(p, cfg, cfg->token_url, form);
     blinkauth_http_response_t res;
     blinkauth_outcome_t out;
+    const char *why = NULL;
 
-    form = query_add(p, form, "grant_type", "authorization_code");
-    form = query_add(p, form, "code", code);
-    form = query_add(p, form, "redirect_uri", redirect_uri);
-    form = query_add(p, form, "code_verifier", verifier);
-    req = client_post(p, cfg, cfg->token_url, form);
     req.endpoint = "token";
     blinkauth_http_call(p, &req, &res);
     out = blinkauth_upstream_outcome(p, cfg, "token endpoint", &req, &res,
@@ -133,6 +128,33 @@ blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinka
     if (!blinkauth_provider_token_parse(p, res.body, res.body_len, tokens, &why))
         return blinkauth_upstream_invalid(p, cfg, "token endpoint", &req, &res, why);
     return out;
+}
+
+blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinkauth_config_t *cfg, const char *code,
+                                                     const char *redirect_uri, const char *verifier,
+                                                     blinkauth_tokens_t *tokens)
+{
+    const char *form = "";
+
+    form = query_add(p, form, "grant_type", "authorization_code");
+    form = query_add(p, form, "code", code);
+    form = query_add(p, form, "redirect_uri", redirect_uri);
+    form = query_add(p, form, "code_verifier", verifier);
+    return token_grant(p, cfg, form, tokens);
+}
+
+blinkauth_outcome_t blinkauth_provider_refresh(apr_pool_t *p, const blinkauth_config_t *cfg, const char *refresh_token,
+                                               blinkauth_tokens_t *tokens)
+{
+    const char *form = query_add(p, "", "grant_type", "refresh_token");
+
+    return token_grant(p, cfg, query_add(p, form, "refresh_token", refresh_token), tokens);
+}
+
+int blinkauth_provider_grant_dead(const blinkauth_outcome_t *out)
+{
+    return out->kind == BLINKAUTH_UP_FAILED && out->status == 400 && out->code != NULL &&
+           strcmp(out->code, "invalid_grant") == 0;
 }
 
 const char *blinkauth_provider_claim(apr_pool_t *p, const json_t *claims, const char *name)

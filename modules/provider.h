@@ -42,6 +42,15 @@ blinkauth_outcome_t blinkauth_provider_code_exchange(apr_pool_t *p, const blinka
                                                      const char *redirect_uri, const char *verifier,
                                                      blinkauth_tokens_t *tokens);
 
+/* Trades a refresh token for new tokens at BlinkAuthTokenURL (RFC 6749 6), authenticated as the code exchange is;
+ * strict about the answer as the code exchange is. */
+blinkauth_outcome_t blinkauth_provider_refresh(apr_pool_t *p, const blinkauth_config_t *cfg, const char *refresh_token,
+                                               blinkauth_tokens_t *tokens);
+
+/* 1 when a token endpoint's answer refuses a grant for good (400 invalid_grant: expired, revoked or already used),
+ * as opposed to a failure that may pass or a misconfigured client. */
+int blinkauth_provider_grant_dead(const blinkauth_outcome_t *out);
+
 /* Seconds an id_token's exp may lie in the past (clocks differ). */
 #define BLINKAUTH_ID_TOKEN_SKEW 60
 

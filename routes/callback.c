@@ -12,6 +12,8 @@
 #include "crypto.h"
 #include "provider.h"
 #include "text.h"
+#include "linked.h"
+#include "act.h"
 
 #include "apr_strings.h"
 
@@ -21,8 +23,6 @@
 #define TITLE_EXPIRED "This link has expired"
 #define SAY_EXPIRED "This link has expired or was already used. Go back to Blink and click Connect again."
 
-/* Longest access token lifetime believed: ten years. */
-#define EXPIRES_IN_MAX (10L * 365 * 24 * 3600)
 /* Longest error_description of a provider's that is logged. */
 #define DESCRIPTION_MAX 200
 
@@ -69,22 +69,6 @@ static int unsaved(request_rec *r, const blinkauth_config_t *cfg, const blinkaut
     blinkauth_revoke_tokens(r, cfg, tokens->refresh_token, tokens->access_token,
                             "callback: revoking the unsaved tokens");
     return blinkauth_failure_page(r, out, party, refused_say);
-}
-
-/* The expiry Blink stores: now + expires_in, as RFC 3339 UTC; NULL when the provider gave none. */
-static const char *expiry_of(apr_pool_t *p, long expires_in)
-{
-    apr_time_exp_t t;
-    char buf[32];
-    apr_size_t n;
-
-    /* A provider's "expires_in": 1e13 would overflow apr_time_t (and send Blink a year before Christ). */
-    if (expires_in > EXPIRES_IN_MAX)
-        expires_in = EXPIRES_IN_MAX;
-    if (expires_in < 0 || apr_time_exp_gmt(&t, apr_time_now() + apr_time_from_sec(expires_in)) != APR_SUCCESS)
-        return NULL;
-    apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
-    return apr_pstrmemdup(p, buf, n);
 }
 
 /* The provider sent the browser back with error=... (and maybe error_description): nothing to save. */
@@ -228,7 +212,7 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
     la.auth_id = flow->auth_id;
     la.access_token = tokens.access_token;
     la.refresh_token = tokens.refresh_token;
-    la.expiry = expiry_of(r->pool, tokens.expires_in);
+    la.expiry = blinkauth_linked_expiry_text(r->pool, blinkauth_linked_expires(tokens.expires_in, apr_time_now()));
     saved = blinkauth_save_account(r, cfg, flow->user_id, &la, &out);
     if (saved == BLINKAUTH_SAVE_REFUSED)
         return unsaved(r, cfg, &tokens, &out, "Blink",
@@ -236,6 +220,7 @@ static int connect_complete(request_rec *r, const blinkauth_config_t *cfg, const
                        "again.");
     if (saved == BLINKAUTH_SAVE_UNKNOWN)
         return unconfirmed(r, &out);
+    blinkauth_act_keep(r, cfg, flow->user_id, &la);
     if (blinkauth_flow_done_put(blinkauth_cache_store(), r->pool, state, browser, la.external_account_id, DONE_TTL) !=
         APR_SUCCESS)
         BLINKAUTH_RLOG(APLOG_INFO, 0, r,

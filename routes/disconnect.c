@@ -7,6 +7,7 @@
 #include "blinkapi.h"
 #include "envelope.h"
 #include "text.h"
+#include "act.h"
 
 #include "apr_strings.h"
 
@@ -95,12 +96,16 @@ int blinkauth_route_disconnect(request_rec *r, const blinkauth_config_t *cfg, co
         return OK;
     }
     out = blinkauth_blinkapi_linked_account_get(r->pool, cfg, user_id, id, &la);
-    if (out.kind == BLINKAUTH_UP_NOT_FOUND)
+    if (out.kind == BLINKAUTH_UP_NOT_FOUND) {
+        blinkauth_act_forget(r, cfg, user_id);
         return already_gone(r, id, &out);
+    }
     if (out.kind != BLINKAUTH_UP_OK)
         return blink_failed(r, &out);
     if (!ours(r, cfg, la))
         return blinkauth_reply_error(r, HTTP_NOT_FOUND, "NOT_FOUND", "This app has no linked account with that id.");
+    /* Our copy of the tokens goes first: they are about to be revoked. */
+    blinkauth_act_forget(r, cfg, user_id);
     tokens_revoke(r, cfg, la);
     out = blinkauth_blinkapi_linked_account_delete(r->pool, cfg, user_id, id);
     if (out.kind == BLINKAUTH_UP_NOT_FOUND)

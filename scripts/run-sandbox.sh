@@ -6,9 +6,10 @@
 #     (tests/fakes/fake_blink.py)                                       port SANDBOX_BLINK_PORT (8082)
 #   - httpd with the module as built and conf/sandbox.conf.in             port SANDBOX_HTTP_PORT (8080)
 # Runs in the foreground until Ctrl-C, then stops every process it started.
-# Logs and the generated configuration: build/sandbox/. Started as root, httpd's children run as
-# www-data: when they cannot reach build/sandbox (a checkout under /root), everything they might
-# touch lives in a fresh directory under /tmp instead; its logs are copied to build/sandbox/ on exit.
+# Logs, the generated configuration and the app's BlinkAuthTokenKey (a new random one each start):
+# build/sandbox/ (SANDBOX_DIR). Started as root, httpd's children run as www-data: when they cannot
+# reach that directory (a checkout under /root), everything they might touch lives in a fresh
+# directory under /tmp instead; its logs are copied to build/sandbox/ on exit.
 # Prints its banner only once a Connect through httpd answers an authorization_url.
 set -uo pipefail
 umask 022
@@ -24,7 +25,7 @@ proxy_secret=sandbox-proxy-secret
 api_token=sandbox-api-token
 client_id=blink-sandbox
 client_secret=sandbox-client-secret
-logs="$top/build/sandbox"
+logs=${SANDBOX_DIR:-$top/build/sandbox}
 work="$logs"
 module="$top/.libs/mod_blinkauth.so"
 proxy_url="http://127.0.0.1:$http_port/blink"
@@ -79,7 +80,7 @@ stop_all() {
     pids=()
 }
 
-# Keeps the logs of a runtime directory under /tmp in build/sandbox/, then removes it.
+# Keeps the logs of a runtime directory under /tmp in $logs (build/sandbox/), then removes it.
 drop_work() {
     [ "$work" = "$logs" ] && return
     cp -p "$work"/*.log "$work/httpd.conf" "$logs/" 2>/dev/null
@@ -137,10 +138,14 @@ ready provider "${pids[-1]}" "$provider_url/.well-known/openid-configuration" pr
 # --- Blink ----------------------------------------------------------------------------------------
 start "fake Blink" fake_blink.log python3 tests/fakes/fake_blink.py --port "$blink_port" \
     --token "$api_token" --auth-id "$auth_id" --verbose \
-    --proxy-url "$proxy_url" --proxy-secret "$proxy_secret" --ui-user-id "$blink_user"
+    --proxy-url "$proxy_url" --proxy-secret "$proxy_secret" --ui-user-id "$blink_user" --ui-action /api/me
 ready "fake Blink" "${pids[-1]}" "$blink_url/" fake_blink.log
 
 # --- httpd with the module ------------------------------------------------------------------------
+# The key that seals the app's copy of each linked account's tokens: random, readable by root only
+# (httpd reads it at start-up, before it drops to www-data).
+(umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >"$work/token-key") \
+    || die "cannot write $work/token-key"
 if_root="# "
 [ "$(id -u)" = 0 ] && if_root=""
 sed -e "s|@WORK@|$work|g" -e "s|@HTTP_PORT@|$http_port|g" -e "s|@PROVIDER_URL@|$provider_url|g" \
@@ -153,8 +158,8 @@ if grep -n '@[A-Z_]*@' "$work/httpd.conf"; then die "conf/sandbox.conf.in has a 
 /usr/sbin/apache2 -t -f "$work/httpd.conf" >"$work/configtest.log" 2>&1 || { cat "$work/configtest.log" >&2; die "httpd refused $work/httpd.conf"; }
 start httpd httpd.log /usr/sbin/apache2 -f "$work/httpd.conf" -DFOREGROUND
 connect_ready "${pids[-1]}"
-where="build/sandbox/"
-[ "$work" = "$logs" ] || where="$work/ (copied to build/sandbox/ when it stops)"
+where="${logs#"$top"/}/"
+[ "$work" = "$logs" ] || where="$work/ (copied to $where when it stops)"
 
 cat <<EOF
 
@@ -176,6 +181,12 @@ Open $blink_url/ in a browser and click Connect. Or play Blink's Connect click y
 and open the authorization_url it returns. The linked accounts Blink holds:
 
   curl -s $blink_url/_control/accounts
+
+Once connected, "GET /api/me" on that page (or this curl) is Blink acting for the user: the module
+passes it to the external service's userinfo endpoint with the user's access token:
+
+  curl -s -H 'blink-auth-proxysecret: $proxy_secret' -H 'blink-auth-userid: $blink_user' \\
+       $proxy_url/api/me
 
 Ctrl-C stops everything.
 EOF

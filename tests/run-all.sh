@@ -47,7 +47,7 @@ suite unit make --no-print-directory test-unit
 suite config tests/config/run.sh
 suite apache tests/run-apache-tests.sh
 # Further suites, each a tests/<name>/run.sh that prints "<name>: N passed, N failed".
-for extra in tests/install/run.sh tests/fuzz/run.sh tests/valgrind/run.sh tests/asan/run.sh tests/multi/run.sh tests/prom/run.sh tests/e2e/run.sh; do
+for extra in tests/install/run.sh tests/fuzz/run.sh tests/valgrind/run.sh tests/asan/run.sh tests/tokencache/run.sh tests/multi/run.sh tests/prom/run.sh tests/sandbox/run.sh tests/e2e/run.sh; do
     [ -x "$extra" ] && suite "$(basename "$(dirname "$extra")")" "$extra"
 done
 

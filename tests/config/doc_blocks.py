@@ -27,6 +27,10 @@ APP = """<Location "/blink">
 """
 
 
+# Directives of the server's own configuration: a block of them is no fragment of an app's <Location>.
+SERVER_WIDE = {"BlinkAuthCache", "BlinkAuthTokenCache", "BlinkAuthStateKey"}
+
+
 def blocks(path):
     """Each ```apache block of a Markdown file: (line of its first line, its text without the indent)."""
     lines = path.read_text().split("\n")
@@ -52,7 +56,7 @@ def adapt(text, out, module, cert, key):
     text = re.sub(r"(SSLCertificateFile\s+)\S+", lambda m: m.group(1) + cert, text)
     text = re.sub(r"(SSLCertificateKeyFile\s+)\S+", lambda m: m.group(1) + key, text)
     directives = [l.split()[0] for l in text.split("\n") if l.strip() and not l.strip().startswith("#")]
-    if directives and all(d.startswith("BlinkAuth") and d != "BlinkAuthCache" for d in directives):
+    if directives and all(d.startswith("BlinkAuth") and d not in SERVER_WIDE for d in directives):
         own = {d.lower() for d in directives}
         app = "\n".join(l for l in APP.split("\n") if not l.strip() or l.split()[0].lower() not in own)
         text = app.format(body=text.rstrip("\n"))

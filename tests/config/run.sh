@@ -40,6 +40,9 @@ Listen 127.0.0.1:1
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
 LoadModule authz_host_module /usr/lib/apache2/modules/mod_authz_host.so
+LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
 LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
 LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
 BASE
@@ -127,7 +130,7 @@ check "SetHandler blinkauth in <Location ~ regex>" fail "is in <Location ~ .*>: 
 check "SetHandler blinkauth for the whole server" fail "SetHandler blinkauth at .*httpd.conf:[0-9]+ is in the server's own configuration: use <Location" \
     "SetHandler blinkauth
 $(app)"
-check "BlinkAuth directives without SetHandler blinkauth" warn "<Location /other> at .*httpd.conf:[0-9]+ has BlinkAuth directives but no SetHandler blinkauth" \
+check "BlinkAuth directives without SetHandler blinkauth" warn "<Location /other> at .*httpd.conf:[0-9]+ has BlinkAuth directives but neither SetHandler blinkauth nor AuthType Blink" \
     "$(app)
 <Location /other>
     BlinkAuthID o-1
@@ -194,6 +197,26 @@ check "BlinkAuthStateKey from a file" ok '' "BlinkAuthStateKey file:state-key
 $(app)"
 check "BlinkAuthStateKey in a Location" fail "BlinkAuthStateKey not allowed in <Location> context" \
     "$(app_with 's|</Location>|BlinkAuthStateKey 01234567890123456789012345678901234\n</Location>|')"
+
+# --- The token cache: BlinkAuthTokenKey per app (one key, or the new and the previous), BlinkAuthTokenCache server-wide.
+printf 'a-token-key-of-more-than-32-characters-0123456789\n' >"$work/token-key"
+check "BlinkAuthTokenKey from a file, BlinkAuthTokenCache shmcb" ok '' "BlinkAuthTokenCache shmcb
+$(app_with "s|</Location>|BlinkAuthTokenKey file:$work/token-key\n</Location>|")"
+check "BlinkAuthTokenKey new and previous" ok '' \
+    "$(app_with "s|</Location>|BlinkAuthTokenKey 0123456789012345678901234567890123 file:token-key\n</Location>|")"
+check "BlinkAuthTokenKey of 31 characters" fail "BlinkAuthTokenKey: the key has 31 characters, fewer than 32" \
+    "$(app_with 's|</Location>|BlinkAuthTokenKey 0123456789012345678901234567890\n</Location>|')"
+check "BlinkAuthTokenKey whose previous key is too short" fail "BlinkAuthTokenKey: the key has 5 characters, fewer than 32" \
+    "$(app_with "s|</Location>|BlinkAuthTokenKey file:token-key short\n</Location>|")"
+check "three BlinkAuthTokenKeys" fail "BlinkAuthTokenKey takes 1-2 arguments" \
+    "$(app_with "s|</Location>|BlinkAuthTokenKey file:token-key file:token-key file:token-key\n</Location>|")"
+check "BlinkAuthTokenKey from an unreadable file" fail "BlinkAuthTokenKey: cannot read secret file '/nonexistent/k'" \
+    "$(app_with 's|</Location>|BlinkAuthTokenKey file:/nonexistent/k\n</Location>|')"
+check "BlinkAuthTokenCache with an unknown provider" fail "BlinkAuthTokenCache: no socache provider 'nosuch': load mod_socache_nosuch" \
+    "BlinkAuthTokenCache nosuch:localhost:1
+$(app)"
+check "BlinkAuthTokenCache in a Location" fail "BlinkAuthTokenCache not allowed in <Location> context" \
+    "$(app_with 's|</Location>|BlinkAuthTokenCache shmcb\n</Location>|')"
 
 # The reference configuration documents every directive the module has, and so does the README.
 for d in $(grep -o 'AP_INIT_[A-Z0-9]*("[A-Za-z]*"' "$top/glue/cmds.c" | cut -d'"' -f2); do

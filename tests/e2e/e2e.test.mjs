@@ -1,6 +1,7 @@
 // mod_blinkauth end to end: a real OpenID Connect server (oidc-provider, in this process), the
 // fake Blink API (tests/fakes/fake_blink.py), Debian's httpd with the module as built, and a
-// user in headless Chromium (playwright-core). This script plays Blink's servers.
+// user in headless Chromium (playwright-core). This script plays Blink's servers. Acting for the
+// user (AuthType Blink, token refresh) has its own provider process, backend and virtual host: act.mjs.
 //
 //   node e2e.test.mjs        (tests/e2e/run.sh installs the npm packages first)
 //
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
+import { actSuite } from './act.mjs';
 import { accountClaims, startProvider } from './provider.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -68,13 +70,28 @@ function launch(what, cmd, args, logName) {
   return child;
 }
 
-// A port that was free a moment ago on 127.0.0.1.
-function freePort() {
+// Port 0 (any), or the port itself when it was free a moment ago on 127.0.0.1; null when it was taken.
+function bindable(port) {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.once('error', (err) => (err.code === 'EADDRINUSE' ? resolve(null) : reject(err)));
+    s.listen(port, '127.0.0.1', () => { const bound = s.address().port; s.close(() => resolve(bound)); });
   });
+}
+
+// E2E_PORTS=LOW-HIGH: the loopback ports httpd, the act provider and the backend take (one after the other);
+// without it, ports the system hands out.
+const portRange = /^(\d+)-(\d+)$/.exec(process.env.E2E_PORTS ?? '');
+let nextPort = portRange ? Number(portRange[1]) : 0;
+
+// A port that was free a moment ago on 127.0.0.1 (of E2E_PORTS when set).
+async function freePort() {
+  if (!portRange) return bindable(0);
+  for (; nextPort <= Number(portRange[2]); nextPort += 1) {
+    const port = await bindable(nextPort);
+    if (port) { nextPort += 1; return port; }
+  }
+  throw new Error(`E2E_PORTS=${process.env.E2E_PORTS}: no free port left`);
 }
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
@@ -145,7 +162,7 @@ let discUrl;
 let matchPort;
 let matchUrl;
 // The token endpoint's successful answers (access, refresh and ID token), in order, as oidc-provider sent them.
-const issued = [];
+let issued;
 
 // Play one call of Blink's servers to the module: { status, body } (body parsed when JSON).
 async function blinkCalls(method, rest, blinkUser, secret = PROXY_SECRET, base = proxyUrl) {
@@ -175,25 +192,34 @@ async function blinkUsers(users) {
   check(res.status === 200, `fake Blink /_control/users answered ${res.status}`);
 }
 
+// The number of calls of one route (list, update, ...) the fake Blink has received so far.
+async function blinkRequests(route) {
+  const res = await fetch(`http://127.0.0.1:${blinkPort}/_control/requests?route=${route}`);
+  check(res.status === 200, `fake Blink /_control/requests answered ${res.status}`);
+  return (await res.json()).length;
+}
+
 // The number of calls to one of the provider's back-channel endpoints so far.
 const calls = (route) => provider.log.filter((e) => e.route === route).length;
 
 // The claims of a JWT (not verified: the test reads what oidc-provider itself issued).
 const jwtClaims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 
+// The BlinkAuth*URL lines of a provider's endpoints ({ authorize, token, userinfo, revoke }), set explicitly.
+const endpointLines = (e) => [`BlinkAuthAuthorizeURL ${e.authorize}`, `BlinkAuthTokenURL ${e.token}`,
+  `BlinkAuthUserInfoURL ${e.userinfo}`, `BlinkAuthRevokeURL ${e.revoke}`];
+
+// One app's <Location "/blink">: the Blink settings and the client every app here shares, then its own lines.
+const app = (own) => ['<Location "/blink">', 'SetHandler blinkauth', `BlinkAuthID ${AUTH_ID}`,
+  `BlinkAuthProxySecret "${PROXY_SECRET}"`, `BlinkAuthAPIToken file:${work}/api-token`,
+  `BlinkAuthAPIURL http://127.0.0.1:${blinkPort}`, `BlinkAuthClientID ${CLIENT_ID}`,
+  `BlinkAuthClientSecret "${CLIENT_SECRET}"`, 'BlinkAuthScope "openid email offline_access"',
+  'BlinkAuthAccountIDClaim email', ...own]
+  .map((line, k) => (k === 0 ? line : `    ${line}`)).join('\n') + '\n</Location>';
+
 // The httpd configuration of this run: the module against the provider and the fake Blink.
 function httpdConf() {
-  const e = provider.endpoints;
-  // The provider's endpoints, set explicitly.
-  const endpoints = [`BlinkAuthAuthorizeURL ${e.authorize}`, `BlinkAuthTokenURL ${e.token}`,
-    `BlinkAuthUserInfoURL ${e.userinfo}`, `BlinkAuthRevokeURL ${e.revoke}`];
-  // One app's <Location "/blink">: the Blink settings and the client every app here shares, then its own lines.
-  const app = (own) => ['<Location "/blink">', 'SetHandler blinkauth', `BlinkAuthID ${AUTH_ID}`,
-    `BlinkAuthProxySecret "${PROXY_SECRET}"`, `BlinkAuthAPIToken file:${work}/api-token`,
-    `BlinkAuthAPIURL http://127.0.0.1:${blinkPort}`, `BlinkAuthClientID ${CLIENT_ID}`,
-    `BlinkAuthClientSecret "${CLIENT_SECRET}"`, 'BlinkAuthScope "openid email offline_access"',
-    'BlinkAuthAccountIDClaim email', ...own]
-    .map((line, k) => (k === 0 ? line : `    ${line}`)).join('\n') + '\n</Location>';
+  const endpoints = endpointLines(provider.endpoints);
   return `# Generated by tests/e2e/e2e.test.mjs for one run.
 ServerRoot "${work}"
 ServerName 127.0.0.1
@@ -201,11 +227,16 @@ Listen 127.0.0.1:${httpPort}
 PidFile "${work}/httpd.pid"
 DefaultRuntimeDir "${work}"
 ErrorLog "${out}/httpd_error.log"
-LogLevel info blinkauth:debug
+# The most the module logs: no token or secret may appear in it even so (checked at the end).
+LogLevel info blinkauth:trace8
 DocumentRoot "${work}"
 LoadModule mpm_event_module ${apacheModules}/mod_mpm_event.so
+LoadModule authn_core_module ${apacheModules}/mod_authn_core.so
 LoadModule authz_core_module ${apacheModules}/mod_authz_core.so
 LoadModule socache_shmcb_module ${apacheModules}/mod_socache_shmcb.so
+LoadModule proxy_module ${apacheModules}/mod_proxy.so
+LoadModule proxy_http_module ${apacheModules}/mod_proxy_http.so
+LoadModule headers_module ${apacheModules}/mod_headers.so
 LoadModule blinkauth_module "${module}"
 ${isRoot ? 'User www-data\nGroup www-data' : ''}
 CustomLog "${out}/httpd_access.log" "%h \\"%r\\" %>s %b %Dus"
@@ -230,6 +261,8 @@ Listen 127.0.0.1:${matchPort}
     ServerName 127.0.0.1
 ${app([...endpoints, `BlinkAuthServiceName "${MATCH_SERVICE}"`, 'BlinkAuthMatchEmail On', 'BlinkAuthTimeout 10'])}
 </VirtualHost>
+
+${act.conf()}
 `;
 }
 
@@ -256,12 +289,9 @@ async function startAll() {
     }],
     inspector: INSPECTOR,
   });
-  // Keep the tokens of every code exchange: the module saves none of those it refuses, and the test must
+  // The tokens of every code exchange: the module saves none of those it refuses, and the test must
   // still be able to ask the provider whether they were revoked.
-  provider.provider.on('grant.success', (ctx) => {
-    const { access_token: accessToken, refresh_token: refreshToken, id_token: idToken } = ctx.body ?? {};
-    issued.push({ accessToken, refreshToken, idToken });
-  });
+  issued = provider.issued;
 
   const portFile = path.join(work, 'blink.port');
   const blink = launch('fake_blink', 'python3', [
@@ -273,6 +303,7 @@ async function startAll() {
     return fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim();
   }));
 
+  await act.start();
   fs.writeFileSync(path.join(work, 'api-token'), `${API_TOKEN}\n`, { mode: 0o600 });
   fs.writeFileSync(path.join(work, 'httpd.conf'), httpdConf());
   const httpd = launch('httpd', apache, ['-f', path.join(work, 'httpd.conf'), '-DFOREGROUND'], 'httpd.out');
@@ -317,11 +348,13 @@ function stopAll() {
       if (server) {
         await server.close().catch(() => server.kill());
       } else if (!child.exited) {
+        child.kill('SIGCONT'); // one a check stopped
         child.kill('SIGTERM');
         await until(`${child.pid} to exit`, () => child.exited, 10000).catch(() => child.kill('SIGKILL'));
       }
     }
     if (provider) await provider.close();
+    await act.stop();
   })().catch((err) => console.error('e2e: cleanup:', err));
   return stopping;
 }
@@ -411,6 +444,13 @@ function checkAuthorizeUrl(location, base = proxyUrl) {
   check(q.get('scope') === 'openid email offline_access', `scope ${q.get('scope')}`);
   return url;
 }
+
+// Acting for the user (act.mjs): its own provider, backend and virtual host, on this suite's helpers.
+const act = actSuite({
+  test, check, until, fatal, launch, freePort, basic, newUser, connectStart, openStart, signIn, consent,
+  blinkAccounts, blinkRequests, app, endpointLines, out, work, AUTH_ID, CLIENT_ID, CLIENT_SECRET, PROXY_SECRET,
+  API_TOKEN, issuedElsewhere: () => provider?.issued ?? [],
+});
 
 async function checks() {
   await test('Connect: POST /auth/<auth_id> answers a one-time start URL of ours (<origin><location>/start/<handle>)', async () => {
@@ -810,6 +850,8 @@ async function checks() {
     const rt = await introspect(provider, state.carolAccount.refresh_token);
     check(rt.active === false, `refresh token: ${JSON.stringify(rt)}`);
   });
+
+  await act.checks();
 
   await test('httpd: no child crashed and no error was logged', async () => {
     const log = fs.readFileSync(path.join(out, 'httpd_error.log'), 'utf8');

@@ -3,7 +3,14 @@
 // scripts/run-sandbox.sh:
 //
 //   node provider.mjs --port 8081 --client-id blink-sandbox --client-secret s \
-//        --redirect-uri http://127.0.0.1:8080/blink/callback [--port-file F]
+//        --redirect-uri http://127.0.0.1:8080/blink/callback [--port-file F] \
+//        [--access-ttl SECONDS] [--rotate] [--control]
+//
+// --access-ttl: the lifetime of the access tokens it issues (default 3600). --rotate: each refresh_token
+// grant consumes the refresh token it is given and issues a new one; a consumed refresh token used again
+// makes oidc-provider revoke the whole grant (every token issued from it). --control: GET /_control/log
+// (the log below) and GET /_control/issued (every token the token endpoint issued), for a test in
+// another process.
 //
 // The login and consent pages are oidc-provider's own development interactions: any login name
 // and any password sign in; the account's e-mail is the login name when it holds an '@', else
@@ -24,12 +31,17 @@ export function accountClaims(login) {
 // Start the provider on host:port (0 picks a free port); resolves to its handle.
 //   clients: [{ clientId, clientSecret, redirectUris }]; the first is mod_blinkauth's.
 //   inspector: { clientId, clientSecret } of a client allowed to introspect every token.
+//   accessTtl: the access tokens' lifetime in seconds; rotate: refresh-token rotation (see above);
+//   control: serve /_control/log and /_control/issued.
 export async function startProvider({
-  host = '127.0.0.1', port = 0, clients, inspector, quiet = false,
+  host = '127.0.0.1', port = 0, clients, inspector, quiet = false, accessTtl = 3600, rotate = false,
+  control = false,
 }) {
   // Requests to the token, revocation, introspection, userinfo and discovery endpoints, as seen by the
   // provider once it has handled them (route, status, client auth scheme, a few parameters).
   const log = [];
+  // The token endpoint's successful answers, in order: { grantType, accessToken, refreshToken, idToken }.
+  const issued = [];
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e', use: 'sig', alg: 'RS256' };
 
@@ -37,7 +49,14 @@ export async function startProvider({
   // bare HTTP server, then attach the provider's request handler.
   const http = await import('node:http');
   let handler = (_req, res) => { res.statusCode = 503; res.end(); };
-  const server = http.createServer((req, res) => handler(req, res));
+  const server = http.createServer((req, res) => {
+    if (control && req.method === 'GET' && ['/_control/log', '/_control/issued'].includes(req.url)) {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url === '/_control/log' ? log : issued));
+      return;
+    }
+    handler(req, res);
+  });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -87,7 +106,12 @@ export async function startProvider({
     expiresWithSession: async () => false,
     // Revoking one token must not take the other with it (oidc-provider 8 revokes the whole
     // grant by default): so the e2e test proves that mod_blinkauth revokes each token itself.
+    // (Revoking a refresh token still revokes every token issued under its grant, the access
+    // token too; the grant itself stays. The e2e test counts the revocation calls.)
     revokeGrantPolicy: () => false,
+    rotateRefreshToken: rotate,
+    // A token is expired at its exp, not 15 s later (oidc-provider 8's default tolerance of clock skew).
+    clockTolerance: 0,
     features: {
       devInteractions: { enabled: true },
       introspection: {
@@ -100,7 +124,7 @@ export async function startProvider({
       userinfo: { enabled: true },
     },
     ttl: {
-      AccessToken: 3600, AuthorizationCode: 60, RefreshToken: 86400,
+      AccessToken: accessTtl, AuthorizationCode: 60, RefreshToken: 86400,
       IdToken: 3600, Interaction: 3600, Session: 86400, Grant: 86400,
     },
   });
@@ -124,6 +148,10 @@ export async function startProvider({
       error: ctx.body?.error,
     });
   });
+  provider.on('grant.success', (ctx) => {
+    const { access_token: accessToken, refresh_token: refreshToken, id_token: idToken } = ctx.body ?? {};
+    issued.push({ grantType: ctx.oidc.params?.grant_type, accessToken, refreshToken, idToken });
+  });
   if (!quiet) {
     provider.on('server_error', (_ctx, err) => console.error('provider: server_error', err));
   }
@@ -137,6 +165,7 @@ export async function startProvider({
     issuer,
     port: bound,
     log,
+    issued,
     endpoints: {
       authorize: `${issuer}/auth`,
       token: `${issuer}/token`,
@@ -162,11 +191,14 @@ async function main() {
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
+      'access-ttl': { type: 'string', default: '3600' },
+      rotate: { type: 'boolean', default: false },
+      control: { type: 'boolean', default: false },
     },
   });
   if (!values['client-id'] || !values['client-secret'] || !values['redirect-uri']) {
     console.error('usage: node provider.mjs --client-id ID --client-secret S --redirect-uri URL '
-      + '[--port N] [--port-file F]');
+      + '[--port N] [--port-file F] [--access-ttl SECONDS] [--rotate] [--control]');
     process.exit(2);
   }
   const p = await startProvider({
@@ -177,6 +209,9 @@ async function main() {
       clientSecret: values['client-secret'],
       redirectUris: values['redirect-uri'],
     }],
+    accessTtl: Number(values['access-ttl']),
+    rotate: values.rotate,
+    control: values.control,
   });
   if (values['port-file']) fs.writeFileSync(values['port-file'], `${p.port}\n`);
   console.log(`provider: issuer ${p.issuer} (discovery: ${p.issuer}/.well-known/openid-configuration)`);

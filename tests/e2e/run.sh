@@ -4,6 +4,9 @@
 # e2e.test.mjs, and ends every process it started. Output ends with "e2e: N passed, N failed".
 # Screenshots and logs: tests/out/e2e/.  Works as root and with no network but loopback (once
 # node_modules is installed; `npm ci` needs the npm registry).
+# E2E_PORTS=LOW-HIGH (e.g. 8680-8699): the loopback ports httpd, the act provider and its backend listen
+# on, taken in order from that range; without it, ports the system hands out. (The fake Blink, the in-process
+# provider and Chromium always take one the system hands out.)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Fake Blink API (linked accounts, as docs/blink-api.md describes them) plus a sandbox page that plays
-Blink's servers towards mod_blinkauth (POST /auth/<auth_id>, DELETE /linked-accounts/<id>)."""
+Blink's servers towards mod_blinkauth (POST /auth/<auth_id>, DELETE /linked-accounts/<id>, and an action
+for a linked user: GET <--ui-action> under the Proxy URL)."""
 
 import datetime
 import hmac
@@ -80,7 +81,8 @@ class BlinkHandler(fakelib.FakeHandler):
               ("DELETE", USER + r"/([^/]+)", "delete", "on_delete"),
               ("GET", "/", "ui", "ui_page"),
               ("POST", "/ui/connect", "ui", "ui_connect"),
-              ("POST", "/ui/disconnect", "ui", "ui_disconnect"))
+              ("POST", "/ui/disconnect", "ui", "ui_disconnect"),
+              ("POST", "/ui/act", "ui", "ui_act"))
     CONTROL = (("GET", "/_control/accounts", "c_accounts"),
                ("POST", "/_control/accounts", "c_seed"),
                ("POST", "/_control/users", "c_users"))
@@ -121,8 +123,8 @@ class BlinkHandler(fakelib.FakeHandler):
         return acct
 
     def store(self, user_id, fields, account_id=None):
-        """Store a linked account and return it."""
-        acct = dict(fields, id=account_id or "la-" + uuid.uuid4().hex, user_id=user_id)
+        """Store a linked account and return it (reauth_required false unless given, as Blink defaults it)."""
+        acct = dict({"reauth_required": False, **fields}, id=account_id or "la-" + uuid.uuid4().hex, user_id=user_id)
         self.state.accounts[acct["id"]] = acct
         return acct
 
@@ -187,11 +189,12 @@ class BlinkHandler(fakelib.FakeHandler):
             doc.setdefault("auth_id", self.server.opts.auth_id)
         return Reply(201, self.store(user_id, check_account(doc, None), account_id))
 
-    def call_proxy(self, method, path):
-        """Call mod_blinkauth as Blink's servers would; return (status, body text), status 0 on failure."""
+    def call_proxy(self, method, path, user_id=None):
+        """Call mod_blinkauth as Blink's servers would (for user_id, by default --ui-user-id); return (status, body
+        text), status 0 on failure."""
         opts = self.server.opts
         request = urllib.request.Request(opts.proxy_url.rstrip("/") + path, method=method, headers={
-            "blink-auth-proxysecret": opts.proxy_secret, "blink-auth-userid": opts.ui_user_id})
+            "blink-auth-proxysecret": opts.proxy_secret, "blink-auth-userid": user_id or opts.ui_user_id})
         try:
             with OPENER.open(request, timeout=15) as answer:
                 return answer.status, answer.read(1 << 20).decode("utf-8", "replace")
@@ -208,17 +211,24 @@ class BlinkHandler(fakelib.FakeHandler):
         opts = self.server.opts
         return all((opts.proxy_url, opts.proxy_secret, opts.ui_user_id, opts.auth_id))
 
+    def ui_buttons(self, account_id):
+        """The buttons of one linked account's row: the action (with --ui-action) and Disconnect."""
+        buttons = [("disconnect", "Disconnect")]
+        if self.server.opts.ui_action:
+            buttons.insert(0, ("act", "GET " + self.server.opts.ui_action))
+        return "".join("<form method=\"post\" action=\"/ui/%s\"><input type=\"hidden\" name=\"id\" value=\"%s\">"
+                       "<button>%s</button></form>" % (route, escape(account_id), escape(label))
+                       for route, label in buttons)
+
     def ui_page(self):
-        """GET /: the linked accounts held, a Disconnect button each, a Connect button."""
+        """GET /: the linked accounts held, an action and a Disconnect button each, a Connect button."""
         with self.server.lock:
             accounts = list(self.state.accounts.values())
         msg = dict(parse_qsl(self.raw_query)).get("msg")
         rows = "".join(
-            "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td><form method=\"post\" "
-            "action=\"/ui/disconnect\"><input type=\"hidden\" name=\"id\" value=\"%s\">"
-            "<button>Disconnect</button></form></td></tr>"
-            % tuple(escape(str(a.get(k, ""))) for k in
-                    ("id", "user_id", "external_account_id", "expiry", "id")) for a in accounts)
+            "<tr>%s<td>%s</td></tr>" % ("".join("<td>%s</td>" % escape(str(a.get(k, ""))) for k in
+                                                ("id", "user_id", "external_account_id", "expiry")),
+                                        self.ui_buttons(str(a.get("id", "")))) for a in accounts)
         connect = ("<form method=\"post\" action=\"/ui/connect\"><button>Connect</button> as Blink "
                    "user <code>%s</code></form>" % escape(self.server.opts.ui_user_id or "")
                    if self.ui_configured() else
@@ -253,6 +263,21 @@ class BlinkHandler(fakelib.FakeHandler):
         msg = "DELETE %s -> %s %s" % (path, status, text)
         return Reply(303, "", {"Location": "/?" + urlencode({"msg": msg})})
 
+    def ui_act(self):
+        """POST /ui/act: GET <proxy><--ui-action> as Blink acting for the account's user, then 303 back to / with
+        the status and what the external service answered."""
+        if not self.ui_configured() or not self.server.opts.ui_action:
+            return html_page(400, "Not configured", "<p>Sandbox options are missing (--ui-action).</p>")
+        account_id = dict(parse_qsl(self.body_text())).get("id", "")
+        with self.server.lock:
+            acct = self.state.accounts.get(account_id)
+        if acct is None:
+            return html_page(404, "No such linked account", "<p><a href=\"/\">Back</a></p>")
+        path = self.server.opts.ui_action
+        status, text = self.call_proxy("GET", path, acct["user_id"])
+        msg = "GET %s as Blink user %s -> %s %s" % (path, acct["user_id"], status, text)
+        return Reply(303, "", {"Location": "/?" + urlencode({"msg": msg})})
+
 
 def options(parser):
     """The fake Blink's own options."""
@@ -261,6 +286,8 @@ def options(parser):
     parser.add_argument("--proxy-url", help="sandbox: mod_blinkauth's Proxy URL")
     parser.add_argument("--proxy-secret", help="sandbox: the Proxy Secret to send")
     parser.add_argument("--ui-user-id", help="sandbox: the Blink user id to send")
+    parser.add_argument("--ui-action", help="sandbox: a path under the Proxy URL (e.g. /api/me) that a button of "
+                        "each linked account GETs as Blink acting for its user")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,10 @@ from fakelib import Reply, html_page
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")
 VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 DEFAULT_USER = {"sub": "user-123", "email": "alice@example.test", "email_verified": True, "name": "Alice Example"}
-DEFAULT_OPTIONS = {"id_token": True, "refresh_token": True, "expires_in": True, "code_ttl": 60, "id_token_claims": {}}
+DEFAULT_OPTIONS = {"id_token": True, "refresh_token": True, "expires_in": True, "code_ttl": 60, "id_token_claims": {},
+                   "rotate_refresh": False, "reuse_revokes": False}
+OPTION_TYPES = {"id_token": (bool,), "refresh_token": (bool,), "expires_in": (bool, int), "code_ttl": (int, float),
+                "id_token_claims": (dict,), "rotate_refresh": (bool,), "reuse_revokes": (bool,)}
 LIFETIME = 3600
 
 
@@ -57,12 +60,14 @@ def same(a, b):
 
 
 class ProviderHandler(fakelib.FakeHandler):
-    """The authorize, token, userinfo and revoke endpoints and the provider's control endpoints."""
+    """The authorize, token, userinfo and revoke endpoints and the provider's control endpoints. POST /token is
+    recorded (and faulted) as route "token" for the code grant and "refresh" for the refresh_token grant."""
 
     server_version = "fake-provider/1"
     ROUTES = (("GET", "/.well-known/openid-configuration", "discovery", "on_discovery"),
               ("GET", "/authorize", "authorize", "on_authorize"),
               ("POST", "/token", "token", "on_token"),
+              ("POST", "/token", "refresh", "on_token"),
               ("GET", "/userinfo", "userinfo", "on_userinfo"),
               ("POST", "/revoke", "revoke", "on_revoke"))
     CONTROL = (("POST", "/_control/deny", "c_deny"),
@@ -70,7 +75,8 @@ class ProviderHandler(fakelib.FakeHandler):
                ("POST", "/_control/options", "c_options"),
                ("POST", "/_control/metadata", "c_metadata"),
                ("GET", "/_control/revoked", "c_revoked"),
-               ("GET", "/_control/tokens", "c_tokens"))
+               ("GET", "/_control/tokens", "c_tokens"),
+               ("POST", "/_control/issue", "c_issue"))
 
     @classmethod
     def fresh_state(cls, opts):
@@ -81,6 +87,14 @@ class ProviderHandler(fakelib.FakeHandler):
     def error_reply(self, status, code, message):
         """Errors in the RFC 6749 shape (BAD_REQUEST becomes invalid_request)."""
         return oauth_error(status, "invalid_request" if code == "BAD_REQUEST" else code.lower(), message)
+
+    def match(self):
+        """The route of this request; POST /token with grant_type=refresh_token is the route "refresh"."""
+        route, func, args = super().match()
+        if route == "token" and self.command == "POST" and \
+                dict(parse_qsl(self.body_text(), keep_blank_values=True)).get("grant_type") == "refresh_token":
+            route = "refresh"
+        return route, func, args
 
     def redirect_ok(self, uri):
         """Whether uri is the registered redirect URI (or, with none registered, an absolute http(s) URI)."""
@@ -209,13 +223,23 @@ class ProviderHandler(fakelib.FakeHandler):
         return self.issue(code, refresh=True)
 
     def grant_refresh(self, form, client):
-        """Issue a new access token for a live refresh token."""
+        """Issue a new access token for a live refresh token; with the option rotate_refresh also a new refresh
+        token, the one presented being consumed. A consumed one presented again is refused, and with reuse_revokes
+        every token of its grant is revoked (as oidc-provider does on refresh token reuse)."""
         if not form.get("refresh_token"):
             raise oauth_error(400, "invalid_request", "refresh_token is required")
         token = self.state.tokens.get(form["refresh_token"])
         if not token or token["type"] != "refresh" or token["revoked"] or token["client_id"] != client:
             raise invalid_grant("unknown or revoked refresh token")
-        return self.issue(self.state.codes[token["code"]], refresh=False)
+        if token["consumed_at"] is not None:
+            if self.state.options["reuse_revokes"]:
+                self.revoke_grant(token["code"])
+                raise invalid_grant("refresh token already used; every token of its grant is revoked")
+            raise invalid_grant("refresh token already used")
+        rotate = self.state.options["rotate_refresh"]
+        if rotate:
+            token["consumed_at"] = time.time()
+        return self.issue(self.state.codes[token["code"]], refresh=rotate)
 
     def new_token(self, kind, code, lifetime):
         """Create and store an access or refresh token issued from a code."""
@@ -224,7 +248,7 @@ class ProviderHandler(fakelib.FakeHandler):
                  "type": kind, "client_id": code["client_id"], "code": code["code"],
                  "scope": code["scope"], "user": code["user"], "issued_at": now,
                  "expires_at": None if lifetime is None else now + lifetime,
-                 "revoked": False, "revoked_at": None}
+                 "revoked": False, "revoked_at": None, "consumed_at": None}
         self.state.tokens[token["token"]] = token
         return token["token"]
 
@@ -297,12 +321,13 @@ class ProviderHandler(fakelib.FakeHandler):
         return Reply(200, {"ok": True, "user": self.state.user})
 
     def c_options(self):
-        """POST /_control/options: set id_token/refresh_token (bool), expires_in (bool|int), code_ttl, and
-        id_token_claims (claims that replace or add to the id_token's, e.g. a wrong iss)."""
+        """POST /_control/options: set id_token/refresh_token (bool), expires_in (bool|int: the lifetime of the
+        access tokens issued from now on, in seconds, 0 or less for already expired ones), code_ttl,
+        id_token_claims (claims that replace or add to the id_token's, e.g. a wrong iss), rotate_refresh and
+        reuse_revokes (bool: see grant_refresh)."""
         doc = self.json_object(strict_type=False)
         for key, value in doc.items():
-            kinds = {"id_token": (bool,), "refresh_token": (bool,), "expires_in": (bool, int),
-                     "code_ttl": (int, float), "id_token_claims": (dict,)}.get(key)
+            kinds = OPTION_TYPES.get(key)
             if kinds is None or type(value) not in kinds:
                 raise oauth_error(400, "invalid_request", "bad option %s" % key)
         self.state.options.update(doc)
@@ -322,6 +347,19 @@ class ProviderHandler(fakelib.FakeHandler):
     def c_tokens(self):
         """GET /_control/tokens: every issued token with its state."""
         return Reply(200, list(self.state.tokens.values()))
+
+    def c_issue(self):
+        """POST /_control/issue {"user"?: claims, "scope"?: str}: a grant made without a browser, as if a code had
+        been exchanged; answers the token response (access and refresh token, shaped by the options)."""
+        doc = self.json_object(strict_type=False)
+        user, scope = doc.get("user", self.state.user), doc.get("scope", "openid email offline_access")
+        if not isinstance(user, dict) or not isinstance(scope, str):
+            raise oauth_error(400, "invalid_request", "user must be an object and scope a string")
+        code = {"code": "issued-" + secrets.token_urlsafe(12), "client_id": self.server.opts.client_id,
+                "redirect_uri": None, "challenge": None, "scope": scope, "nonce": None, "user": dict(user),
+                "created": time.time(), "used": True}
+        self.state.codes[code["code"]] = code
+        return self.issue(code, refresh=True)
 
 
 def options(parser):

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 MAX_BODY = 1 << 20
 FAULT_MODES = ("status", "hang", "drip", "huge", "huge_chunked", "garbage", "truncated",
-               "wrong_types", "redirect", "close", "commit")
+               "wrong_types", "redirect", "close", "commit", "delay")
 # What a "commit" fault does once the route has done its work: the answer is lost in one of these ways.
 COMMIT_THEN = ("hang", "close", "status")
 FAULT_NUMBERS = {"count": int, "status": int, "seconds": (int, float),
@@ -175,6 +175,7 @@ class FakeHandler(BaseHTTPRequestHandler):
     CONTROL = ()         # (method, exact path, handler method name), added to the base ones
     UNLOCKED = ()        # route names whose handlers run without the state lock
     BASE_CONTROL = (("GET", "/_control/requests", "c_requests"),
+                    ("DELETE", "/_control/requests", "c_clear_requests"),
                     ("POST", "/_control/reset", "c_reset"),
                     ("POST", "/_control/fault", "c_fault"),
                     ("GET", "/_control/faults", "c_faults"))
@@ -337,6 +338,11 @@ class FakeHandler(BaseHTTPRequestHandler):
         route = dict(parse_qsl(self.raw_query)).get("route")
         return Reply(200, [r for r in self.server.requests if route in (None, r["route"])])
 
+    def c_clear_requests(self):
+        """DELETE /_control/requests: forget the recorded requests only (state and faults stay)."""
+        forgotten, self.server.requests = len(self.server.requests), []
+        return Reply(200, {"ok": True, "forgotten": forgotten})
+
     def c_reset(self):
         """POST /_control/reset: forget requests, faults and state."""
         self.server.reset()
@@ -409,6 +415,10 @@ class FakeHandler(BaseHTTPRequestHandler):
             # The route acts (Blink commits), then the answer is lost: a hang, a closed connection or a status.
             normal()
             mode = fault.get("then", "hang")
+        if mode == "delay":
+            # The real answer, late: `seconds` (default 1) pass first; the connection stays usable.
+            self.server.stopping.wait(fault.get("seconds", 1))
+            return self.send_reply(normal())
         if mode == "status":
             status, body = fault.get("status", 500), fault.get("body")
             if body is None:

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Self-test of the fakes: start fake_blink and fake_provider on ephemeral ports, check happy
+# Self-test of the fakes: start fake_blink, fake_provider and echo_backend on ephemeral ports, check happy
 # paths and rejections with curl, stop them, and fail on any Python warning or leftover process.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -98,6 +98,26 @@ check "requests recorded" "200 True" "$(req "$B/_control/requests?route=add") $(
 check "reset" "200 0 0" "$(req -X POST "$B/_control/reset") $(req "$B/_control/requests" >/dev/null; jget 'len(d)') $(req "$B/_control/accounts" >/dev/null; jget 'len(d)')"
 check "sandbox page is HTML" "200 text/html; charset=utf-8" "$(req "$B/") $(hdr Content-Type)"
 
+echo "== fake_blink: List and Update as acting for the user uses them"
+req "${JSON[@]}" -d '{"user_id":"u3","id":"la-u3","external_account_id":"carol","access_token":"at-3","refresh_token":"rt-3"}' "$B/_control/accounts" >/dev/null
+check "list shows reauth_required (false unless set)" "200 False" "$(req "${AUTH[@]}" "$B/v2/user/u3/linked-accounts") $(jget 'd["data"][0]["reauth_required"]')"
+U3=(-X PATCH "${AUTH[@]}" "$B/v2/user/u3/linked-accounts/la-u3")
+check "update the token fields" "200 at-4 rt-4 2031-01-02T03:04:05Z True" "$(req "${U3[@]}" "${JSON[@]}" -d '{"access_token":"at-4","refresh_token":"rt-4","expiry":"2031-01-02T03:04:05Z","reauth_required":true}') $(jget '" ".join(str(d["data"][k]) for k in ("access_token","refresh_token","expiry","reauth_required"))')"
+check "list shows reauth_required true" "200 True" "$(req "${AUTH[@]}" "$B/v2/user/u3/linked-accounts") $(jget 'd["data"][0]["reauth_required"]')"
+check "update: unknown field 400 names it" "400 True" "$(req "${U3[@]}" "${JSON[@]}" -d '{"access_token":"x","color":"red"}') $(jget '"color" in d["message"]')"
+check "update: a field that cannot change 400" "400 True" "$(req "${U3[@]}" "${JSON[@]}" -d '{"external_account_id":"mallory"}') $(jget '"external_account_id" in d["message"]')"
+check "update: reauth_required not a boolean 400" 400 "$(req "${U3[@]}" "${JSON[@]}" -d '{"reauth_required":"false"}')"
+check "update: access_token null 400" 400 "$(req "${U3[@]}" "${JSON[@]}" -d '{"access_token":null}')"
+check "update: refresh_token a number 400" 400 "$(req "${U3[@]}" "${JSON[@]}" -d '{"refresh_token":5}')"
+check "update: expiry not RFC 3339 UTC 400" 400 "$(req "${U3[@]}" "${JSON[@]}" -d '{"expiry":"2031-01-02T03:04:05+01:00"}')"
+check "update: nothing to update 400" 400 "$(req "${U3[@]}" "${JSON[@]}" -d '{}')"
+check "update: an array 400" 400 "$(req "${U3[@]}" "${JSON[@]}" -d '[]')"
+check "update: a repeated key 400" 400 "$(req "${U3[@]}" "${JSON[@]}" -d '{"access_token":"a","access_token":"b"}')"
+check "update: a form body 415" 415 "$(req "${U3[@]}" -d 'access_token=x')"
+check "update: another user's account 404" 404 "$(req -X PATCH "${AUTH[@]}" "${JSON[@]}" -d '{"access_token":"x"}' "$B/v2/user/u2/linked-accounts/la-u3")"
+check "refused updates changed nothing" "at-4 rt-4" "$(req "$B/_control/accounts" >/dev/null; jget '" ".join(a["access_token"] + " " + a["refresh_token"] for a in d if a["id"] == "la-u3")')"
+check "DELETE /_control/requests forgets the requests only" "200 True 0 1" "$(req -X DELETE "$B/_control/requests") $(jget 'd["forgotten"] > 10') $(req "$B/_control/requests" >/dev/null; jget 'len(d)') $(req "$B/_control/accounts" >/dev/null; jget 'len(d)')"
+
 echo "== fake_provider"
 VER=$("$py" -c 'import secrets; print(secrets.token_urlsafe(48))')
 CH=$("$py" -c 'import sys,hashlib,base64; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b"=").decode())' "$VER")
@@ -152,9 +172,71 @@ check "discovery: /_control/metadata changes and removes members" "200 True" "$(
 req "${JSON[@]}" -d '{}' "$P/_control/metadata" >/dev/null
 check "discovery: {} goes back to the default" "True" "$(req "$P/.well-known/openid-configuration" >/dev/null; jget "d['token_endpoint'] == '$P/token' and 'userinfo_endpoint' in d")"
 
+echo "== fake_provider: the refresh grant as acting for the user uses it"
+req -X POST "$P/_control/reset" >/dev/null
+# refresh RT: the refresh grant with Basic client authentication.
+refresh() { token -d grant_type=refresh_token -d "refresh_token=$1"; }
+check "issue: a grant without a browser" "200 at- rt- 3600" "$(req "${JSON[@]}" -d '{}' "$P/_control/issue") $(jget 'd["access_token"][:3], d["refresh_token"][:3], d["expires_in"]' | tr -d "(),'")"
+RT1=$(jget 'd["refresh_token"]')
+check "refresh (no rotation): access token only" "200 at- False" "$(refresh "$RT1") $(jget 'd["access_token"][:3], "refresh_token" in d' | tr -d "(),'")"
+check "refresh (no rotation): the same refresh token again" 200 "$(refresh "$RT1")"
+check "refresh of an unknown token 400 invalid_grant" "400 invalid_grant" "$(refresh rt-unknown) $(jget 'd["error"]')"
+check "refresh without client authentication 401" 401 "$(req -d grant_type=refresh_token -d "refresh_token=$RT1" "$P/token")"
+check "refresh grants recorded as route refresh, code grants not" "200 4 0" "$(req "$P/_control/requests?route=refresh") $(jget 'len(d)') $(req "$P/_control/requests?route=token" >/dev/null; jget 'len(d)')"
+req "${JSON[@]}" -d '{"rotate_refresh":true,"expires_in":2}' "$P/_control/options" >/dev/null
+check "rotation: a new refresh token, expires_in 2" "200 True 2" "$(refresh "$RT1") $(jget 'd["refresh_token"] != "'"$RT1"'" and d["refresh_token"].startswith("rt-"), d["expires_in"]' | tr -d "(),'")"
+RT2=$(jget 'd["refresh_token"]')
+check "rotation: the consumed one is refused" "400 invalid_grant" "$(refresh "$RT1") $(jget 'd["error"]')"
+check "rotation: the new one works once" 200 "$(refresh "$RT2")"
+RT3=$(jget 'd["refresh_token"]')
+req "${JSON[@]}" -d '{"reuse_revokes":true}' "$P/_control/options" >/dev/null
+check "reuse_revokes: a consumed one is refused" "400 invalid_grant" "$(refresh "$RT2") $(jget 'd["error"]')"
+check "reuse_revokes: ... and the live one of its grant with it" "400 invalid_grant" "$(refresh "$RT3") $(jget 'd["error"]')"
+check "reuse_revokes: the grant's tokens are listed revoked" "200 True" "$(req "$P/_control/revoked") $(jget "'$RT3' in [t['token'] for t in d] and '$RT1' in [t['token'] for t in d]")"
+req "${JSON[@]}" -d '{"rotate_refresh":false,"reuse_revokes":false,"expires_in":0}' "$P/_control/options" >/dev/null
+req "${JSON[@]}" -d '{}' "$P/_control/issue" >/dev/null
+AT0=$(jget 'd["access_token"]'); RT4=$(jget 'd["refresh_token"]')
+check "expires_in 0: issued already expired" "0 401" "$(jget 'd["expires_in"]') $(req -H "Authorization: Bearer $AT0" "$P/userinfo")"
+check "options: rotate_refresh must be a boolean" 400 "$(req "${JSON[@]}" -d '{"rotate_refresh":1}' "$P/_control/options")"
+req "${JSON[@]}" -d '{"expires_in":true}' "$P/_control/options" >/dev/null
+req "${JSON[@]}" -d '{"route":"token","mode":"status","status":500}' "$P/_control/fault" >/dev/null
+check "a fault of route token leaves the refresh grant alone" 200 "$(refresh "$RT4")"
+C=$(code)
+check "... and hits the next code grant" 500 "$(token -d grant_type=authorization_code -d "code=$C" -d "redirect_uri=$RU" -d "code_verifier=$VER")"
+# rfault JSON: queue a fault for the next refresh grant; then refresh and print the status and the body's error.
+rfault() { req "${JSON[@]}" -d "{\"route\":\"refresh\",$1}" "$P/_control/fault" >/dev/null; echo "$(refresh "$RT4") $(jget 'd["error"]')"; }
+check "refresh fault 500" "500 injected_fault" "$(rfault '"mode":"status","status":500')"
+check "refresh fault 429" "429 injected_fault" "$(rfault '"mode":"status","status":429')"
+check "refresh fault invalid_grant" "400 invalid_grant" "$(rfault '"mode":"status","status":400,"body":"{\"error\":\"invalid_grant\"}"')"
+check "refresh fault garbage" "200 <html>not json" "$(rfault '"mode":"garbage"' | cut -d' ' -f1) $(cat "$tmp/body")"
+C=$(code)
+check "refresh faults left the code grant alone" 200 "$(token -d grant_type=authorization_code -d "code=$C" -d "redirect_uri=$RU" -d "code_verifier=$VER")"
+req "${JSON[@]}" -d '{"route":"refresh","mode":"hang","seconds":3}' "$P/_control/fault" >/dev/null
+curl -s -o /dev/null --max-time 1 -H "Authorization: Basic $BASIC" -d grant_type=refresh_token -d "refresh_token=$RT4" "$P/token"
+check "refresh hang (curl 28)" 28 "$?"
+req "${JSON[@]}" -d '{"route":"refresh","mode":"close"}' "$P/_control/fault" >/dev/null
+curl -s -o /dev/null -H "Authorization: Basic $BASIC" -d grant_type=refresh_token -d "refresh_token=$RT4" "$P/token"
+check "refresh close (curl 52)" 52 "$?"
+req "${JSON[@]}" -d '{"route":"refresh","mode":"delay","seconds":2}' "$P/_control/fault" >/dev/null
+curl -s -o /dev/null --max-time 0.5 -H "Authorization: Basic $BASIC" -d grant_type=refresh_token -d "refresh_token=$RT4" "$P/token"
+check "delay fault: nothing within 0.5 s (curl 28)" 28 "$?"
+req "${JSON[@]}" -d '{"route":"refresh","mode":"delay","seconds":0.2}' "$P/_control/fault" >/dev/null
+check "delay fault: then the real answer" "200 at-" "$(refresh "$RT4") $(jget 'd["access_token"][:3]')"
+check "faults counted as refresh requests too" "200 True" "$(req "$P/_control/requests?route=refresh") $(jget 'len(d) >= 10')"
+
+echo "== echo_backend"
+start echo_backend
+E=http://127.0.0.1:$(cat "$tmp/echo_backend.port")
+check "echo: 200 JSON of what it got" "200 application/json POST /v1/x y=1&z=%2F Bearer t 1 2 hello" "$(req -H 'Authorization: Bearer t' -H 'X-Twice: 1' -H 'X-Twice: 2' -d hello "$E/v1/x?y=1&z=%2F") $(hdr Content-Type) $(jget 'd["method"], d["path"], d["query"], d["headers"]["authorization"], d["headers"]["x-twice"], d["body"]' | tr -d "(),'")"
+check "echo: every method" "200 200 200" "$(req -X PATCH -d '{}' "$E/a") $(req -X DELETE "$E/b") $(req -I "$E/c")"
+check "echo: recorded" "200 4 echo POST hello" "$(req "$E/_control/requests") $(jget 'len(d), d[0]["route"], d[0]["method"], d[0]["body"]' | tr -d "(),'")"
+check "echo: cleared" "200 4 0" "$(req -X DELETE "$E/_control/requests") $(jget 'd["forgotten"]') $(req "$E/_control/requests" >/dev/null; jget 'len(d)')"
+req "${JSON[@]}" -d '{"route":"echo","mode":"status","status":503}' "$E/_control/fault" >/dev/null
+check "echo: faults too" "503 200" "$(req "$E/x") $(req "$E/x")"
+
 echo "== shutdown"
 stop
-for n in fake_blink fake_provider; do
+for n in fake_blink fake_provider echo_backend; do
     check "$n: no stderr output (warnings)" "" "$(cat "$tmp/$n.err")"
     check "$n: port file removed" "no" "$([ -e "$tmp/$n.port" ] && echo yes || echo no)"
 done

@@ -27,12 +27,12 @@ fakes_stop() {
 # Starts both fakes with the credentials the test configuration uses, and the extra instances the
 # failing-upstream tests need: a Blink API over TLS with a certificate from a test CA made here
 # (BLINK_FAKE_TLS_BLINK_PORT, BLINK_TEST_CA_FILE), and a witness that must never be called
-# (BLINK_FAKE_WITNESS_PORT: redirects point there), and a Blink API of its own for the background token check
-# (BLINK_FAKE_CHECK_BLINK_PORT).
+# (BLINK_FAKE_WITNESS_PORT: redirects point there), a Blink API of its own for the background token check
+# (BLINK_FAKE_CHECK_BLINK_PORT), and the backend that AuthType Blink <Location>s proxy to (BLINK_FAKE_ECHO_PORT).
 fakes_start() {
     local out=$1
     mkdir -p "$out"
-    rm -f "$out"/blink.port "$out"/provider.port "$out"/tls_blink.port "$out"/witness.port "$out"/check_blink.port
+    rm -f "$out"/blink.port "$out"/provider.port "$out"/tls_blink.port "$out"/witness.port "$out"/check_blink.port "$out"/echo.port
     "$(dirname "$FAKES_DIR")/lib/test-ca.sh" "$out/tls" || return 1
     python3 "$FAKES_DIR/fake_blink.py" --port 0 --port-file "$out/blink.port" --token api-token-123 \
         --log "$out/fake_blink.log" &
@@ -49,14 +49,17 @@ fakes_start() {
     python3 "$FAKES_DIR/fake_blink.py" --port 0 --port-file "$out/check_blink.port" --token api-token-123 \
         --log "$out/fake_check_blink.log" &
     FAKE_PIDS+=($!)
+    python3 "$FAKES_DIR/echo_backend.py" --port 0 --port-file "$out/echo.port" --log "$out/echo_backend.log" &
+    FAKE_PIDS+=($!)
     trap fakes_stop EXIT
     BLINK_FAKE_BLINK_PORT=$(fakes_wait_port "$out/blink.port") || return 1
     BLINK_FAKE_PROVIDER_PORT=$(fakes_wait_port "$out/provider.port") || return 1
     BLINK_FAKE_TLS_BLINK_PORT=$(fakes_wait_port "$out/tls_blink.port") || return 1
     BLINK_FAKE_WITNESS_PORT=$(fakes_wait_port "$out/witness.port") || return 1
     BLINK_FAKE_CHECK_BLINK_PORT=$(fakes_wait_port "$out/check_blink.port") || return 1
+    BLINK_FAKE_ECHO_PORT=$(fakes_wait_port "$out/echo.port") || return 1
     BLINK_TEST_CA_FILE=$out/tls/ca.pem
     export BLINK_FAKE_BLINK_PORT BLINK_FAKE_PROVIDER_PORT BLINK_FAKE_TLS_BLINK_PORT BLINK_FAKE_WITNESS_PORT
-    export BLINK_FAKE_CHECK_BLINK_PORT
+    export BLINK_FAKE_CHECK_BLINK_PORT BLINK_FAKE_ECHO_PORT
     export BLINK_TEST_CA_FILE
 }

@@ -19,6 +19,17 @@ part of a cookie's scope, as in browsers). The jar is text, one cookie a line, t
   count PORT PATH [KEY=VAL]   length of the JSON list a fake answers at PATH (items matching KEY=VAL)
   wait-port PORT [SECONDS]    exit 0 once something accepts connections on 127.0.0.1:PORT
   wait-closed PORT [SECONDS]  exit 0 once nothing accepts connections on 127.0.0.1:PORT
+  post-json PORT PATH JSON    POST JSON to a fake's control PATH: "<status>"
+Acting for the user (Blink's call to an AuthType Blink Location, the fakes' views of the tokens):
+  act USER URL...             GET every URL at the same moment as Blink for USER (one thread each):
+                              "<status>/<what>" in order, what the JSON answer's sub (the user's claims), else
+                              its code or error, else "-"
+  account PORT USER FIELD     a field of USER's only linked account in the fake Blink ("-" unless exactly one)
+  refreshes PORT              the fake provider's refresh_token grant requests so far: "<count> <distinct refresh
+                              tokens presented>"
+  live-refresh PORT SUB       the fake provider's refresh tokens of user SUB neither revoked nor consumed
+
+ports N takes its ports from MULTI_PORTS=LOW-HIGH when that is set (the first N free ones).
 """
 
 import http.client
@@ -123,11 +134,17 @@ def request(method, url, headers=None):
 
 
 def cmd_ports(n):
-    """Binds n sockets at once (so the ports differ), closes them, prints the ports."""
+    """Binds n sockets at once (so the ports differ; of MULTI_PORTS when set), closes them, prints the ports."""
     socks = []
-    for _ in range(int(n)):
+    low, _, high = os.environ.get("MULTI_PORTS", "").partition("-")
+    candidates = iter(range(int(low), int(high) + 1) if low.isdigit() and high.isdigit() else [])
+    while len(socks) < int(n):
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", next(candidates, 0)))
+        except OSError:
+            s.close()
+            continue
         socks.append(s)
     print(" ".join(str(s.getsockname()[1]) for s in socks))
     for s in socks:
@@ -197,25 +214,23 @@ def cmd_get(url):
     print(status, ms, title_of(body))
 
 
-def cmd_race(*urls):
-    """Several browsers at once: the requests are sent together once every connection is open."""
+def at_once(urls, send):
+    """One thread per URL: each opens its connection, all wait until every one is open, then send(conn, url) makes
+    each one's request and gives its result. The results in order (the exception instead where one failed)."""
     import threading
     barrier = threading.Barrier(len(urls))
-    statuses = ["000"] * len(urls)
+    results = [None] * len(urls)
 
     def one(i, url):
         u = urlsplit(url)
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
-        cookie = cookie_header(url)
         try:
             conn.connect()
             barrier.wait()
-            conn.request("GET", u.path + "?" + u.query, headers={"Cookie": cookie} if cookie else {})
-            res = conn.getresponse()
-            res.read()
-            statuses[i] = str(res.status)
-        except OSError:
-            pass
+            results[i] = send(conn, url)
+        except (OSError, threading.BrokenBarrierError) as e:
+            barrier.abort()  # the others do not wait for one that cannot connect
+            results[i] = e
         finally:
             conn.close()
 
@@ -224,7 +239,84 @@ def cmd_race(*urls):
         t.start()
     for t in threads:
         t.join()
-    print(" ".join(statuses))
+    return results
+
+
+def target(url):
+    """The request target of an absolute URL: path and query."""
+    u = urlsplit(url)
+    return u.path + ("?" + u.query if u.query else "")
+
+
+def cmd_race(*urls):
+    """Several browsers at once: the requests are sent together once every connection is open."""
+    def get(conn, url):
+        cookie = cookie_header(url)
+        conn.request("GET", target(url), headers={"Cookie": cookie} if cookie else {})
+        res = conn.getresponse()
+        res.read()
+        return str(res.status)
+    print(" ".join(r if isinstance(r, str) else "000" for r in at_once(urls, get)))
+
+
+def what_of(body):
+    """What a JSON answer says: its sub (a userinfo answer), else its code (an envelope) or error, else "-"."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return "-"
+    if not isinstance(doc, dict):
+        return "-"
+    return str(doc.get("sub") or doc.get("code") or doc.get("error") or "-")
+
+
+def cmd_act(user, *urls):
+    """Blink calls each URL for user, all at the same moment once every connection is open."""
+    def call(conn, url):
+        conn.request("GET", target(url), headers={"blink-auth-proxysecret": SECRET, "blink-auth-userid": user})
+        res = conn.getresponse()
+        return "%d/%s" % (res.status, what_of(res.read().decode("utf-8", "replace")))
+    print(" ".join(r if isinstance(r, str) else "000/" + type(r).__name__ for r in at_once(urls, call)))
+
+
+def fake_json(port, path):
+    """The JSON a fake answers at a control path (exit when it does not answer 200)."""
+    status, _, body, _ = request("GET", "http://127.0.0.1:%s%s" % (port, path))
+    if status != 200:
+        sys.exit("%s answered %d" % (path, status))
+    return json.loads(body)
+
+
+def cmd_account(port, user, field):
+    """A field of the user's only linked account in the fake Blink."""
+    mine = [a for a in fake_json(port, "/_control/accounts") if a.get("user_id") == user]
+    print(json.dumps(mine[0].get(field)) if len(mine) == 1 else "-")
+
+
+def cmd_refreshes(port):
+    """How many refresh_token grant requests the fake provider received, and with how many refresh tokens."""
+    grants = [r["form"] for r in fake_json(port, "/_control/requests")
+              if r["path"] == "/token" and (r.get("form") or {}).get("grant_type") == "refresh_token"]
+    print(len(grants), len({g.get("refresh_token") for g in grants}))
+
+
+def cmd_live_refresh(port, sub):
+    """The refresh tokens of user sub that the fake provider would still take."""
+    print(" ".join(t["token"] for t in fake_json(port, "/_control/tokens")
+                   if t["type"] == "refresh" and t["user"].get("sub") == sub and not t["revoked"]
+                   and t.get("consumed_at") is None) or "-")
+
+
+def cmd_post_json(port, path, doc):
+    """POST a JSON document to a fake's control path."""
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=TIMEOUT)
+    try:
+        conn.request("POST", path, body=doc.encode(), headers={"Content-Type": "application/json"})
+        res = conn.getresponse()
+        res.read()
+        print(res.status)
+    finally:
+        conn.close()
 
 
 def cmd_count(port, path, *filters):
@@ -273,6 +365,16 @@ def main(argv):
         cmd_race(*args)
     elif cmd == "count":
         cmd_count(*args)
+    elif cmd == "act":
+        cmd_act(*args)
+    elif cmd == "account":
+        cmd_account(*args)
+    elif cmd == "refreshes":
+        cmd_refreshes(*args)
+    elif cmd == "live-refresh":
+        cmd_live_refresh(*args)
+    elif cmd == "post-json":
+        cmd_post_json(*args)
     elif cmd == "wait-port":
         cmd_wait(args[0], args[1] if len(args) > 1 else 10, True)
     elif cmd == "wait-closed":

@@ -10,9 +10,15 @@
 # a stop/start starts cleanly (two shmcb configurations).
 # client.py plays the browser: its cookies are kept in a jar file between commands ($CLIENT_JAR).
 # Findings and the tuning used here: docs/deployment.md.
+# Acting for the user (act.sh): both servers share the token cache in Redis and one BlinkAuthTokenKey; Blink's
+# calls on A and B at once with a stale token make one refresh at a provider that rotates refresh tokens and revokes
+# the grant when one is used twice; with a token cache of each server's own (shmcb), the server whose refresh is
+# refused takes the token the other saved in Blink.
 # Starts its own redis-server, memcached, the two fakes and both httpds on free loopback ports,
 # and stops every one of them when it ends. Run from the repository root: tests/multi/run.sh
 # KEEP=1 keeps the work directory (configurations and logs) for a look afterwards.
+# MULTI_PORTS=LOW-HIGH: the ports of Redis, memcached, A and B from that range (the fakes take free ones).
+# MULTI_PHASES="redis memcache shmcb restart act": the phases to run (default: all, in that order).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/tests/multi"
@@ -30,6 +36,11 @@ ALL_PIDS=()
 REDIS_TUNING=("RedisConnPoolTTL 1" "RedisTimeout 1")
 MEMCACHE_TUNING=("MemcacheConnTTL 1")
 [ "${MULTI_UNTUNED:-0}" = 1 ] && REDIS_TUNING=() MEMCACHE_TUNING=()
+PHASES=" ${MULTI_PHASES:-redis memcache shmcb restart act} "
+# Whether a phase is to run.
+phase() { [[ $PHASES == *" $1 "* ]]; }
+# 1 while the acting-for-the-user phases run: httpd_conf adds the app's BlinkAuthTokenKey and <Location /blink/me>.
+ACT=0
 
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -139,6 +150,9 @@ LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule socache_redis_module $mods/mod_socache_redis.so
 LoadModule socache_memcache_module $mods/mod_socache_memcache.so
+LoadModule authn_core_module $mods/mod_authn_core.so
+LoadModule proxy_module $mods/mod_proxy.so
+LoadModule proxy_http_module $mods/mod_proxy_http.so
 LoadModule blinkauth_module "$module"
 CONF
         [ $as_root = 1 ] && printf 'User www-data\nGroup www-data\n'
@@ -161,8 +175,10 @@ BlinkAuthStateKey "multi-server-shared-state-key-0123456789abcdef"
     BlinkAuthAccountIDClaim    email
     BlinkAuthTimeout           5
     BlinkAuthRedirectURI       http://127.0.0.1:$port_b/blink/callback
-</Location>
 CONF
+        [ "$ACT" = 1 ] && act_conf
+        echo "</Location>"
+        [ "$ACT" = 1 ] && act_location
     } >"$dir/httpd.conf"
 }
 
@@ -510,56 +526,63 @@ hung_store_case() {
 }
 
 # ===== Redis =====
-echo "# redis on 127.0.0.1:$redis_port; A on $port_a, B on $port_b"
-if servers_start "redis:127.0.0.1:$redis_port" "${REDIS_TUNING[@]}"; then
-    shared_store_cases redis
-    tampered_record_case
-    frozen_callback_case
-    no_host_lock_case
-    outage_cases redis
-    hung_store_case
-    check "redis phase: no httpd child died of a signal (error logs)" no_crash
+if phase redis; then
+    echo "# redis on 127.0.0.1:$redis_port; A on $port_a, B on $port_b"
+    if servers_start "redis:127.0.0.1:$redis_port" "${REDIS_TUNING[@]}"; then
+        shared_store_cases redis
+        tampered_record_case
+        frozen_callback_case
+        no_host_lock_case
+        outage_cases redis
+        hung_store_case
+        check "redis phase: no httpd child died of a signal (error logs)" no_crash
+    fi
+    servers_stop || bad "httpd A or B still listening after stop"
 fi
-servers_stop || bad "httpd A or B still listening after stop"
 
 # ===== memcached =====
-echo "# memcached on 127.0.0.1:$memcached_port"
-if servers_start "memcache:127.0.0.1:$memcached_port" "${MEMCACHE_TUNING[@]}"; then
-    shared_store_cases memcache
-    outage_cases memcache
-    check "memcache phase: no httpd child died of a signal (error logs)" no_crash
+if phase memcache; then
+    echo "# memcached on 127.0.0.1:$memcached_port"
+    if servers_start "memcache:127.0.0.1:$memcached_port" "${MEMCACHE_TUNING[@]}"; then
+        shared_store_cases memcache
+        outage_cases memcache
+        check "memcache phase: no httpd child died of a signal (error logs)" no_crash
+    fi
+    servers_stop || bad "httpd A or B still listening after stop"
 fi
-servers_stop || bad "httpd A or B still listening after stop"
 
 # ===== shmcb on each server: nothing is shared =====
-echo "# shmcb on each server"
-if servers_start shmcb; then
-    user=u-shmcb
-    if connect_flow "$user"; then
-        read -r status location sc title < <(client start "$START")
-        DETAIL="start URL on B: $status $title"
-        check "shmcb: the start URL opened on B, as Connect on A answered it, gets the 400 already-used page" \
-            test "$status $location $sc $title" = "400 - - This link was already used"
-    else
-        bad "shmcb: Connect on A ($DETAIL)"
+if phase shmcb; then
+    echo "# shmcb on each server"
+    if servers_start shmcb; then
+        user=u-shmcb
+        if connect_flow "$user"; then
+            read -r status location sc title < <(client start "$START")
+            DETAIL="start URL on B: $status $title"
+            check "shmcb: the start URL opened on B, as Connect on A answered it, gets the 400 already-used page" \
+                test "$status $location $sc $title" = "400 - - This link was already used"
+        else
+            bad "shmcb: Connect on A ($DETAIL)"
+        fi
+        if start_flow "$user"; then
+            lines=$(log_lines B)
+            read -r status ms title < <(client get "$CB")
+            DETAIL="callback on B: $status $title"
+            check "shmcb: a callback that reaches B gets the 400 expired page" \
+                test "$status $title" = "400 This link has expired"
+            sleep 0.2
+            DETAIL=$(log_since B "$lines" | grep BLA | head -2)
+            check "shmcb: B's error log tells the operator to set BlinkAuthCache to a shared store" \
+                grep -q "with more than one server, set BlinkAuthCache to a shared store" <(log_since B "$lines")
+            read -r status ms title < <(client get "${CB/127.0.0.1:$port_b\//127.0.0.1:$port_a/}")
+            DETAIL="callback on A: $status $title"
+            check "shmcb: the same callback on A, where the record lives, completes (a sticky balancer would work)" \
+                test "$status $title" = "200 Connected"
+        else
+            bad "shmcb: Connect on A, start URL on A, authorize at the provider ($DETAIL)"
+        fi
     fi
-    if start_flow "$user"; then
-        lines=$(log_lines B)
-        read -r status ms title < <(client get "$CB")
-        DETAIL="callback on B: $status $title"
-        check "shmcb: a callback that reaches B gets the 400 expired page" \
-            test "$status $title" = "400 This link has expired"
-        sleep 0.2
-        DETAIL=$(log_since B "$lines" | grep BLA | head -2)
-        check "shmcb: B's error log tells the operator to set BlinkAuthCache to a shared store" \
-            grep -q "with more than one server, set BlinkAuthCache to a shared store" <(log_since B "$lines")
-        read -r status ms title < <(client get "${CB/127.0.0.1:$port_b\//127.0.0.1:$port_a/}")
-        DETAIL="callback on A: $status $title"
-        check "shmcb: the same callback on A, where the record lives, completes (a sticky balancer would work)" \
-            test "$status $title" = "200 Connected"
-    else
-        bad "shmcb: Connect on A, start URL on A, authorize at the provider ($DETAIL)"
-    fi
+    servers_stop || bad "httpd A or B still listening after stop"
 fi
 
 # ===== shmcb across restarts: a graceful restart keeps pending connects; a stop/start starts cleanly =====
@@ -612,10 +635,32 @@ restart_cases() {
     fi
     servers_stop || bad "$name: A or B still listening after stop"
 }
-servers_stop || bad "httpd A or B still listening after stop"
-echo "# shmcb across restarts"
-restart_cases "shmcb restart" shmcb
-restart_cases "shmcb:path restart" "shmcb:run/flows(512000)"
+if phase restart; then
+    echo "# shmcb across restarts"
+    restart_cases "shmcb restart" shmcb
+    restart_cases "shmcb:path restart" "shmcb:run/flows(512000)"
+fi
+
+# ===== acting for the user: two servers, one provider that rotates refresh tokens =====
+. "$here/act.sh"
+if phase act; then
+    act_key
+    ACT=1
+    echo "# acting for the user: the token cache shared in Redis"
+    act_lines="$(cat "$work/A/logs/error_log" 2>/dev/null | wc -l) $(cat "$work/B/logs/error_log" 2>/dev/null | wc -l)"
+    if servers_start "redis:127.0.0.1:$redis_port" "BlinkAuthTokenCache redis:127.0.0.1:$redis_port" "${REDIS_TUNING[@]}"; then
+        act_shared_cases
+    fi
+    servers_stop || bad "httpd A or B still listening after stop"
+    echo "# acting for the user: a token cache of each server's own (shmcb)"
+    if servers_start "redis:127.0.0.1:$redis_port" "BlinkAuthTokenCache shmcb" "${REDIS_TUNING[@]}"; then
+        act_own_caches_cases
+    fi
+    servers_stop || bad "httpd A or B still listening after stop"
+    check "act phases: no httpd child died of a signal (error logs)" act_no_crash $act_lines
+    ACT=0
+fi
+
 check "no httpd child died of a signal in the whole run (error logs)" no_crash
 
 # ===== everything stops =====

@@ -27,19 +27,27 @@ static const field_t str_fields[] = {
     FIELD(api_url),      FIELD(client_id),    FIELD(client_secret), FIELD(authorize_url), FIELD(token_url),
     FIELD(userinfo_url), FIELD(revoke_url),   FIELD(scope),         FIELD(redirect_uri),  FIELD(account_id_claim),
     FIELD(ca_file),      FIELD(metadata_url), FIELD(issuer),        FIELD(prompt),        FIELD(service_name),
+    FIELD(pass_token),   FIELD(token_key),
 };
 #define N_STR UNIT_COUNT(str_fields)
 
-/* The string fields merged with the one before them as a pair (test_merge_proxy_secret_pair), not alone. */
+/* The string fields merged with another as a pair (test_merge_pairs), not alone: the second of each pair. */
 static const field_t paired_fields[] = {
     FIELD(proxy_secret_previous),
+    FIELD(token_key_previous),
+};
+
+/* The pairs: a directive's current and previous values (BlinkAuthProxySecret, BlinkAuthTokenKey). */
+static const field_t pairs[][2] = {
+    {FIELD(proxy_secret), FIELD(proxy_secret_previous)},
+    {FIELD(token_key), FIELD(token_key_previous)},
 };
 #define N_PAIRED UNIT_COUNT(paired_fields)
 
 /* Every int field of blinkauth_config_t. */
 static const field_t int_fields[] = {
     FIELD(state_timeout), FIELD(timeout),       FIELD(verified_email), FIELD(max_age),
-    FIELD(match_email),   FIELD(start_timeout), FIELD(token_check),
+    FIELD(match_email),   FIELD(start_timeout), FIELD(token_check),    FIELD(refresh_before),
 };
 #define N_INT UNIT_COUNT(int_fields)
 
@@ -225,9 +233,9 @@ START_TEST(test_merge_string_fields)
 }
 END_TEST
 
-START_TEST(test_merge_proxy_secret_pair)
+START_TEST(test_merge_pairs)
 {
-    /* The values of one BlinkAuthProxySecret line: current, previous (NULL when one value). */
+    /* The values of one directive line: current, previous (NULL when one value). */
     static const struct {
         const char *outer[2], *inner[2], *want[2];
     } cases[] = {
@@ -236,23 +244,26 @@ START_TEST(test_merge_proxy_secret_pair)
         {{"o-new", "o-old"}, {"i-new", NULL}, {"i-new", NULL}},       /* inner's one value: no outer previous */
         {{"o-new", NULL}, {"i-new", "i-old"}, {"i-new", "i-old"}},
     };
-    int i;
+    int i, k, j;
 
-    for (i = 0; i < UNIT_COUNT(cases); i++) {
-        blinkauth_config_t *outer = blinkauth_config_create(unit_pool, "/a");
-        blinkauth_config_t *inner = blinkauth_config_create(unit_pool, "/a/b");
-        blinkauth_config_t *m;
+    for (k = 0; k < UNIT_COUNT(pairs); k++) {
+        for (i = 0; i < UNIT_COUNT(cases); i++) {
+            blinkauth_config_t *outer = blinkauth_config_create(unit_pool, "/a");
+            blinkauth_config_t *inner = blinkauth_config_create(unit_pool, "/a/b");
+            blinkauth_config_t *m;
 
-        outer->proxy_secret = cases[i].outer[0];
-        outer->proxy_secret_previous = cases[i].outer[1];
-        inner->proxy_secret = cases[i].inner[0];
-        inner->proxy_secret_previous = cases[i].inner[1];
-        m = blinkauth_config_merge(unit_pool, outer, inner);
-        ck_assert_str_eq(m->proxy_secret, cases[i].want[0]);
-        if (cases[i].want[1])
-            ck_assert_str_eq(m->proxy_secret_previous, cases[i].want[1]);
-        else
-            ck_assert_msg(m->proxy_secret_previous == NULL, "case %d: previous is %s", i, m->proxy_secret_previous);
+            for (j = 0; j < 2; j++) {
+                *str_at(outer, pairs[k][j].offset) = cases[i].outer[j];
+                *str_at(inner, pairs[k][j].offset) = cases[i].inner[j];
+            }
+            m = blinkauth_config_merge(unit_pool, outer, inner);
+            ck_assert_str_eq(*str_at(m, pairs[k][0].offset), cases[i].want[0]);
+            if (cases[i].want[1])
+                ck_assert_str_eq(*str_at(m, pairs[k][1].offset), cases[i].want[1]);
+            else
+                ck_assert_msg(*str_at(m, pairs[k][1].offset) == NULL, "%s case %d: previous is %s", pairs[k][0].name, i,
+                              *str_at(m, pairs[k][1].offset));
+        }
     }
 }
 END_TEST
@@ -625,6 +636,8 @@ START_TEST(test_getters_defaults)
     ck_assert_str_eq(blinkauth_config_account_id_claim(cfg), "sub");
     ck_assert_int_eq(blinkauth_config_state_timeout(cfg), 600);
     ck_assert_int_eq(blinkauth_config_timeout(cfg), 10);
+    ck_assert_str_eq(blinkauth_config_pass_token(cfg), "Authorization");
+    ck_assert_int_eq(blinkauth_config_refresh_before(cfg), 60);
 }
 END_TEST
 
@@ -640,6 +653,34 @@ START_TEST(test_getters_set_values)
     ck_assert_str_eq(blinkauth_config_account_id_claim(cfg), "email");
     ck_assert_int_eq(blinkauth_config_state_timeout(cfg), 30);
     ck_assert_int_eq(blinkauth_config_timeout(cfg), 3);
+    cfg->pass_token = "env";
+    cfg->refresh_before = 0;
+    ck_assert_str_eq(blinkauth_config_pass_token(cfg), "env");
+    ck_assert_int_eq(blinkauth_config_refresh_before(cfg), 0);
+}
+END_TEST
+
+START_TEST(test_check_pass_token)
+{
+    static const char *good[] = {"env", "Authorization", "authorization", "X-Service-Token", "x_tok.1~"};
+    static const char *bad[] = {"",
+                                "X Token",
+                                "X:Token",
+                                "Host",
+                                "content-length",
+                                "Transfer-Encoding",
+                                "Connection",
+                                "blink-auth-proxysecret",
+                                "Blink-Auth-Anything",
+                                "X-\xc3\xa9"};
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(good); i++)
+        ck_assert_msg(blinkauth_config_check_pass_token(unit_pool, good[i]) == NULL, "%s refused", good[i]);
+    for (i = 0; i < UNIT_COUNT(bad); i++)
+        ck_assert_msg(blinkauth_config_check_pass_token(unit_pool, bad[i]) != NULL, "%s taken", bad[i]);
+    ck_assert_ptr_nonnull(blinkauth_config_check_pass_token(unit_pool, unit_filled(65, 'x')));
+    ck_assert_ptr_null(blinkauth_config_check_pass_token(unit_pool, unit_filled(64, 'x')));
 }
 END_TEST
 
@@ -660,13 +701,13 @@ int main(void)
 
     unit_add_tcase(s, "core", NULL, NULL,
                    UNIT_TESTS(test_field_tables_complete, test_create_all_unset, test_merge_string_fields,
-                              test_merge_proxy_secret_pair, test_merge_int_fields, test_merge_inner_wins_everywhere,
+                              test_merge_pairs, test_merge_int_fields, test_merge_inner_wins_everywhere,
                               test_merge_both_unset_stays_unset, test_check_url_accepts, test_check_url_refuses,
                               test_check_url_length, test_parse_seconds_range, test_parse_seconds_refused,
                               test_read_secret_inline, test_read_secret_file, test_read_secret_file_refused,
                               test_read_secret_file_size, test_read_secret_blanks, test_read_secret_exec,
                               test_url_is_loopback, test_check_backchannel_url, test_check_auth_id,
                               test_missing_in_order, test_missing_each_alone, test_missing_with_metadata_url,
-                              test_getters_defaults, test_getters_set_values, test_is_used));
+                              test_getters_defaults, test_getters_set_values, test_is_used, test_check_pass_token));
     return unit_run(s);
 }

@@ -373,6 +373,63 @@ START_TEST(test_code_exchange_error_answer)
 }
 END_TEST
 
+START_TEST(test_refresh_grant)
+{
+    blinkauth_tokens_t t = {0};
+    const hs_request_t *r;
+
+    serve(reply(200, "{\"access_token\":\"at2\",\"refresh_token\":\"rt2\",\"expires_in\":5}"));
+    ck_assert_int_eq(blinkauth_provider_refresh(unit_pool, loopback_config(1), "rt/1", &t).kind, BLINKAUTH_UP_OK);
+    ck_assert_pstr_eq(t.access_token, "at2");
+    ck_assert_pstr_eq(t.refresh_token, "rt2");
+    ck_assert_int_eq(t.expires_in, 5);
+    r = only_request();
+    ck_assert_str_eq(r->method, "POST");
+    ck_assert_str_eq(r->path, "/token");
+    ck_assert_pstr_eq(hs_header(r, "Authorization"), "Basic bXktY2xpZW50OnMzY3JldA==");
+    ck_assert_str_eq(r->body, "grant_type=refresh_token&refresh_token=rt%2F1");
+}
+END_TEST
+
+START_TEST(test_refresh_public_client_and_unusable_answer)
+{
+    blinkauth_tokens_t t = {0};
+
+    serve(reply(200, "{\"token_type\":\"Bearer\"}"));
+    assert_failed(blinkauth_provider_refresh(unit_pool, loopback_config(0), "rt", &t), BLINKAUTH_UP_FAILED, 200,
+                  "no access_token");
+    ck_assert_str_eq(only_request()->body, "grant_type=refresh_token&refresh_token=rt&client_id=my-client");
+}
+END_TEST
+
+START_TEST(test_grant_dead_only_for_invalid_grant)
+{
+    static const struct {
+        int status;
+        const char *body;
+        int dead;
+    } cases[] = {
+        {400, "{\"error\":\"invalid_grant\"}", 1},
+        {400, "{\"error\":\"invalid_client\"}", 0},
+        {401, "{\"error\":\"invalid_grant\"}", 0},
+        {500, "{\"error\":\"invalid_grant\"}", 0},
+        {429, "", 0},
+        {400, "not json", 0},
+    };
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(cases); i++) {
+        blinkauth_tokens_t t = {0};
+        blinkauth_outcome_t out;
+        serve(reply(cases[i].status, cases[i].body));
+        out = blinkauth_provider_refresh(unit_pool, loopback_config(1), "rt", &t);
+        ck_assert_msg(blinkauth_provider_grant_dead(&out) == cases[i].dead, "case %d: %s", i, out.why);
+        hs_stop(unit_server);
+        unit_server = NULL;
+    }
+}
+END_TEST
+
 START_TEST(test_code_exchange_unusable_answers)
 {
     static const struct {
@@ -641,6 +698,7 @@ int main(void)
                               test_code_exchange_timeout, test_account_id_from_id_token,
                               test_account_id_from_id_token_refused, test_account_id_from_userinfo,
                               test_account_id_userinfo_refused, test_identify_userinfo_sub_mismatch, test_token_revoke,
-                              test_token_revoke_public_and_failed));
+                              test_token_revoke_public_and_failed, test_refresh_grant,
+                              test_refresh_public_client_and_unusable_answer, test_grant_dead_only_for_invalid_grant));
     return unit_run_http(s);
 }

@@ -9,6 +9,7 @@ use JSON::PP ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 use URI ();
+use URI::Escape ();
 use Apache::TestRequest ();
 
 our @EXPORT = qw(blink_call json_of query_of fake_get fake_post fake_reset fake_fault
@@ -273,6 +274,37 @@ sub fake_routes {
 # The lines of t_finish_*_watch that came from mod_blinkauth ([blinkauth:level]).
 sub log_lines_of {
     return grep { /\[blinkauth:/ } @_;
+}
+
+# --- Secrets in logs (t/secrets/logs.t, t/act/trace.t).
+
+push @EXPORT, qw(file_text spellings leaked);
+
+# The whole text of a file.
+sub file_text {
+    my ($file) = @_;
+    open my $fh, '<:raw', $file or die "$file: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+# A value and its percent-encoded and form-encoded spellings; for a long random value also its
+# middle 16 characters, so that a "masked" form that leaves most of it readable is caught as well.
+sub spellings {
+    my ($v) = @_;
+    my @s = ($v, URI::Escape::uri_escape($v), URI::Escape::uri_escape($v) =~ s/%20/+/gr);
+    push @s, substr($v, int(length($v) / 2) - 8, 16) if length $v >= 32;
+    return @s;
+}
+
+# The names of the values of %$values found in text.
+sub leaked {
+    my ($text, $values) = @_;
+    my @found;
+    for my $name (sort keys %$values) {
+        push @found, $name if grep { index($text, $_) >= 0 } spellings($values->{$name});
+    }
+    return @found ? join('; ', @found) : 'none';
 }
 
 1;

@@ -9,7 +9,6 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use File::Spec ();
 use MIME::Base64 ();
-use URI::Escape ();
 use LWP::UserAgent ();
 use Digest::SHA ();
 use lib 't/lib';
@@ -19,14 +18,6 @@ plan tests => 21, need_lwp;
 
 my $t_dir = Apache::Test::vars('t_dir');
 my $logs = Apache::Test::vars('t_logs');
-
-# The whole text of a file.
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<:raw', $file or die "$file: $!";
-    local $/;
-    return scalar <$fh>;
-}
 
 my %second = (prefix => '/second', auth_id => 'b-5678',
               headers => { 'blink-auth-proxysecret' => 'second-secret', 'blink-auth-userid' => 'u-7' });
@@ -97,28 +88,9 @@ ok t_cmp(scalar(keys %code) >= 4 && scalar(keys %verifier) >= 4 && scalar(keys %
          && length($api_token) >= 8 ? 'collected' : 'too few: ' . join(',', map { scalar keys %$_ } \%code, \%verifier, \%token, \%basic),
          'collected', 'collected the codes, verifiers, tokens and client credentials of the flow');
 
-# A value and its percent-encoded and form-encoded spellings; for a long random value also its
-# middle 16 characters, so that a "masked" form that leaves most of it readable is caught as well.
-sub spellings {
-    my ($v) = @_;
-    my @s = ($v, URI::Escape::uri_escape($v), URI::Escape::uri_escape($v) =~ s/%20/+/gr);
-    push @s, substr($v, int(length($v) / 2) - 8, 16) if length $v >= 32;
-    return @s;
-}
-
-# The names of the values of %$values found in text.
-sub leaked {
-    my ($text, $values) = @_;
-    my @found;
-    for my $name (sort keys %$values) {
-        push @found, $name if grep { index($text, $_) >= 0 } spellings($values->{$name});
-    }
-    return @found ? join('; ', @found) : 'none';
-}
-
 sleep 1;    # the access log is written after the answer
-my $error_log = slurp(File::Spec->catfile($logs, 'error_log'));
-my $access_log = slurp(File::Spec->catfile($logs, 'access_log'));
+my $error_log = file_text(File::Spec->catfile($logs, 'error_log'));
+my $access_log = file_text(File::Spec->catfile($logs, 'access_log'));
 ok t_cmp($error_log, qr/\[blinkauth:debug\].*BLA00203/, 'the error log holds mod_blinkauth\'s debug lines (the level is in effect)');
 ok t_cmp($access_log, qr{GET /[^ ]*callback\?code=REDACTED&state=}, 'the access log holds the callbacks, code redacted');
 

@@ -55,9 +55,10 @@ for my $family (qw(connects_total starts_total callbacks_total disconnects_total
                    flow_store_operations_total http_handles http_connections_opened_total apps)) {
     ok t_cmp(scalar(() = $text =~ /^# (?:HELP|TYPE) blinkauth_$family /mg), 2, "HELP and TYPE of blinkauth_$family");
 }
-ok t_cmp(scalar(() = $text =~ /^blinkauth_token_refreshes_total/mg), 0, 'token refreshes: a family with no samples');
-ok t_cmp($text =~ /^# HELP blinkauth_token_refreshes_total .*not\s+implemented/m ? 1 : 0, 1,
-         'its HELP says why');
+ok t_cmp(sample($text, 'blinkauth_token_refreshes_total', auth_id => 'b-5678', outcome => 'link_dead') // 'none',
+         qr/^\d+$/, 'token refreshes are counted by outcome');
+ok t_cmp(sample($text, 'blinkauth_actions_total', auth_id => 'b-5678', outcome => 'not_linked') // 'none', qr/^\d+$/,
+         'actions are counted by outcome');
 ok t_cmp(sample($text, 'blinkauth_connects_total', auth_id => 'b-5678', outcome => 'ok') // 'none', qr/^\d+$/,
          'the second app has its own counters');
 
