@@ -461,9 +461,10 @@ part_h2() {
     restart_with
 }
 
-# KB of /dev/shm in use: the named shmcb segments are files there, and tmpfs gives a page only when it is written.
+# KB of shared memory in use on the machine (/proc/meminfo's Shmem): shmcb's segments are shared memory, and the
+# kernel gives them a page only when it is first written.
 shm_used() {
-    df -k --output=used /dev/shm | tail -1 | tr -d ' '
+    awk '/^Shmem:/ {print $2}' /proc/meminfo
 }
 
 # Redis's used memory in KB.

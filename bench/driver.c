@@ -1,6 +1,7 @@
 /* driver: a small keep-alive HTTP/1.1 load driver for the callback and Disconnect benchmarks.
  *
- *   driver callback   PORT CONNS COUNT   each iteration: POST /blink/auth/a-1234 (Connect, not timed),
+ *   driver callback   PORT CONNS COUNT   each iteration: POST /blink/auth/a-1234 for user u-43, who has no
+ *                                        linked account yet (Connect, not timed),
  *                                        GET the start URL it answers as a browser (not timed): the
  *                                        303's Location holds the state, its Set-Cookie the browser's
  *                                        cookie; then GET /blink/callback?state=..&code=.. with that
@@ -224,7 +225,7 @@ static int start_flow(conn_t *c, char *state, char *cookie)
 
     n = snprintf(req, sizeof(req),
                  "POST /blink/auth/a-1234 HTTP/1.1\r\nHost: 127.0.0.1\r\nblink-auth-proxysecret: " SECRET
-                 "\r\nblink-auth-userid: u-42\r\nContent-Length: 0\r\n\r\n");
+                 "\r\nblink-auth-userid: u-43\r\nContent-Length: 0\r\n\r\n");
     if (exchange(c, req, (size_t)n, &body) != 200 || (s = strstr(body, "/blink/start/")) == NULL ||
         copy_until(handle, sizeof(handle), s + 13, "\"?#/") == 0)
         return -1;
@@ -357,9 +358,9 @@ static int fakes_callback(conn_t *prov, conn_t *blink, double *us)
              "grant_type=authorization_code&code=c0de-0123456789abcdef&redirect_uri=http%3A%2F%2F127.0.0.1%3A8801"
              "%2Fblink%2Fcallback&code_verifier=0123456789abcdefghijklmnopqrstuvwxyzABCDEFG") != 0 ||
         bodiless(prov, "GET", "/userinfo", BEARER_AT) != 0 ||
-        bodiless(blink, "GET", "/v2/user/u-42", BEARER_API) != 0 ||
-        bodiless(blink, "GET", "/v2/user/u-42/linked-accounts", BEARER_API) != 0 ||
-        post(blink, "/v2/user/u-42/linked-accounts", BEARER_API, "application/json",
+        bodiless(blink, "GET", "/v2/user/u-43", BEARER_API) != 0 ||
+        bodiless(blink, "GET", "/v2/user/u-43/linked-accounts", BEARER_API) != 0 ||
+        post(blink, "/v2/user/u-43/linked-accounts", BEARER_API, "application/json",
              "{\"auth_id\":\"a-1234\",\"external_account_id\":\"user42@example.com\",\"access_token\":\"at-"
              "0123456789abcdef0123456789abcdef\",\"refresh_token\":\"rt-0123456789abcdef0123456789abcdef\",\"expiry\":"
              "\"2030-01-01T00:00:00Z\",\"reauth_required\":false}") != 0)

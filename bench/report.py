@@ -326,8 +326,9 @@ def part_scale(L, d):
     if flowsmem:
         L.append("Pending flows: Connect calls made beforehand and never finished (each leaves two records: the flow "
                  "and its start record), then %s Connect calls at 50 connections, timed. shmcb sized 200,000,000 bytes "
-                 "(8 shards, named: files in /dev/shm); Redis on loopback (no host-wide lock). Memory: shmcb — the growth of "
-                 "/dev/shm's use (tmpfs gives a page when it is first written); Redis — its used_memory growth.\n" % "{:,}".format(
+                 "(8 shards); Redis on loopback (no host-wide lock). Memory: shmcb — the growth of the machine's shared "
+                 "memory (/proc/meminfo Shmem: a page of a segment counts once it is written; other jobs' shared memory "
+                 "would count too); Redis — its used_memory growth.\n" % "{:,}".format(
                      int(next(iter(quota.values()))["n"]) if quota else 0))
         L.append("| store | pending flows | memory growth KB | KB per pending flow | Connect/s (from n to n + the "
                  "timed calls) | httpd CPU µs per Connect | non-2xx |")
