@@ -180,18 +180,34 @@ static const char *unsealed(const blinkauth_flow_store_t *store, apr_pool_t *p, 
     return json;
 }
 
-/* Stores text sealed under key (of the shard store) until expiry; the caller holds the lock. */
+/* The text json is kept as (sealed with the store's key, which every shard shares), setting *n; NULL for no json or
+ * one too long for a record. Made before the lock is taken: a seal is an HMAC, and the lock is held only to store. */
+static const char *record_text(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *json, apr_size_t *n)
+{
+    const char *text;
+
+    /* Checked before sealing: the seal of a NULL record (a flow that would not encode) read through NULL. */
+    if (json == NULL || (*n = strlen(text = sealed(store, p, json))) > BLINKAUTH_FLOW_MAX)
+        return NULL;
+    return text;
+}
+
+/* Stores text (n bytes, from record_text) under key (of the shard store) until expiry; the caller holds the lock. */
+static apr_status_t keep_text(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, apr_time_t expiry,
+                              const char *text, apr_size_t n)
+{
+    return store->provider->store(store->instance, store->server, (const unsigned char *)key, (unsigned int)strlen(key),
+                                  expiry, (unsigned char *)text, (unsigned int)n, p);
+}
+
+/* Stores json sealed under key (of the shard store) until expiry; the caller holds the lock. */
 static apr_status_t keep(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, apr_time_t expiry,
                          const char *json)
 {
-    const char *text;
-    apr_size_t n;
+    apr_size_t n = 0;
+    const char *text = record_text(store, p, json, &n);
 
-    /* Checked before sealing: the seal of a NULL record (a flow that would not encode) read through NULL. */
-    if (json == NULL || (n = strlen(text = sealed(store, p, json))) > BLINKAUTH_FLOW_MAX)
-        return APR_EGENERAL;
-    return store->provider->store(store->instance, store->server, (const unsigned char *)key, (unsigned int)strlen(key),
-                                  expiry, (unsigned char *)text, (unsigned int)n, p);
+    return text ? keep_text(store, p, key, expiry, text, n) : APR_EGENERAL;
 }
 
 /* Reads the record under key (of the shard store) into *json (its seal verified); the caller holds the lock.
@@ -259,11 +275,15 @@ static apr_status_t keep_locked(const blinkauth_flow_store_t *store, apr_pool_t 
                                 const char *suffix, apr_time_t expiry, const char *json)
 {
     const char *key, *why;
+    apr_size_t n = 0;
+    const char *text = record_text(store, p, json, &n);
     apr_status_t rv;
 
+    if (text == NULL)
+        return APR_EGENERAL;
     if ((rv = lock_for(&store, p, name, suffix, &key, &why)) != APR_SUCCESS)
         return rv;
-    rv = keep(store, p, key, expiry, json);
+    rv = keep_text(store, p, key, expiry, text, n);
     store_unlock(store);
     return rv;
 }
