@@ -166,13 +166,27 @@ static const EVP_MD *sha256_md(void)
 #endif
 }
 
-static void sha256(const void *data, apr_size_t len, unsigned char *out)
+/* This thread's digest context, used again call after call: a one-shot EVP_Digest allocates a context and the
+ * implementation's state for every hash (five per Connect), and under load their malloc arenas' locks were contended.
+ * Re-initialised with the same implementation, the context keeps its state's memory. blinkauth_crypto_release frees the
+ * calling thread's (httpd's worker threads keep theirs for the life of their process). */
+static _Thread_local EVP_MD_CTX *thread_ctx;
+
+/* SHA-256 of the a_len bytes of a then the b_len bytes of b into out, in this thread's context; 1 when done. */
+static int sha256_two(const void *a, apr_size_t a_len, const void *b, apr_size_t b_len, unsigned char *out)
 {
     const EVP_MD *md = sha256_md();
 
-    if (md && EVP_Digest(data, len, out, NULL, md, NULL))
-        return;
-    SHA256(data, len, out);
+    if (thread_ctx == NULL)
+        thread_ctx = EVP_MD_CTX_new();
+    return md && thread_ctx && EVP_DigestInit_ex(thread_ctx, md, NULL) && EVP_DigestUpdate(thread_ctx, a, a_len) &&
+           EVP_DigestUpdate(thread_ctx, b, b_len) && EVP_DigestFinal_ex(thread_ctx, out, NULL);
+}
+
+static void sha256(const void *data, apr_size_t len, unsigned char *out)
+{
+    if (!sha256_two("", 0, data, len, out))
+        SHA256(data, len, out);
 }
 
 const char *blinkauth_crypto_sha256_b64url(apr_pool_t *p, const char *text)
@@ -218,18 +232,17 @@ int blinkauth_crypto_secret_which(const char *given, const char *current, const 
     return is_current ? 1 : is_previous ? 2 : 0;
 }
 
-/* HMAC-SHA256 keys prepared once per process (RFC 2104): SHA-256's state after the key's inner pad and after its outer
- * pad, so that a MAC hashes its data and one block more. OpenSSL 3's one-shot HMAC() fetched the MAC and its digest,
- * built their contexts and hashed both pads again on every call: three quarters of the cost of sealing a flow record.
- */
+/* HMAC-SHA256 keys prepared once per process (RFC 2104): the key padded to a block and xored with the inner and the
+ * outer pad, so that a MAC is two hashes in this thread's context. OpenSSL 3's one-shot HMAC() fetched the MAC and its
+ * digest and built and freed three contexts on every call: three quarters of the cost of sealing a flow record. */
 #define PREPARED_KEYS 4
 #define SHA256_BLOCK 64
 
-/* One prepared key: its bytes (to recognise it) and the two states; never changed once published. */
+/* One prepared key: its bytes (to recognise it) and its two pad blocks; never changed once published. */
 typedef struct {
     unsigned char key[SHA256_BLOCK];
     apr_size_t len;
-    EVP_MD_CTX *inner, *outer;
+    unsigned char inner[SHA256_BLOCK], outer[SHA256_BLOCK];
 } prepared_t;
 
 /* The prepared keys of this process, filled in order, emptied by blinkauth_crypto_release. */
@@ -238,43 +251,23 @@ static volatile void *prepared[PREPARED_KEYS];
 /* Frees a prepared key (NULL is none). */
 static void prepared_free(prepared_t *k)
 {
-    if (k == NULL)
-        return;
-    EVP_MD_CTX_free(k->inner);
-    EVP_MD_CTX_free(k->outer);
-    OPENSSL_cleanse(k, sizeof(*k));
-    OPENSSL_free(k);
-}
-
-/* ctx started with the key padded to a block and xored with pad; 1 when it is. */
-static int pad_state(EVP_MD_CTX *ctx, const EVP_MD *md, const unsigned char *key, apr_size_t len, unsigned char pad)
-{
-    unsigned char block[SHA256_BLOCK];
-    apr_size_t i;
-    int ok;
-
-    for (i = 0; i < SHA256_BLOCK; i++)
-        block[i] = (unsigned char)((i < len ? key[i] : 0) ^ pad);
-    ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, block, sizeof(block));
-    OPENSSL_cleanse(block, sizeof(block));
-    return ok;
+    if (k != NULL)
+        OPENSSL_clear_free(k, sizeof(*k));
 }
 
 /* A new prepared key of len (at most a block) bytes, or NULL. */
 static prepared_t *prepared_new(const unsigned char *key, apr_size_t len)
 {
-    const EVP_MD *md = sha256_md();
     prepared_t *k = OPENSSL_zalloc(sizeof(*k));
+    apr_size_t i;
 
     if (k == NULL)
         return NULL;
     memcpy(k->key, key, len);
     k->len = len;
-    k->inner = EVP_MD_CTX_new();
-    k->outer = EVP_MD_CTX_new();
-    if (md == NULL || !pad_state(k->inner, md, key, len, 0x36) || !pad_state(k->outer, md, key, len, 0x5c)) {
-        prepared_free(k);
-        return NULL;
+    for (i = 0; i < SHA256_BLOCK; i++) {
+        k->inner[i] = (unsigned char)((i < len ? key[i] : 0) ^ 0x36);
+        k->outer[i] = (unsigned char)((i < len ? key[i] : 0) ^ 0x5c);
     }
     return k;
 }
@@ -309,13 +302,11 @@ static const prepared_t *prepared_get(const unsigned char *key, apr_size_t len)
 /* HMAC-SHA256 of data under a prepared key into mac; 1 when done. */
 static int prepared_mac(const prepared_t *k, const void *data, apr_size_t len, unsigned char *mac)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char inner[SHA256_DIGEST_LENGTH];
-    int ok = ctx && EVP_MD_CTX_copy_ex(ctx, k->inner) && EVP_DigestUpdate(ctx, data, len) &&
-             EVP_DigestFinal_ex(ctx, inner, NULL) && EVP_MD_CTX_copy_ex(ctx, k->outer) &&
-             EVP_DigestUpdate(ctx, inner, sizeof(inner)) && EVP_DigestFinal_ex(ctx, mac, NULL);
+    int ok = sha256_two(k->inner, SHA256_BLOCK, data, len, inner) &&
+             sha256_two(k->outer, SHA256_BLOCK, inner, sizeof(inner), mac);
 
-    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(inner, sizeof(inner));
     return ok;
 }
 
@@ -337,6 +328,8 @@ void blinkauth_crypto_release(void)
 
     for (i = 0; i < PREPARED_KEYS; i++)
         prepared_free(apr_atomic_xchgptr(&prepared[i], NULL));
+    EVP_MD_CTX_free(thread_ctx);
+    thread_ctx = NULL;
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
     EVP_MD_free((EVP_MD *)apr_atomic_xchgptr(&fetched, NULL));
 #endif

@@ -34,8 +34,9 @@ const char *blinkauth_crypto_sha256_b64url(apr_pool_t *p, const char *text);
  * but cannot be turned back into the state, so a log reader cannot finish the connect with it. */
 const char *blinkauth_crypto_flow_ref(apr_pool_t *p, const char *state);
 
-/* Gives back what the hashing keeps for the process (the SHA-256 implementation it fetched once): call it before the
- * code of this library goes away (httpd unloads a module at each restart); hashing after it fetches again. */
+/* Gives back what the hashing keeps for the process (the SHA-256 implementation it fetched once, the prepared HMAC
+ * keys, the calling thread's digest context): call it before the code of this library goes away (httpd unloads a
+ * module at each restart); hashing after it fetches and prepares again. */
 void blinkauth_crypto_release(void);
 
 /* A key of BLINKAUTH_KEY_BYTES bytes derived from a secret text (its SHA-256), into out. */
