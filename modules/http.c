@@ -125,14 +125,18 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
         apr_thread_mutex_unlock(share_locks[data]);
 }
 
-/* Pool cleanup, after the handles' (lock_cleanup): the share goes once no handle uses it. */
+/* Pool cleanup of a share (data), after the handles' (lock_cleanup): it goes once no handle uses it. */
 static apr_status_t share_cleanup(void *data)
 {
-    (void)data;
-    blinkauth_http_idle_drain();
-    /* A handle still out in another thread keeps it in use: it is then left to the process's end. */
-    if (share && curl_share_cleanup(share) == CURLSHE_OK)
+    CURLSH *s = data;
+
+    if (s == share) {
+        blinkauth_http_idle_drain();
         share = NULL;
+    }
+    /* A handle still attached (out in another thread, or forgotten at fork) keeps it in use: it is then left to the
+     * process's end, reachable through that handle. */
+    curl_share_cleanup(s);
     return APR_SUCCESS;
 }
 
@@ -155,7 +159,7 @@ static void share_make(apr_pool_t *p)
         return;
     }
     share = s;
-    apr_pool_cleanup_register(p, NULL, share_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, s, share_cleanup, apr_pool_cleanup_null);
 }
 
 /* A new handle, attached to the process's share; curl_easy_reset keeps it attached. */
