@@ -168,19 +168,55 @@ static const EVP_MD *sha256_md(void)
 
 /* This thread's digest context, used again call after call: a one-shot EVP_Digest allocates a context and the
  * implementation's state for every hash (five per Connect), and under load their malloc arenas' locks were contended.
- * Re-initialised with the same implementation, the context keeps its state's memory. blinkauth_crypto_release frees the
- * calling thread's (httpd's worker threads keep theirs for the life of their process). */
+ * Re-initialised with the same implementation, the context keeps its state's memory.  ctx_key's destructor frees it
+ * when the thread ends; blinkauth_crypto_release frees the calling thread's and deletes the key (before httpd unloads
+ * this code, so that no thread ends into a destructor that is gone). */
 static _Thread_local EVP_MD_CTX *thread_ctx;
+static pthread_key_t ctx_key;
+static apr_uint32_t ctx_key_state; /* KEY_NONE, KEY_MAKING or KEY_READY */
+enum { KEY_NONE, KEY_MAKING, KEY_READY };
 
-/* SHA-256 of the a_len bytes of a then the b_len bytes of b into out, in this thread's context; 1 when done. */
+/* ctx_key's destructor: frees an ending thread's digest context. */
+static void ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+/* 1 when ctx_key exists, making it on first use; 0 while another thread makes it or when it cannot be made. */
+static int ctx_key_ready(void)
+{
+    apr_uint32_t was = apr_atomic_cas32(&ctx_key_state, KEY_MAKING, KEY_NONE);
+
+    if (was != KEY_NONE)
+        return was == KEY_READY;
+    if (pthread_key_create(&ctx_key, ctx_free) != 0) {
+        apr_atomic_set32(&ctx_key_state, KEY_NONE);
+        return 0;
+    }
+    apr_atomic_set32(&ctx_key_state, KEY_READY);
+    return 1;
+}
+
+/* This thread's digest context, made on first use and handed to ctx_key; NULL when it cannot be kept. */
+static EVP_MD_CTX *thread_digest_ctx(void)
+{
+    if (thread_ctx == NULL && ctx_key_ready() && (thread_ctx = EVP_MD_CTX_new()) != NULL &&
+        pthread_setspecific(ctx_key, thread_ctx) != 0) {
+        EVP_MD_CTX_free(thread_ctx);
+        thread_ctx = NULL;
+    }
+    return thread_ctx;
+}
+
+/* SHA-256 of the a_len bytes of a then the b_len bytes of b into out, in this thread's context; 1 when done (0: the
+ * caller hashes another way). */
 static int sha256_two(const void *a, apr_size_t a_len, const void *b, apr_size_t b_len, unsigned char *out)
 {
     const EVP_MD *md = sha256_md();
+    EVP_MD_CTX *ctx = md ? thread_digest_ctx() : NULL;
 
-    if (thread_ctx == NULL)
-        thread_ctx = EVP_MD_CTX_new();
-    return md && thread_ctx && EVP_DigestInit_ex(thread_ctx, md, NULL) && EVP_DigestUpdate(thread_ctx, a, a_len) &&
-           EVP_DigestUpdate(thread_ctx, b, b_len) && EVP_DigestFinal_ex(thread_ctx, out, NULL);
+    return ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, a, a_len) &&
+           EVP_DigestUpdate(ctx, b, b_len) && EVP_DigestFinal_ex(ctx, out, NULL);
 }
 
 static void sha256(const void *data, apr_size_t len, unsigned char *out)
@@ -330,6 +366,8 @@ void blinkauth_crypto_release(void)
         prepared_free(apr_atomic_xchgptr(&prepared[i], NULL));
     EVP_MD_CTX_free(thread_ctx);
     thread_ctx = NULL;
+    if (apr_atomic_cas32(&ctx_key_state, KEY_NONE, KEY_READY) == KEY_READY)
+        pthread_key_delete(ctx_key);
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
     EVP_MD_free((EVP_MD *)apr_atomic_xchgptr(&fetched, NULL));
 #endif
