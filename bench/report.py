@@ -143,6 +143,19 @@ def per_k(conn, key):
     return [conn[r][key] * 1000 / conn[r]["n"] for r in sorted(conn)]
 
 
+def latency_table(L, labels, fk, nk, mk, added):
+    """Appends the one-client latency table: the fakes alone, the no-op handler, the flow, and what httpd + the module
+    add (labels: the three rows' names and the last row's third cell)."""
+    rs = sorted(mk)
+    L.append("| one client | p50 µs | p99 µs |")
+    L.append("|---|---|---|")
+    for label, k in ((labels[0], fk), (labels[1], nk)):
+        L.append("| %s | %s | %s |" % (label, span([k[r]["p50"] for r in rs if r in k]),
+                                       span([k[r]["p99"] for r in rs if r in k])))
+    L.append("| %s | %s | %s |" % (labels[2], span([mk[r]["p50"] for r in rs]), span([mk[r]["p99"] for r in rs])))
+    L.append("| **added by httpd + the module** (%s) | **%s** | %s |" % (labels[3], span(added), labels[4]))
+
+
 def part_flows(L, d, threads):
     meta, drv, conns = d["meta"], d["drv"], d["conns"]
     ok = True
@@ -163,16 +176,10 @@ def part_flows(L, d, threads):
                  "httpd alone costs one request. Connections: a fresh httpd, %s %ss from %s concurrent clients, "
                  "counted by the fakes as they accept them (the cold start's included), then as many again.\n" % (
                      flow, calls, meta.get("cb_n"), meta.get("cb_n50"), flow, meta.get("conns")))
-        L.append("| one client | p50 µs | p99 µs |")
-        L.append("|---|---|---|")
-        L.append("| fakes alone (their own cost) | %s | %s |" % (
-            span([fk[r]["p50"] for r in rs if r in fk]), span([fk[r]["p99"] for r in rs if r in fk])))
-        L.append("| the no-op handler through httpd (httpd's own share of any request) | %s | %s |" % (
-            span([nk[r]["p50"] for r in rs if r in nk]), span([nk[r]["p99"] for r in rs if r in nk])))
-        L.append("| %s through httpd + mod_blinkauth | %s | %s |" % (
-            flow, span([mk[r]["p50"] for r in rs]), span([mk[r]["p99"] for r in rs])))
-        L.append("| **added by httpd + the module** (%s − fakes) | **%s** | (p99s of separate runs do not subtract) |"
-                 % (flow, span(added)))
+        latency_table(L, ("fakes alone (their own cost)",
+                          "the no-op handler through httpd (httpd's own share of any request)",
+                          "%s through httpd + mod_blinkauth" % flow, "%s − fakes" % flow,
+                          "(p99s of separate runs do not subtract)"), fk, nk, mk, added)
         L.append("")
         L.append("| at %s clients | median (min–max) of the rounds |" % meta.get("conns"))
         L.append("|---|---|")
@@ -217,15 +224,9 @@ def part_tls(L, d, threads):
              "(each connection closed after that many requests, so reconnects come one at a time), and with every "
              "kept connection closed after its next answer (all reconnect at once, as after a server's restart).\n"
              % meta.get("cb_n50"))
-    L.append("| one client | p50 µs | p99 µs |")
-    L.append("|---|---|---|")
-    L.append("| fakes alone over TLS | %s | %s |" % (
-        span([fk[r]["p50"] for r in rs if r in fk]), span([fk[r]["p99"] for r in rs if r in fk])))
-    L.append("| the no-op handler through httpd | %s | %s |" % (
-        span([nk[r]["p50"] for r in rs if r in nk]), span([nk[r]["p99"] for r in rs if r in nk])))
-    L.append("| callback through httpd + mod_blinkauth, upstreams over TLS | %s | %s |" % (
-        span([mk[r]["p50"] for r in rs]), span([mk[r]["p99"] for r in rs])))
-    L.append("| **added by httpd + the module** (callback − fakes) | **%s** | |" % span(added))
+    latency_table(L, ("fakes alone over TLS", "the no-op handler through httpd",
+                      "callback through httpd + mod_blinkauth, upstreams over TLS", "callback − fakes", ""),
+                  fk, nk, mk, added)
     L.append("")
     L.append("| at %s clients, per 1,000 callbacks | cold start | warm | keep-alive limit %s | all dropped at once |"
              % (meta.get("conns"), meta.get("keepalive", "?")))
