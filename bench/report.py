@@ -375,11 +375,12 @@ def main(raw_path, out_path, png_path):
     L.append("Measured %s on %s cores (%s, %s MB), a machine shared with other jobs: load average %s at the start and "
              "%s at the end (this bench's own processes count too); what other processes took during each wrk run "
              "is in the tables. %s, event MPM (%s children × %s threads = %d worker threads), wrk %s, libcurl %s, "
-             "OpenSSL %s; %s rounds, contenders alternated within each round.\n" % (
+             "OpenSSL %s; %s rounds, contenders alternated within each round; parts run (BENCH_PARTS): %s.\n" % (
                  meta.get("date"), meta.get("cores"), meta.get("cpu", "?").replace("_", " "), meta.get("mem_mb", "?"),
                  meta.get("load_start", "?").replace(",", " "), meta.get("load_end", "?").replace(",", " "),
                  meta.get("httpd", "").replace("_", " "), meta.get("servers"), meta.get("tpc"), threads,
-                 meta.get("wrk"), meta.get("curl", "?"), meta.get("openssl", "?"), meta.get("rounds")))
+                 meta.get("wrk"), meta.get("curl", "?"), meta.get("openssl", "?"), meta.get("rounds"),
+                 " ".join(dict.fromkeys(meta.get("parts", "?").split(",")))))
     ok = part_limit(L, d)
     ok_flows = part_flows(L, d, threads)
     ok_tls = part_tls(L, d, threads)
