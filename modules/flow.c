@@ -288,18 +288,31 @@ static apr_status_t keep_locked(const blinkauth_flow_store_t *store, apr_pool_t 
     return rv;
 }
 
+/* What the state of a start handle begins with: the state is a hash of its own, apart from the handle's other hashes.
+ */
+#define STATE_PREFIX "blinkauth-state:"
+
+const char *blinkauth_flow_state_of(apr_pool_t *p, const char *handle)
+{
+    return blinkauth_crypto_sha256_b64url(p, apr_pstrcat(p, STATE_PREFIX, handle, NULL));
+}
+
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
-                                apr_interval_time_t ttl, const char **state)
+                                apr_interval_time_t ttl, const char **handle, const char **state)
 {
     const char *fresh = blinkauth_crypto_random_token(p);
     const char *json = blinkauth_flow_encode(p, flow);
+    const char *named;
     apr_status_t rv;
 
     if (fresh == NULL || json == NULL)
         return APR_EGENERAL;
-    rv = keep_locked(store, p, fresh, "", flow->created + ttl, json);
-    if (rv == APR_SUCCESS)
-        *state = fresh;
+    named = blinkauth_flow_state_of(p, fresh);
+    rv = keep_locked(store, p, named, "", flow->created + ttl, json);
+    if (rv == APR_SUCCESS) {
+        *handle = fresh;
+        *state = named;
+    }
     return rv;
 }
 
@@ -364,22 +377,28 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
 }
 
 apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                 apr_interval_time_t ttl, const char *browser, const char **why)
+                                 apr_interval_time_t ttl, apr_interval_time_t open_ttl, const char *browser,
+                                 blinkauth_flow_t **flow, const char **why)
 {
-    blinkauth_flow_t *flow = NULL;
     const char *key;
     apr_status_t rv;
 
+    *flow = NULL;
     if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
         return rv;
-    rv = fetch_flow(store, p, key, &flow, why);
-    if (rv == APR_SUCCESS && flow->browser != NULL) {
+    rv = fetch_flow(store, p, key, flow, why);
+    if (rv == APR_SUCCESS && (*flow)->browser != NULL) {
         *why = "the flow is bound to a browser already";
         rv = APR_EEXIST;
     }
+    else if (rv == APR_SUCCESS && apr_time_now() - (*flow)->created > open_ttl) {
+        /* Left in place: unbound, no callback can use it, and it goes when its own ttl ends. */
+        *why = "the start URL is older than BlinkAuthStartTimeout";
+        rv = APR_TIMEUP;
+    }
     else if (rv == APR_SUCCESS) {
-        flow->browser = browser;
-        rv = keep(store, p, key, flow->created + ttl, blinkauth_flow_encode(p, flow));
+        (*flow)->browser = browser;
+        rv = keep(store, p, key, (*flow)->created + ttl, blinkauth_flow_encode(p, *flow));
         if (rv != APR_SUCCESS)
             *why = "the flow store refused the bound record";
     }
@@ -387,20 +406,15 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
     return rv;
 }
 
-apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                      const char *url, apr_interval_time_t ttl, const char **handle)
+apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                                      const char *state, const char *url, apr_interval_time_t ttl)
 {
-    const char *fresh = blinkauth_crypto_random_token(p);
     const char *s = blinkauth_json_quote(p, state), *u = blinkauth_json_quote(p, url);
-    apr_status_t rv;
 
-    if (fresh == NULL || s == NULL || u == NULL)
+    if (s == NULL || u == NULL)
         return APR_EGENERAL;
-    rv = keep_locked(store, p, fresh, START_SUFFIX, apr_time_now() + ttl,
-                     apr_pstrcat(p, "{\"state\":", s, ",\"url\":", u, "}", NULL));
-    if (rv == APR_SUCCESS)
-        *handle = fresh;
-    return rv;
+    return keep_locked(store, p, handle, START_SUFFIX, apr_time_now() + ttl,
+                       apr_pstrcat(p, "{\"state\":", s, ",\"url\":", u, "}", NULL));
 }
 
 apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
@@ -475,6 +489,11 @@ apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_
         *why = "the flow store lost the probe it had just stored";
     store_unlock(store);
     return rv;
+}
+
+int blinkauth_flow_store_exclusive(const blinkauth_flow_store_t *store)
+{
+    return store->mutex != NULL;
 }
 
 const blinkauth_flow_store_t *blinkauth_flow_store_shard(const blinkauth_flow_store_t *store, const char *name)

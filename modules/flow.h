@@ -58,9 +58,16 @@ const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow);
 /* The flow record read back from text; NULL when it is not one (with *why). */
 blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_size_t len, const char **why);
 
-/* Stores flow (sealed) under a fresh random state, expiring after ttl; sets *state. */
+/* The state of a start handle: base64url(SHA-256("blinkauth-state:" handle)), allocated in p. The start URL carries
+ * the handle, the authorization URL the state: the state can be had from the handle, never the handle from the state
+ * (which the external service sees). */
+const char *blinkauth_flow_state_of(apr_pool_t *p, const char *handle);
+
+/* Stores flow (sealed) under the state of a fresh random start handle, expiring after ttl; sets *handle and *state.
+ * In an exclusive store that is the one record of a connect until its callback: the start URL finds it by its
+ * handle's state and binds it (blinkauth_flow_bind). */
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
-                                apr_interval_time_t ttl, const char **state);
+                                apr_interval_time_t ttl, const char **handle, const char **state);
 
 /* Reads and deletes the flow record of state, so it can be used once. With browser set, only the browser that
  * opened the start URL may: a record bound to another browser (or to none) is left in place and APR_EACCES
@@ -72,19 +79,22 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why);
 
-/* Records browser (the hash of its cookie) in the flow record of state, which must not have one yet: the start URL
- * binds a flow to the first browser that opens it. APR_EEXIST when it is bound already; otherwise as take. */
+/* Records browser (the hash of its cookie) in the flow record of state, which must not have one yet, and sets *flow to
+ * it: the start URL binds a flow to the first browser that opens it, within open_ttl of the Connect. APR_EEXIST when
+ * it is bound already, APR_TIMEUP when it is older than open_ttl (it is left, unbound); otherwise as take. */
 apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                 apr_interval_time_t ttl, const char *browser, const char **why);
+                                 apr_interval_time_t ttl, apr_interval_time_t open_ttl, const char *browser,
+                                 blinkauth_flow_t **flow, const char **why);
 
-/* Stores a start record: a fresh random handle that leads once, within ttl, to state and the authorization URL
- * url; sets *handle. */
-apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                      const char *url, apr_interval_time_t ttl, const char **handle);
+/* Stores the start record of handle: it leads once, within ttl, to state and the authorization URL url. Written
+ * besides the flow record where the store is not exclusive (Redis, memcached): there, two requests may read the
+ * unbound flow record at once, and the start record's delete is what sends only one browser on. */
+apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                                      const char *state, const char *url, apr_interval_time_t ttl);
 
-/* Reads and deletes the start record of handle into *state and *url. APR_NOTFOUND when there is none (used or
- * expired), APR_EBADF (with *why) when it is not one or its seal does not verify, another error when the store
- * failed (with *why; as take). */
+/* Reads and deletes the start record of handle (see start_put; an earlier version wrote one in every store) into
+ * *state and *url. APR_NOTFOUND when there is none (used or expired), APR_EBADF (with *why) when it is not one or its
+ * seal does not verify, another error when the store failed (with *why; as take). */
 apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                        const char **state, const char **url, const char **why);
 
@@ -101,6 +111,9 @@ apr_status_t blinkauth_flow_done_get(const blinkauth_flow_store_t *store, apr_po
 /* A round trip through the store, for a health check: stores, reads back and deletes a probe record (a fresh key,
  * kept 10 s at most). APR_SUCCESS, or the failing step's error with *why. */
 apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_t *p, const char **why);
+
+/* 1 when store takes a lock around each use (shmcb): a record read and written back under it cannot be raced. */
+int blinkauth_flow_store_exclusive(const blinkauth_flow_store_t *store);
 
 /* For other records kept in a store of this kind (the token cache): the shard of store that keeps the record named
  * name (by its second character; store itself when it has no shards). */

@@ -18,7 +18,7 @@ static const char *query_add(apr_pool_t *p, const char *query, const char *name,
 
 const char *blinkauth_provider_authorize_url(apr_pool_t *p, const blinkauth_provider_authz_t *a)
 {
-    /* Built in one allocation (it is on every Connect): the same text as appending each parameter. */
+    /* Built in one allocation (it is on every start URL): the same text as appending each parameter. */
     const char *names[] = {"response_type",         "client_id", "redirect_uri", "scope",  "state", "code_challenge",
                            "code_challenge_method", "nonce",     "prompt",       "max_age"};
     const char *values[] = {"code", a->client_id, a->redirect_uri, a->scope,  a->state, a->code_challenge,

@@ -6,7 +6,6 @@
 #include "reply.h"
 #include "crypto.h"
 #include "envelope.h"
-#include "provider.h"
 #include "text.h"
 
 #include "apr_strings.h"
@@ -45,7 +44,6 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     blinkauth_flow_t flow = {0};
-    blinkauth_provider_authz_t authz = {0};
     const char *state = NULL, *handle = NULL, *url, *body;
     apr_status_t rv;
 
@@ -76,26 +74,19 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
         flow.nonce = blinkauth_crypto_random_token(r->pool);
     if (store == NULL || flow.verifier == NULL)
         return store_failed(r, APR_EGENERAL, store ? "no randomness for the PKCE verifier" : "no flow store");
-    rv = blinkauth_flow_put(store, r->pool, &flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &state);
+    /* The flow record, under the state of the start URL's handle: the start URL Blink opens binds it to the browser
+     * and sends that on to the service (routes/start.c). */
+    rv = blinkauth_flow_put(store, r->pool, &flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &handle,
+                            &state);
     if (rv != APR_SUCCESS)
         return store_failed(r, rv,
                             apr_psprintf(r->pool, "the %s flow store refused the flow record", store->provider->name));
     blinkauth_logctx_flow(r, state);
-
-    authz.authorize_url = cfg->authorize_url;
-    authz.client_id = cfg->client_id;
-    authz.redirect_uri = flow.redirect_uri;
-    authz.scope = cfg->scope;
-    authz.state = state;
-    authz.code_challenge = blinkauth_crypto_pkce_challenge(r->pool, flow.verifier);
-    authz.nonce = flow.nonce;
-    authz.prompt = cfg->prompt;
-    authz.max_age = cfg->max_age != BLINKAUTH_UNSET_INT ? apr_itoa(r->pool, cfg->max_age) : NULL;
-    url = blinkauth_provider_authorize_url(r->pool, &authz);
-    /* Blink opens a start URL of ours, not the service's: it binds the connect to the browser that opens it. */
-    rv = blinkauth_flow_start_put(store, r->pool, state, url, apr_time_from_sec(blinkauth_config_start_timeout(cfg)),
-                                  &handle);
-    if (rv != APR_SUCCESS)
+    /* A store that is not exclusive keeps a start record too: its delete is what sends only one browser on. */
+    if (!blinkauth_flow_store_exclusive(store) &&
+        (rv = blinkauth_flow_start_put(store, r->pool, handle, state,
+                                       blinkauth_route_authorization_url(r, cfg, &flow, state),
+                                       apr_time_from_sec(blinkauth_config_start_timeout(cfg)))) != APR_SUCCESS)
         return store_failed(r, rv, "the flow store refused the start record");
     url = start_url(r, cfg, flow.redirect_uri, handle);
 
@@ -103,9 +94,9 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     body = blinkauth_envelope_ok_string(r->pool, "authorization_url", url);
     if (body == NULL) {
         BLINKAUTH_RLOG(APLOG_ERR, 0, r,
-                       BLALOGNO(00204) "connect: the authorization URL is not UTF-8; "
-                                       "check BlinkAuthAuthorizeURL");
-        blinkauth_counters_fail(r, BLINKAUTH_M_CONNECT_CONFIG_ERROR, "the authorization URL is not UTF-8");
+                       BLALOGNO(00204) "connect: the start URL is not UTF-8; "
+                                       "check the <Location> and BlinkAuthRedirectURI");
+        blinkauth_counters_fail(r, BLINKAUTH_M_CONNECT_CONFIG_ERROR, "the start URL is not UTF-8");
         return blinkauth_reply_config_error(r);
     }
     blinkauth_counters_add(r, BLINKAUTH_M_CONNECT_OK);

@@ -5,6 +5,7 @@
 #include "counters.h"
 #include "reply.h"
 #include "crypto.h"
+#include "provider.h"
 #include "text.h"
 
 #include "apr_strings.h"
@@ -39,10 +40,67 @@ static int see_other(request_rec *r, const char *url)
                                 "Your browser is taken to the external service to sign in.");
 }
 
-int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const char *handle)
+const char *blinkauth_route_authorization_url(request_rec *r, const blinkauth_config_t *cfg,
+                                              const blinkauth_flow_t *flow, const char *state)
+{
+    blinkauth_provider_authz_t authz = {0};
+
+    authz.authorize_url = cfg->authorize_url;
+    authz.client_id = cfg->client_id;
+    authz.redirect_uri = flow->redirect_uri;
+    authz.scope = cfg->scope;
+    authz.state = state;
+    authz.code_challenge = blinkauth_crypto_pkce_challenge(r->pool, flow->verifier);
+    authz.nonce = flow->nonce;
+    authz.prompt = cfg->prompt;
+    authz.max_age = cfg->max_age != BLINKAUTH_UNSET_INT ? apr_itoa(r->pool, cfg->max_age) : NULL;
+    return blinkauth_provider_authorize_url(r->pool, &authz);
+}
+
+/* Binds the flow the start record of handle names, as bind_handle does, the URL from the record: a start URL of a
+ * store that is not exclusive, or one an earlier version answered (a graceful restart into this version keeps the
+ * records of its store). */
+static apr_status_t bind_recorded(request_rec *r, const blinkauth_config_t *cfg, const char *handle,
+                                  const char *browser, const char **state, const char **url, blinkauth_flow_t **flow,
+                                  const char **why)
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
-    apr_interval_time_t ttl = apr_time_from_sec(blinkauth_config_state_timeout(cfg));
+    apr_status_t rv = blinkauth_flow_start_take(store, r->pool, handle, state, url, why);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    return blinkauth_flow_bind(store, r->pool, *state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
+                               apr_time_from_sec(blinkauth_config_start_timeout(cfg)), browser, flow, why);
+}
+
+/* Binds the flow of handle to browser (its cookie's hash) and sets *state and *url (where to send the browser on);
+ * as blinkauth_flow_bind, APR_NOTFOUND when there is nothing to bind. In an exclusive store the handle's state finds
+ * the flow record (failing that, an earlier version's start record); in another store the start record leads to it.
+ * A flow found names the request's log lines. */
+static apr_status_t bind_handle(request_rec *r, const blinkauth_config_t *cfg, const char *handle, const char *browser,
+                                const char **state, const char **url, const char **why)
+{
+    const blinkauth_flow_store_t *store = blinkauth_cache_store();
+    blinkauth_flow_t *flow = NULL;
+    apr_status_t rv = APR_NOTFOUND;
+
+    *state = blinkauth_flow_state_of(r->pool, handle);
+    if (blinkauth_flow_store_exclusive(store))
+        rv = blinkauth_flow_bind(store, r->pool, *state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
+                                 apr_time_from_sec(blinkauth_config_start_timeout(cfg)), browser, &flow, why);
+    if (rv == APR_NOTFOUND)
+        rv = bind_recorded(r, cfg, handle, browser, state, url, &flow, why);
+    else if (rv == APR_SUCCESS)
+        *url = blinkauth_route_authorization_url(r, cfg, flow, *state);
+    if (flow != NULL) {
+        blinkauth_logctx_flow(r, *state);
+        blinkauth_logctx_user(r, flow->user_id);
+    }
+    return rv;
+}
+
+int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const char *handle)
+{
     const char *state = NULL, *url = NULL, *why = NULL, *value;
     apr_status_t rv;
 
@@ -51,20 +109,17 @@ int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const c
         return blinkauth_reply_not_allowed(r, "GET");
     if (!blinkauth_text_is_b64url(handle, BLINKAUTH_RANDOM_B64_LEN) || strlen(handle) != BLINKAUTH_RANDOM_B64_LEN)
         return used(r, "the handle is malformed");
-    if (store == NULL)
+    if (blinkauth_cache_store() == NULL)
         return store_failed(r, APR_EGENERAL, "no flow store");
-    rv = blinkauth_flow_start_take(store, r->pool, handle, &state, &url, &why);
-    if (rv == APR_NOTFOUND)
-        return used(r, "no start record for this handle: already opened, or older than BlinkAuthStartTimeout (with "
-                       "more than one server, set BlinkAuthCache to a shared store)");
-    if (rv != APR_SUCCESS)
-        return store_failed(r, rv, why);
-    blinkauth_logctx_flow(r, state);
     if ((value = blinkauth_crypto_random_token(r->pool)) == NULL)
         return store_failed(r, APR_EGENERAL, "no randomness for the browser's cookie");
-    rv = blinkauth_flow_bind(store, r->pool, state, ttl, blinkauth_browser_hash(r->pool, value), &why);
-    if (rv == APR_NOTFOUND || rv == APR_EEXIST)
-        return used(r, rv == APR_EEXIST ? "the connect is bound to a browser already" : "the connect has expired");
+    rv = bind_handle(r, cfg, handle, blinkauth_browser_hash(r->pool, value), &state, &url, &why);
+    if (rv == APR_NOTFOUND)
+        return used(r, "no connect for this handle: already completed, or older than BlinkAuthStateTimeout (with "
+                       "more than one server, set BlinkAuthCache to a shared store)");
+    if (rv == APR_EEXIST || rv == APR_TIMEUP)
+        return used(r, rv == APR_EEXIST ? "the connect is bound to a browser already (the start URL was opened)"
+                                        : "the start URL is older than BlinkAuthStartTimeout");
     if (rv != APR_SUCCESS)
         return store_failed(r, rv, why);
     blinkauth_browser_cookie_set(r, blinkauth_browser_cookie_name(r, cfg, state), value, cfg->location,

@@ -26,6 +26,8 @@ module="$top/.libs/mod_blinkauth.so"
 mods=/usr/lib/apache2/modules
 httpd=/usr/sbin/apache2
 pass=0 fail=0
+# The key both servers seal flow records with (BlinkAuthStateKey).
+state_key=multi-server-shared-state-key-0123456789abcdef
 declare -A PID=()
 PORTS=()
 ALL_PIDS=()
@@ -160,7 +162,7 @@ CONF
         cat <<CONF
 BlinkAuthCache $cache
 # Both servers seal flow records with the same key, or neither could take the other's.
-BlinkAuthStateKey "multi-server-shared-state-key-0123456789abcdef"
+BlinkAuthStateKey "$state_key"
 <Location /blink>
     SetHandler blinkauth
     BlinkAuthID                a-1234
@@ -300,6 +302,11 @@ shared_store_cases() {
     check "$store: the same callback on A and B at once: one 200, one 400" \
         test "$(printf '%s\n' "$a" "$b" | sort | tr '\n' ' ')" = "200 400 "
     check_saved "$store: ... and exactly one account saved, one code exchanged" "$user-race" 1 1
+    if ! connect_flow "$user-start-race"; then bad "$store: Connect for the start URL race ($DETAIL)"; return; fi
+    read -r a b c d < <(client race "$(on_a "$START")" "$START" "$(on_a "$START")" "$START")
+    DETAIL="answers $a $b $c $d"
+    check "$store: the same start URL on A and B at once, twice on each: one 303, three 400" \
+        test "$(printf '%s\n' "$a" "$b" "$c" "$d" | sort | tr '\n' ' ')" = "303 400 400 400 "
 }
 
 # A callback on B from a browser without the cookie, then with another value of it: the 400
@@ -370,6 +377,41 @@ tampered_record_case() {
         grep -q "seal does not verify" <(log_since B "$lines")
     DETAIL="EXISTS $key: $("${rcli[@]}" EXISTS "$key")"
     check "redis tamper: ... and the unusable record is deleted" test "$("${rcli[@]}" EXISTS "$key")" = 0
+}
+
+# base64url, unpadded, of standard input.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# A start record as every version writes it in a shared store (an earlier one in every store):
+# blinkauth:<handle>.start = <seal>.{"state":…,"url":…}, made here by hand in Redis under a handle of
+# its own for a flow Connect on A left (its handle's state). B reads it once, binds that flow and
+# sends the browser to the record's URL; the start URL A answered for the flow is then spent too.
+hand_start_record_case() {
+    local user=u-redis-hand handle state old json seal key status location sc title
+    local rcli=(redis-cli -h 127.0.0.1 -p "$redis_port" --raw)
+    if ! connect_flow "$user"; then bad "start record by hand: Connect on A ($DETAIL)"; return; fi
+    handle=${START##*/}
+    state=$(printf %s "blinkauth-state:$handle" | openssl dgst -sha256 -binary | b64url)
+    old=$(openssl rand 32 | b64url)
+    json="{\"state\":\"$state\",\"url\":\"http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/authorize?earlier=1\"}"
+    seal=$(printf %s "$json" | openssl dgst -sha256 -mac HMAC \
+        -macopt hexkey:"$(printf %s "$state_key" | openssl dgst -sha256 -hex | sed 's/.*= //')" -binary | b64url)
+    key=$(redis_key "blinkauth:$old.start")
+    "${rcli[@]}" SET "$key" "$seal.$json" EX 60 >/dev/null
+    read -r status location sc title < <(client start "http://127.0.0.1:$port_b/blink/start/$old")
+    DETAIL="$status $location $sc $title"
+    check "start record by hand: its start URL on B: 303 to the URL in the record, with the cookie of the flow" \
+        test "$status $location ${sc%%=*}" = \
+        "303 http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/authorize?earlier=1 blinkauth-$(state_hash "$state")"
+    DETAIL="EXISTS $key: $("${rcli[@]}" EXISTS "$key")"
+    check "start record by hand: ... read once: it is gone from Redis" test "$("${rcli[@]}" EXISTS "$key")" = 0
+    DETAIL="GET: $("${rcli[@]}" GET "$(redis_key "blinkauth:$state")" | cut -c1-200)"
+    check "start record by hand: ... and the flow record is bound to the browser" \
+        bound_record_of "$("${rcli[@]}" GET "$(redis_key "blinkauth:$state")")" "$user"
+    read -r status location sc title < <(client start "$START")
+    DETAIL="$status $title"
+    check "start record by hand: the start URL A answered for the same flow is spent: the 400 page" \
+        test "$status $location" = "400 -"
 }
 
 # Redis frozen (SIGSTOP) between a Connect and its callback.  RedisTimeout does not bound the wait
@@ -531,6 +573,7 @@ if phase redis; then
     if servers_start "redis:127.0.0.1:$redis_port" "${REDIS_TUNING[@]}"; then
         shared_store_cases redis
         tampered_record_case
+        hand_start_record_case
         frozen_callback_case
         no_host_lock_case
         outage_cases redis

@@ -11,6 +11,10 @@
 #include "text.h"
 
 #define TTL apr_time_from_sec(600)
+/* The state of the handle of 43 A's (see test_state_of_handle). */
+#define STATE_OF_A43 "fRt6HnorzHNTDnTmpstUIOig7i9NTBM9djXGSgyuh7c"
+/* A start handle. */
+#define HANDLE "Hq3_b9KpLmHq3_b9KpLmHq3_b9KpLmHq3_b9KpLmHq3"
 #define CREATED APR_INT64_C(1700000000123456)
 
 /* The encoding of sample(CREATED). */
@@ -66,6 +70,7 @@ static void assert_not_a_record(const char *text)
 
 static blinkauth_flow_t *taken; /* what the last take() took */
 static const char *take_why;    /* and the reason it gave */
+static blinkauth_flow_t *bound; /* what the last bind() read */
 
 /* Takes the record of state from the store with ttl into taken and take_why (both reset first: take_why to a
  * non-NULL marker, so that a NULL reason is the take's own); returns the status. */
@@ -87,10 +92,11 @@ static void assert_unlocked(apr_global_mutex_t *mutex)
 static const char *put_sample(apr_time_t created, apr_interval_time_t ttl)
 {
     blinkauth_flow_t f = sample(created);
-    const char *state = NULL;
+    const char *state = NULL, *handle = NULL;
 
-    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, ttl, &state), APR_SUCCESS);
+    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, ttl, &handle, &state), APR_SUCCESS);
     ck_assert_ptr_nonnull(state);
+    ck_assert_str_eq(state, blinkauth_flow_state_of(unit_pool, handle));
     return state;
 }
 
@@ -272,7 +278,8 @@ START_TEST(test_bare_keys_vary_in_length)
         ck_assert_uint_eq(strspn(cache->last_id + 43, "."), (apr_size_t)dots);
         if (lengths[dots]++ == 0)
             distinct++;
-        ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, state, "https://idp.example/a", TTL, &handle),
+        handle = blinkauth_crypto_random_token(unit_pool);
+        ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, handle, state, "https://idp.example/a", TTL),
                          APR_SUCCESS);
         ck_assert_uint_eq(strlen(cache->last_id),
                           43 + (apr_size_t)(blinkauth_crypto_b64url_value((unsigned char)handle[2]) & 31) + 6);
@@ -388,11 +395,12 @@ END_TEST
 START_TEST(test_put_store_failure)
 {
     blinkauth_flow_t f = sample(apr_time_now());
-    const char *state = "untouched";
+    const char *state = "untouched", *handle = "untouched";
 
     cache->fail_store = APR_ENOSPC;
-    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, TTL, &state), APR_ENOSPC);
+    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_ENOSPC);
     ck_assert_str_eq(state, "untouched");
+    ck_assert_str_eq(handle, "untouched");
     ck_assert_int_eq(cache->stores, 1);
     ck_assert_int_eq(fake_cache_count(cache), 0);
 }
@@ -401,13 +409,13 @@ END_TEST
 START_TEST(test_put_unencodable)
 {
     blinkauth_flow_t f = sample(apr_time_now());
-    const char *state = "untouched";
+    const char *state = "untouched", *handle = "untouched";
 
     f.user_id = NULL;
-    ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &state), APR_SUCCESS);
+    ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_SUCCESS);
     f = sample(apr_time_now());
     f.redirect_uri = unit_filled(BLINKAUTH_FLOW_MAX, 'r');
-    ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &state), APR_SUCCESS);
+    ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_SUCCESS);
     ck_assert_str_eq(state, "untouched");
     ck_assert_int_eq(cache->stores, 0);
 }
@@ -478,10 +486,11 @@ END_TEST
 
 START_TEST(test_with_mutex_released)
 {
-    /* With a mutex, every path of put and take leaves it unlocked. */
+    /* With a mutex, every path of put, take and bind leaves it unlocked. */
     apr_global_mutex_t *mutex = NULL;
     const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-%ld.lock", (long)getpid());
     const char *state;
+    int removes;
 
     ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
     store.mutex = mutex;
@@ -496,6 +505,13 @@ START_TEST(test_with_mutex_released)
     assert_unlocked(mutex);
     cache->fail_remove = APR_SUCCESS;
     ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    assert_unlocked(mutex);
+    /* A bind under the lock stores the bound record over the one it read: no delete. */
+    state = put_sample(apr_time_now(), TTL);
+    removes = cache->removes;
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, TTL, "b", &bound, &take_why), APR_SUCCESS);
+    ck_assert_int_eq(cache->removes, removes);
+    ck_assert_str_eq(bound->browser, "b");
     assert_unlocked(mutex);
     apr_global_mutex_destroy(mutex);
 }
@@ -518,7 +534,8 @@ START_TEST(test_probe_tells_outage_from_not_found)
     cache->fail_store = APR_ECONNREFUSED;
     ck_assert_int_eq(take("unknown", TTL), BLINKAUTH_FLOW_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(take_why, "not answering"));
-    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, "unknown", TTL, "b", &s), BLINKAUTH_FLOW_UNAVAILABLE);
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, "unknown", TTL, TTL, "b", &bound, &s),
+                     BLINKAUTH_FLOW_UNAVAILABLE);
     ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, "unknown", &s, &u, &s), BLINKAUTH_FLOW_UNAVAILABLE);
     /* Without probe (shmcb, our own memory), not found is not found. */
     store.probe = 0;
@@ -668,65 +685,107 @@ START_TEST(test_unsealed_record_refused_by_sealed_store)
 }
 END_TEST
 
+/* blinkauth_flow_bind of state to browser within open_ttl of its Connect; sets bound to the flow it read. */
+static apr_status_t bind_to(const char *state, const char *browser, apr_interval_time_t open_ttl)
+{
+    const char *why = NULL;
+
+    bound = NULL;
+    return blinkauth_flow_bind(&store, unit_pool, state, TTL, open_ttl, browser, &bound, &why);
+}
+
 START_TEST(test_bind_then_take)
 {
-    const char *state = put_sample(apr_time_now(), TTL), *why = NULL;
+    const char *state = put_sample(apr_time_now(), TTL);
 
     /* Not opened yet: the callback of any browser is refused, and the record stays. */
     ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "browser-a", &taken, &take_why), APR_EACCES);
     ck_assert_int_eq(fake_cache_count(cache), 1);
-    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "browser-a", &why), APR_SUCCESS);
+    ck_assert_int_eq(bind_to(state, "browser-a", TTL), APR_SUCCESS);
+    ck_assert_str_eq(bound->user_id, "u-42");
+    ck_assert_str_eq(bound->browser, "browser-a");
     /* Opened once: a second opening (another browser, or the same link again) is refused. */
-    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "browser-b", &why), APR_EEXIST);
+    ck_assert_int_eq(bind_to(state, "browser-b", TTL), APR_EEXIST);
     ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "browser-b", &taken, &take_why), APR_EACCES);
     ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "", &taken, &take_why), APR_EACCES);
     ck_assert_int_eq(fake_cache_count(cache), 1);
     ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "browser-a", &taken, &take_why), APR_SUCCESS);
     ck_assert_str_eq(taken->browser, "browser-a");
     ck_assert_int_eq(fake_cache_count(cache), 0);
-    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "browser-a", &why), APR_NOTFOUND);
+    ck_assert_int_eq(bind_to(state, "browser-a", TTL), APR_NOTFOUND);
 }
 END_TEST
 
 START_TEST(test_bind_keeps_expiry)
 {
     apr_time_t created = apr_time_now();
-    const char *state = put_sample(created, TTL), *why = NULL;
+    const char *state = put_sample(created, TTL);
 
-    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, "b", &why), APR_SUCCESS);
+    ck_assert_int_eq(bind_to(state, "b", TTL), APR_SUCCESS);
     ck_assert(cache->last_expiry == created + TTL);
+}
+END_TEST
+
+/* The start URL opens a flow within its own time (BlinkAuthStartTimeout), shorter than the record's: later it is
+ * refused and left unbound, so that no callback can use it either. */
+START_TEST(test_bind_older_than_open_ttl)
+{
+    const char *state = put_sample(apr_time_now() - apr_time_from_sec(61), TTL);
+
+    ck_assert_int_eq(bind_to(state, "browser-a", apr_time_from_sec(60)), APR_TIMEUP);
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "browser-a", &taken, &take_why), APR_EACCES);
+    state = put_sample(apr_time_now() - apr_time_from_sec(59), TTL);
+    ck_assert_int_eq(bind_to(state, "browser-a", apr_time_from_sec(60)), APR_SUCCESS);
+}
+END_TEST
+
+/* A start handle's state: the same for the same handle (every server finds the record), another for another handle,
+ * 43 base64url characters, and neither the handle itself nor the unprefixed hash other values of a state use. */
+START_TEST(test_state_of_handle)
+{
+    const char *handle = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const char *state = blinkauth_flow_state_of(unit_pool, handle);
+
+    ck_assert_str_eq(state, blinkauth_flow_state_of(unit_pool, apr_pstrdup(unit_pool, handle)));
+    ck_assert_str_ne(state, blinkauth_flow_state_of(unit_pool, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"));
+    ck_assert_uint_eq(strlen(state), 43);
+    ck_assert_int_eq(blinkauth_text_is_b64url(state, 43), 1);
+    ck_assert_str_ne(state, handle);
+    ck_assert_str_ne(state, blinkauth_crypto_sha256_b64url(unit_pool, handle));
+    /* base64url(SHA-256("blinkauth-state:" handle)), by an independent tool (printf | openssl dgst | basenc). */
+    ck_assert_str_eq(state, STATE_OF_A43);
 }
 END_TEST
 
 START_TEST(test_start_put_take_once)
 {
-    const char *handle = NULL, *state = NULL, *url = NULL, *why = NULL;
+    const char *state = NULL, *url = NULL, *why = NULL;
 
     ck_assert_int_eq(
-        blinkauth_flow_start_put(&store, unit_pool, "the-state", "https://idp.example/a?x=1&y=\"", TTL, &handle),
+        blinkauth_flow_start_put(&store, unit_pool, HANDLE, "the-state", "https://idp.example/a?x=1&y=\"", TTL),
         APR_SUCCESS);
-    ck_assert_int_eq(strlen(handle), BLINKAUTH_RANDOM_B64_LEN);
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_SUCCESS);
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, HANDLE, &state, &url, &why), APR_SUCCESS);
     ck_assert_str_eq(state, "the-state");
     ck_assert_str_eq(url, "https://idp.example/a?x=1&y=\"");
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_NOTFOUND);
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, HANDLE, &state, &url, &why), APR_NOTFOUND);
     /* A handle is no state: taking it as one finds nothing. */
-    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, "s", "u", TTL, &handle), APR_SUCCESS);
-    ck_assert_int_eq(take(handle, TTL), APR_NOTFOUND);
+    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, "s", "u", TTL), APR_SUCCESS);
+    ck_assert_int_eq(take(HANDLE, TTL), APR_NOTFOUND);
 }
 END_TEST
 
 START_TEST(test_start_tampered_refused)
 {
-    const char *handle = NULL, *state = NULL, *url = NULL, *why = NULL;
+    const char *state = NULL, *url = NULL, *why = NULL;
     char *changed;
 
-    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, "the-state", "https://idp.example/a", TTL, &handle),
+    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, "the-state", "https://idp.example/a", TTL),
                      APR_SUCCESS);
     changed = apr_pstrdup(unit_pool, only_object());
     changed[strlen(changed) - 3] = 'X'; /* https://idp.example/X: a phishing page */
     replace_only_object(changed);
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &state, &url, &why), APR_EBADF);
+    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, HANDLE, &state, &url, &why), APR_EBADF);
     ck_assert_msg(why && strstr(why, "seal does not verify"), "why: %s", why);
 }
 END_TEST
@@ -751,6 +810,7 @@ int main(void)
     unit_add_tcase(s, "sealed", setup_sealed, NULL,
                    UNIT_TESTS(test_sealed_round_trip, test_sealed_tampered_refused, test_sealed_other_key_refused,
                               test_unsealed_record_refused_by_sealed_store, test_bind_then_take, test_bind_keeps_expiry,
-                              test_start_put_take_once, test_start_tampered_refused));
+                              test_bind_older_than_open_ttl, test_state_of_handle, test_start_put_take_once,
+                              test_start_tampered_refused));
     return unit_run(s);
 }

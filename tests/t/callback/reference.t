@@ -11,7 +11,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 26, need_lwp;
+plan tests => 29, need_lwp;
 
 # The ref as README.md defines it: the first 10 characters of base64url(SHA-256("blinkauth-ref:" . state)).
 sub ref_of {
@@ -91,8 +91,15 @@ my $url = start_connect();
 open_start($url);
 browser_forget();
 ($res, $l) = watched(sub { browser_get($url) });
+ok t_cmp($res->code . ' ' . ($res->content =~ /Reference/ ? 'ref shown' : 'none'), '400 ref shown',
+         'a start URL opened twice: its flow is still there (bound), so its ref is shown');
+ok t_cmp(join('', @$l), qr/BLA00701: .*bound to a browser already.*\[ref=[A-Za-z0-9_-]{10} auth_id=a-1234 user=u-42\]/,
+         'and its line names the flow and its user');
+my $done = start_connect();
+ok t_cmp(browser_get(callback_url_for($done))->code, 200, 'another connect completes');
+($res, $l) = watched(sub { browser_get($done) });
 ok t_cmp($res->code . ' ' . ($res->content =~ /Reference/ ? 'ref shown' : 'none'), '400 none',
-         'a start URL opened twice: its record is gone, so no flow is known and no ref is shown');
+         'its start URL opened after the callback: the flow is gone, so none is known and no ref is shown');
 ($res, $l) = watched(sub { browser_get($url =~ s{/start/.*}{/start/}r . ('A' x 43)) });
 ok t_cmp(($res->content =~ /Reference/ ? 'ref shown' : 'none') . ' ' . (join('', @$l) =~ /ref=/ ? 'ref logged' : 'none'),
          'none none', 'an unknown start handle: no ref');

@@ -8,8 +8,9 @@ use Apache::TestUtil qw(t_start_error_log_watch t_finish_error_log_watch);
 use Apache::TestRequest ();
 use lib 't/lib';
 use BlinkTest;
+use Digest::SHA qw(sha256_base64);
 
-plan tests => 112, need_lwp;
+plan tests => 116, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -98,6 +99,19 @@ ok t_cmp($again->code . ' ' . ($again->header('Location') // 'no redirect'), '40
          'the start URL works once: a second visit gets a page, not a redirect');
 ok t_cmp($again->content, qr/This connect link was already opened/, 'the second visit says so');
 ok t_cmp(browser_get("http://$hostport/blink/start/" . ('A' x 43))->code, 400, 'an unknown handle gets the page');
+
+# --- a start URL has its own time (BlinkAuthStartTimeout 1 in /blink/quick-start), shorter than the state's (3 s)
+my $late_start = start_connect(prefix => '/blink/quick-start');
+ok t_cmp(browser_get(start_connect(prefix => '/blink/quick-start'))->code, 303,
+         'quick-start: a start URL opened at once sends the browser on');
+sleep 2;
+t_start_error_log_watch();
+my $late = browser_get($late_start);
+my $late_lines = join '', t_finish_error_log_watch();
+ok t_cmp($late->code . ' ' . ($late->header('Location') // 'no redirect'), '400 no redirect',
+         'quick-start: a start URL opened after its BlinkAuthStartTimeout gets the page, not a redirect');
+ok t_cmp($late_lines, qr/BLA00701: start refused: the start URL is older than BlinkAuthStartTimeout/,
+         'quick-start: and its line says why');
 ok t_cmp($url, qr{^\Q$provider\E/authorize\?response_type=code&}, 'authorization URL at the provider');
 ok t_cmp($url, qr{client_id=test%20client%261&}, 'client id percent-encoded');
 my $q = query_of($url);
@@ -105,6 +119,9 @@ ok t_cmp($q->{client_id}, 'test client&1', 'client id');
 ok t_cmp($q->{redirect_uri}, "http://$hostport/blink/callback", 'redirect URI derived from the location');
 ok t_cmp($q->{scope}, 'openid email offline_access', 'scope');
 ok t_cmp($q->{state}, qr/^[A-Za-z0-9_-]{43}$/, 'state: 256 random bits, base64url');
+my ($handle) = $start =~ m{/start/([A-Za-z0-9_-]{43})$};
+ok t_cmp($q->{state}, sha256_base64("blinkauth-state:$handle") =~ tr{+/}{-_}r,
+         'the state is the hash of the start URL\'s handle: the handle cannot be had from it');
 ok t_cmp($q->{code_challenge}, qr/^[A-Za-z0-9_-]{43}$/, 'S256 challenge');
 ok t_cmp($q->{code_challenge_method}, 'S256', 'challenge method');
 ok t_cmp(exists $q->{code_verifier} ? 'present' : 'absent', 'absent', 'the verifier never leaves the server');

@@ -106,7 +106,7 @@ for my $what (sort keys %moved) {
 }
 ok t_cmp(sample($after, 'blinkauth_flow_store_operations_total', op => 'store', result => 'ok') -
              sample($before, 'blinkauth_flow_store_operations_total', op => 'store', result => 'ok'),
-         4, 'one connect: the flow store stored 4 records (flow, start, bound flow, done)');
+         3, 'one connect: the flow store stored 3 records (flow, bound flow, done)');
 ok t_cmp(sample($after, 'blinkauth_http_connections_opened_total') >= 1 ? 'some' : 'none', 'some',
          'the HTTP client counts the connections it opened');
 
