@@ -18,7 +18,7 @@ int blinkauth_reply_config_error(request_rec *r);
 int blinkauth_reply_not_allowed(request_rec *r, const char *name);
 
 /* Sends one of the HTML pages for the person in the browser; a page of status 400 or above shows r's flow reference
- * when it has one (a well-formed state, or a start record read). Returns OK. */
+ * when it has one (a well-formed state, or the flow a start URL found). Returns OK. */
 int blinkauth_reply_page(request_rec *r, int status, const char *title, const char *message);
 
 #endif

@@ -3,6 +3,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "lock.h"
+#include "text.h"
 
 #include <string.h>
 #include <apr_strings.h>
@@ -376,9 +377,17 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
     return rv;
 }
 
+/* 1 when the flow was made for the opener's app and <Location>: its Auth ID, and the path of its redirect URI. */
+static int made_for(const blinkauth_flow_t *flow, const blinkauth_flow_opener_t *by)
+{
+    blinkauth_url_parts_t u;
+
+    blinkauth_text_url_split(flow->redirect_uri, &u);
+    return strcmp(flow->auth_id, by->auth_id) == 0 && strcmp(u.path, by->redirect_path) == 0;
+}
+
 apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                 apr_interval_time_t ttl, apr_interval_time_t open_ttl, const char *browser,
-                                 blinkauth_flow_t **flow, const char **why)
+                                 const blinkauth_flow_opener_t *by, blinkauth_flow_t **flow, const char **why)
 {
     const char *key;
     apr_status_t rv;
@@ -387,18 +396,23 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
     if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
         return rv;
     rv = fetch_flow(store, p, key, flow, why);
-    if (rv == APR_SUCCESS && (*flow)->browser != NULL) {
-        *why = "the flow is bound to a browser already";
+    if (rv == APR_SUCCESS && !made_for(*flow, by)) {
+        /* Left in place, unbound: the start URL was opened under another app's or another callback's <Location>. */
+        *why = "the connect was made under another <Location> (another app, or another callback)";
+        rv = APR_EACCES;
+    }
+    else if (rv == APR_SUCCESS && (*flow)->browser != NULL) {
+        *why = "the connect is bound to a browser already (the start URL was opened)";
         rv = APR_EEXIST;
     }
-    else if (rv == APR_SUCCESS && apr_time_now() - (*flow)->created > open_ttl) {
+    else if (rv == APR_SUCCESS && apr_time_now() - (*flow)->created > by->open_ttl) {
         /* Left in place: unbound, no callback can use it, and it goes when its own ttl ends. */
         *why = "the start URL is older than BlinkAuthStartTimeout";
         rv = APR_TIMEUP;
     }
     else if (rv == APR_SUCCESS) {
-        (*flow)->browser = browser;
-        rv = keep(store, p, key, (*flow)->created + ttl, blinkauth_flow_encode(p, *flow));
+        (*flow)->browser = by->browser;
+        rv = keep(store, p, key, (*flow)->created + by->ttl, blinkauth_flow_encode(p, *flow));
         if (rv != APR_SUCCESS)
             *why = "the flow store refused the bound record";
     }
@@ -417,8 +431,11 @@ apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_p
                        apr_pstrcat(p, "{\"state\":", s, ",\"url\":", u, "}", NULL));
 }
 
-apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
-                                       const char **state, const char **url, const char **why)
+/* Reads and deletes the start record of handle into *state and *url: APR_NOTFOUND when there is none (opened, or
+ * expired), APR_EBADF (with *why) when it is not one or its seal does not verify, another error when the store failed
+ * (with *why; as take). probe_miss as fetch's. */
+static apr_status_t start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                               const char **state, const char **url, const char **why, int probe_miss)
 {
     const char *key, *json = NULL;
     apr_size_t n = 0;
@@ -427,7 +444,7 @@ apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_
 
     if ((rv = lock_for(&store, p, handle, START_SUFFIX, &key, why)) != APR_SUCCESS)
         return rv;
-    rv = take_out(store, p, key, fetch(store, p, key, &json, &n, why, 1), why);
+    rv = take_out(store, p, key, fetch(store, p, key, &json, &n, why, probe_miss), why);
     store_unlock(store);
     if (rv != APR_SUCCESS)
         return rv;
@@ -438,6 +455,33 @@ apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_
     }
     *why = NULL;
     return APR_SUCCESS;
+}
+
+apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                                 const blinkauth_flow_opener_t *by, const char **state, const char **url,
+                                 blinkauth_flow_t **flow, const char **why)
+{
+    const char *named = blinkauth_flow_state_of(p, handle);
+    apr_status_t rv;
+
+    *state = *url = NULL;
+    *flow = NULL;
+    /* An exclusive store keeps one record, under the handle's state. */
+    if (store->mutex != NULL && (rv = blinkauth_flow_bind(store, p, named, by, flow, why)) != APR_NOTFOUND) {
+        *state = named;
+        return rv;
+    }
+    /* Else a start record: this version's in a store without a lock, or one an earlier version left (found without a
+     * second probe: the bind's has just been made). */
+    rv = start_take(store, p, handle, state, url, why, store->mutex == NULL);
+    if (rv == APR_NOTFOUND)
+        *why = store->mutex != NULL ? "no connect for this handle: completed, or older than BlinkAuthStateTimeout"
+                                    : "no start record for this handle: opened, or older than BlinkAuthStartTimeout";
+    if (rv != APR_SUCCESS) {
+        *state = *url = NULL;
+        return rv;
+    }
+    return blinkauth_flow_bind(store, p, *state, by, flow, why);
 }
 
 apr_status_t blinkauth_flow_done_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,

@@ -79,12 +79,21 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why);
 
-/* Records browser (the hash of its cookie) in the flow record of state, which must not have one yet, and sets *flow to
- * it: the start URL binds a flow to the first browser that opens it, within open_ttl of the Connect. APR_EEXIST when
- * it is bound already, APR_TIMEUP when it is older than open_ttl (it is left, unbound); otherwise as take. */
+/* What a start URL binds a flow to, and what it asks of the flow. */
+typedef struct {
+    const char *browser;          /* the hash of the browser's cookie */
+    const char *auth_id;          /* the Auth ID of the app the start URL is under: the flow must be its */
+    const char *redirect_path;    /* the path (and query) of that <Location>'s redirect URI: the flow's must be it */
+    apr_interval_time_t ttl;      /* how long the bound record is kept, from the Connect (BlinkAuthStateTimeout) */
+    apr_interval_time_t open_ttl; /* how long after the Connect the start URL may be opened (BlinkAuthStartTimeout) */
+} blinkauth_flow_opener_t;
+
+/* Records by->browser in the flow record of state, which must not have one yet, and sets *flow to it: the start URL
+ * binds a flow to the first browser that opens it. APR_EACCES when the flow was made under another <Location> (another
+ * Auth ID or redirect URI path), APR_EEXIST when it is bound already, APR_TIMEUP when it is older than by->open_ttl:
+ * each left in place, unbound; otherwise as take. */
 apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
-                                 apr_interval_time_t ttl, apr_interval_time_t open_ttl, const char *browser,
-                                 blinkauth_flow_t **flow, const char **why);
+                                 const blinkauth_flow_opener_t *by, blinkauth_flow_t **flow, const char **why);
 
 /* Stores the start record of handle: it leads once, within ttl, to state and the authorization URL url. Written
  * besides the flow record where the store is not exclusive (Redis, memcached): there, two requests may read the
@@ -92,11 +101,14 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
 apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                       const char *state, const char *url, apr_interval_time_t ttl);
 
-/* Reads and deletes the start record of handle (see start_put; an earlier version wrote one in every store) into
- * *state and *url. APR_NOTFOUND when there is none (used or expired), APR_EBADF (with *why) when it is not one or its
- * seal does not verify, another error when the store failed (with *why; as take). */
-apr_status_t blinkauth_flow_start_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
-                                       const char **state, const char **url, const char **why);
+/* Opens the start URL of handle: binds its flow to by->browser (blinkauth_flow_bind) and sets *flow and *state. In an
+ * exclusive store the handle's state names the flow record; in another, or for a start URL an earlier version answered,
+ * the start record of handle is taken first (it works once) and names the state; then *url is the authorization URL it
+ * holds (else NULL: the caller makes it from *flow). APR_NOTFOUND (with *why) when there is nothing to open; else as
+ * bind, and APR_EBADF for a start record that is not one. *state stays NULL when no record was found. */
+apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                                 const blinkauth_flow_opener_t *by, const char **state, const char **url,
+                                 blinkauth_flow_t **flow, const char **why);
 
 /* Notes that the flow of state was completed, by browser (its cookie's hash) for account, for ttl: a reload of the
  * callback can then say "already connected" instead of "expired". */

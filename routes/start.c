@@ -57,50 +57,23 @@ const char *blinkauth_route_authorization_url(request_rec *r, const blinkauth_co
     return blinkauth_provider_authorize_url(r->pool, &authz);
 }
 
-/* Binds the flow the start record of handle names, as bind_handle does, the URL from the record: a start URL of a
- * store that is not exclusive, or one an earlier version answered (a graceful restart into this version keeps the
- * records of its store). */
-static apr_status_t bind_recorded(request_rec *r, const blinkauth_config_t *cfg, const char *handle,
-                                  const char *browser, const char **state, const char **url, blinkauth_flow_t **flow,
-                                  const char **why)
+/* The path (and query) of the redirect URI of cfg's <Location>, as Connect makes it: BlinkAuthRedirectURI's, else
+ * <location>/callback. */
+static const char *redirect_path(request_rec *r, const blinkauth_config_t *cfg)
 {
-    const blinkauth_flow_store_t *store = blinkauth_cache_store();
-    apr_status_t rv = blinkauth_flow_start_take(store, r->pool, handle, state, url, why);
+    blinkauth_url_parts_t u;
 
-    if (rv != APR_SUCCESS)
-        return rv;
-    return blinkauth_flow_bind(store, r->pool, *state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
-                               apr_time_from_sec(blinkauth_config_start_timeout(cfg)), browser, flow, why);
-}
-
-/* Binds the flow of handle to browser (its cookie's hash) and sets *state and *url (where to send the browser on);
- * as blinkauth_flow_bind, APR_NOTFOUND when there is nothing to bind. In an exclusive store the handle's state finds
- * the flow record (failing that, an earlier version's start record); in another store the start record leads to it.
- * A flow found names the request's log lines. */
-static apr_status_t bind_handle(request_rec *r, const blinkauth_config_t *cfg, const char *handle, const char *browser,
-                                const char **state, const char **url, const char **why)
-{
-    const blinkauth_flow_store_t *store = blinkauth_cache_store();
-    blinkauth_flow_t *flow = NULL;
-    apr_status_t rv = APR_NOTFOUND;
-
-    *state = blinkauth_flow_state_of(r->pool, handle);
-    if (blinkauth_flow_store_exclusive(store))
-        rv = blinkauth_flow_bind(store, r->pool, *state, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
-                                 apr_time_from_sec(blinkauth_config_start_timeout(cfg)), browser, &flow, why);
-    if (rv == APR_NOTFOUND)
-        rv = bind_recorded(r, cfg, handle, browser, state, url, &flow, why);
-    else if (rv == APR_SUCCESS)
-        *url = blinkauth_route_authorization_url(r, cfg, flow, *state);
-    if (flow != NULL) {
-        blinkauth_logctx_flow(r, *state);
-        blinkauth_logctx_user(r, flow->user_id);
-    }
-    return rv;
+    if (cfg->redirect_uri == NULL)
+        return apr_pstrcat(r->pool, cfg->location, "/callback", NULL);
+    blinkauth_text_url_split(cfg->redirect_uri, &u);
+    return u.path;
 }
 
 int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const char *handle)
 {
+    const blinkauth_flow_store_t *store = blinkauth_cache_store();
+    blinkauth_flow_opener_t by = {0};
+    blinkauth_flow_t *flow = NULL;
     const char *state = NULL, *url = NULL, *why = NULL, *value;
     apr_status_t rv;
 
@@ -109,21 +82,29 @@ int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const c
         return blinkauth_reply_not_allowed(r, "GET");
     if (!blinkauth_text_is_b64url(handle, BLINKAUTH_RANDOM_B64_LEN) || strlen(handle) != BLINKAUTH_RANDOM_B64_LEN)
         return used(r, "the handle is malformed");
-    if (blinkauth_cache_store() == NULL)
+    if (store == NULL)
         return store_failed(r, APR_EGENERAL, "no flow store");
     if ((value = blinkauth_crypto_random_token(r->pool)) == NULL)
         return store_failed(r, APR_EGENERAL, "no randomness for the browser's cookie");
-    rv = bind_handle(r, cfg, handle, blinkauth_browser_hash(r->pool, value), &state, &url, &why);
+    by.browser = blinkauth_browser_hash(r->pool, value);
+    by.auth_id = cfg->auth_id;
+    by.redirect_path = redirect_path(r, cfg);
+    by.ttl = apr_time_from_sec(blinkauth_config_state_timeout(cfg));
+    by.open_ttl = apr_time_from_sec(blinkauth_config_start_timeout(cfg));
+    rv = blinkauth_flow_open(store, r->pool, handle, &by, &state, &url, &flow, &why);
+    if (state != NULL)
+        blinkauth_logctx_flow(r, state);
+    if (flow != NULL)
+        blinkauth_logctx_user(r, flow->user_id);
     if (rv == APR_NOTFOUND)
-        return used(r, "no connect for this handle: already completed, or older than BlinkAuthStateTimeout (with "
-                       "more than one server, set BlinkAuthCache to a shared store)");
-    if (rv == APR_EEXIST || rv == APR_TIMEUP)
-        return used(r, rv == APR_EEXIST ? "the connect is bound to a browser already (the start URL was opened)"
-                                        : "the start URL is older than BlinkAuthStartTimeout");
+        return used(
+            r, apr_pstrcat(r->pool, why, " (with more than one server, set BlinkAuthCache to a shared store)", NULL));
+    if (rv == APR_EEXIST || rv == APR_TIMEUP || rv == APR_EACCES || rv == APR_EBADF)
+        return used(r, why);
     if (rv != APR_SUCCESS)
         return store_failed(r, rv, why);
     blinkauth_browser_cookie_set(r, blinkauth_browser_cookie_name(r, cfg, state), value, cfg->location,
                                  blinkauth_config_state_timeout(cfg));
     BLINKAUTH_RLOG(APLOG_DEBUG, 0, r, BLALOGNO(00703) "start: the connect is bound to this browser");
-    return see_other(r, url);
+    return see_other(r, url ? url : blinkauth_route_authorization_url(r, cfg, flow, state));
 }

@@ -392,6 +392,9 @@ hand_start_record_case() {
     if ! connect_flow "$user"; then bad "start record by hand: Connect on A ($DETAIL)"; return; fi
     handle=${START##*/}
     state=$(printf %s "blinkauth-state:$handle" | openssl dgst -sha256 -binary | b64url)
+    DETAIL="EXISTS blinkauth:$handle.start: $("${rcli[@]}" EXISTS "$(redis_key "blinkauth:$handle.start")")"
+    check "start record by hand: Connect on A kept a start record under its handle (Redis has no lock around a bind)" \
+        test "$("${rcli[@]}" EXISTS "$(redis_key "blinkauth:$handle.start")")" = 1
     old=$(openssl rand 32 | b64url)
     json="{\"state\":\"$state\",\"url\":\"http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/authorize?earlier=1\"}"
     seal=$(printf %s "$json" | openssl dgst -sha256 -mac HMAC \

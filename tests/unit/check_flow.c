@@ -70,7 +70,16 @@ static void assert_not_a_record(const char *text)
 
 static blinkauth_flow_t *taken; /* what the last take() took */
 static const char *take_why;    /* and the reason it gave */
-static blinkauth_flow_t *bound; /* what the last bind() read */
+static blinkauth_flow_t *bound; /* what the last bind_to() or open_as() read */
+
+/* A start URL of the sample's app (Auth ID a-1234, redirect URI path /blink/callback) opened by browser, within
+ * open_ttl of the Connect. */
+static blinkauth_flow_opener_t opener(const char *browser, apr_interval_time_t open_ttl)
+{
+    blinkauth_flow_opener_t by = {browser, "a-1234", "/blink/callback", TTL, open_ttl};
+
+    return by;
+}
 
 /* Takes the record of state from the store with ttl into taken and take_why (both reset first: take_why to a
  * non-NULL marker, so that a NULL reason is the take's own); returns the status. */
@@ -264,6 +273,7 @@ START_TEST(test_bare_keys_vary_in_length)
 
     for (i = 0; i < 64; i++) {
         const char *state, *handle = NULL, *got_state = NULL, *url = NULL, *why = NULL;
+        blinkauth_flow_opener_t by;
         int dots;
         apr_size_t n;
 
@@ -283,12 +293,14 @@ START_TEST(test_bare_keys_vary_in_length)
                          APR_SUCCESS);
         ck_assert_uint_eq(strlen(cache->last_id),
                           43 + (apr_size_t)(blinkauth_crypto_b64url_value((unsigned char)handle[2]) & 31) + 6);
-        ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, handle, &got_state, &url, &why), APR_SUCCESS);
+        by = opener("hash-a", TTL);
+        ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &got_state, &url, &bound, &why),
+                         APR_SUCCESS);
         ck_assert_str_eq(got_state, state);
         ck_assert_int_eq(blinkauth_flow_done_put(&store, unit_pool, state, "hash-a", "alice@example.test", TTL),
                          APR_SUCCESS);
         ck_assert_uint_eq(strlen(cache->last_id), 43 + (apr_size_t)dots + 5);
-        ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+        ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "hash-a", &taken, &take_why), APR_SUCCESS);
         ck_assert_int_eq(blinkauth_flow_done_get(&store, unit_pool, state, "hash-a", &account), APR_SUCCESS);
     }
     /* 64 random states fall on 8 or more of the 32 lengths, but for a chance far below one in a billion. */
@@ -490,6 +502,7 @@ START_TEST(test_with_mutex_released)
     apr_global_mutex_t *mutex = NULL;
     const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-%ld.lock", (long)getpid());
     const char *state;
+    blinkauth_flow_opener_t by;
     int removes;
 
     ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
@@ -509,9 +522,20 @@ START_TEST(test_with_mutex_released)
     /* A bind under the lock stores the bound record over the one it read: no delete. */
     state = put_sample(apr_time_now(), TTL);
     removes = cache->removes;
-    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, TTL, TTL, "b", &bound, &take_why), APR_SUCCESS);
+    by = opener("b", TTL);
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, &by, &bound, &take_why), APR_SUCCESS);
     ck_assert_int_eq(cache->removes, removes);
     ck_assert_str_eq(bound->browser, "b");
+    assert_unlocked(mutex);
+    /* Refused binds leave it unlocked too: bound already, too old, not found. */
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, &by, &bound, &take_why), APR_EEXIST);
+    assert_unlocked(mutex);
+    by.open_ttl = 0;
+    ck_assert_int_eq(
+        blinkauth_flow_bind(&store, unit_pool, put_sample(apr_time_now() - 1000, TTL), &by, &bound, &take_why),
+        APR_TIMEUP);
+    assert_unlocked(mutex);
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, "unknown", &by, &bound, &take_why), APR_NOTFOUND);
     assert_unlocked(mutex);
     apr_global_mutex_destroy(mutex);
 }
@@ -522,6 +546,7 @@ START_TEST(test_probe_tells_outage_from_not_found)
     /* apr_redis answers "not found" for a server that does not answer: a store with probe set checks, on that path
      * only, that it can store and read back a probe record. */
     const char *state = put_sample(apr_time_now(), TTL), *s = NULL, *u = NULL;
+    blinkauth_flow_opener_t by = opener("b", TTL);
 
     store.probe = 1;
     ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
@@ -534,9 +559,9 @@ START_TEST(test_probe_tells_outage_from_not_found)
     cache->fail_store = APR_ECONNREFUSED;
     ck_assert_int_eq(take("unknown", TTL), BLINKAUTH_FLOW_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(take_why, "not answering"));
-    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, "unknown", TTL, TTL, "b", &bound, &s),
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, "unknown", &by, &bound, &s), BLINKAUTH_FLOW_UNAVAILABLE);
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, HANDLE, &by, &s, &u, &bound, &s),
                      BLINKAUTH_FLOW_UNAVAILABLE);
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, "unknown", &s, &u, &s), BLINKAUTH_FLOW_UNAVAILABLE);
     /* Without probe (shmcb, our own memory), not found is not found. */
     store.probe = 0;
     ck_assert_int_eq(take("unknown", TTL), APR_NOTFOUND);
@@ -689,9 +714,10 @@ END_TEST
 static apr_status_t bind_to(const char *state, const char *browser, apr_interval_time_t open_ttl)
 {
     const char *why = NULL;
+    blinkauth_flow_opener_t by = opener(browser, open_ttl);
 
     bound = NULL;
-    return blinkauth_flow_bind(&store, unit_pool, state, TTL, open_ttl, browser, &bound, &why);
+    return blinkauth_flow_bind(&store, unit_pool, state, &by, &bound, &why);
 }
 
 START_TEST(test_bind_then_take)
@@ -758,26 +784,111 @@ START_TEST(test_state_of_handle)
 }
 END_TEST
 
-START_TEST(test_start_put_take_once)
+/* Gives store a process mutex of its own, as an exclusive store (shmcb) has; returns it. */
+static apr_global_mutex_t *exclusive(void)
 {
-    const char *state = NULL, *url = NULL, *why = NULL;
+    apr_global_mutex_t *mutex = NULL;
+    const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-open-%ld.lock", (long)getpid());
 
-    ck_assert_int_eq(
-        blinkauth_flow_start_put(&store, unit_pool, HANDLE, "the-state", "https://idp.example/a?x=1&y=\"", TTL),
-        APR_SUCCESS);
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, HANDLE, &state, &url, &why), APR_SUCCESS);
-    ck_assert_str_eq(state, "the-state");
+    ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
+    store.mutex = mutex;
+    return mutex;
+}
+
+/* blinkauth_flow_open of handle by browser "b" of the sample's app; sets *state and *url. */
+static apr_status_t open_as(const char *handle, const char **state, const char **url)
+{
+    blinkauth_flow_opener_t by = opener("b", TTL);
+    const char *why = NULL;
+
+    return blinkauth_flow_open(&store, unit_pool, handle, &by, state, url, &bound, &why);
+}
+
+/* Without a lock (Redis, memcached) the start record leads to the flow and works once: its delete is what lets one
+ * request on. A handle is no state, and a state no handle. */
+START_TEST(test_open_through_start_record)
+{
+    const char *state = put_sample(apr_time_now(), TTL), *got = NULL, *url = NULL;
+
+    ck_assert_ptr_null(store.mutex);
+    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, state, "https://idp.example/a?x=1&y=\"", TTL),
+                     APR_SUCCESS);
+    ck_assert_int_eq(open_as(HANDLE, &got, &url), APR_SUCCESS);
+    ck_assert_str_eq(got, state);
     ck_assert_str_eq(url, "https://idp.example/a?x=1&y=\"");
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, HANDLE, &state, &url, &why), APR_NOTFOUND);
-    /* A handle is no state: taking it as one finds nothing. */
+    ck_assert_str_eq(bound->browser, "b");
+    ck_assert_int_eq(open_as(HANDLE, &got, &url), APR_NOTFOUND);
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(open_as(state, &got, &url), APR_NOTFOUND);
     ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, "s", "u", TTL), APR_SUCCESS);
     ck_assert_int_eq(take(HANDLE, TTL), APR_NOTFOUND);
 }
 END_TEST
 
+/* Without a lock, a flow record under the handle's state is never bound straight from the handle: two requests could
+ * both read it unbound. Only a start record opens it. */
+START_TEST(test_open_without_lock_needs_start_record)
+{
+    blinkauth_flow_t f = sample(apr_time_now());
+    const char *handle = NULL, *state = NULL, *got = NULL, *url = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_SUCCESS);
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_NOTFOUND);
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    ck_assert_ptr_null(taken->browser);
+}
+END_TEST
+
+/* In an exclusive store the handle's state finds the one record: opened once (the caller makes the URL), then refused;
+ * a start record an earlier version left is still opened, once. */
+START_TEST(test_open_exclusive)
+{
+    apr_global_mutex_t *mutex = exclusive();
+    blinkauth_flow_t f = sample(apr_time_now());
+    const char *handle = NULL, *state = NULL, *got = NULL, *url = "unset", *earlier;
+    int stores;
+
+    ck_assert_int_eq(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_SUCCESS);
+    stores = cache->stores;
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_SUCCESS);
+    ck_assert_str_eq(got, state);
+    ck_assert_ptr_null(url);
+    ck_assert_int_eq(cache->stores, stores + 1); /* the bound record, over the one read */
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_EEXIST);
+    ck_assert_int_eq(open_as(state, &got, &url), APR_NOTFOUND);
+    earlier = put_sample(apr_time_now(), TTL);
+    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, earlier, "https://idp.example/a", TTL),
+                     APR_SUCCESS);
+    ck_assert_int_eq(open_as(HANDLE, &got, &url), APR_SUCCESS);
+    ck_assert_str_eq(got, earlier);
+    ck_assert_str_eq(url, "https://idp.example/a");
+    ck_assert_int_eq(open_as(HANDLE, &got, &url), APR_NOTFOUND);
+    assert_unlocked(mutex);
+    store.mutex = NULL;
+    apr_global_mutex_destroy(mutex);
+}
+END_TEST
+
+/* A flow is opened only under the <Location> it was made under: another Auth ID, or another redirect URI path (a
+ * nested <Location> with a start timeout of its own), is refused and leaves the flow unbound. */
+START_TEST(test_open_other_location_refused)
+{
+    const char *state = put_sample(apr_time_now(), TTL), *why = NULL;
+    blinkauth_flow_opener_t by = opener("b", TTL);
+
+    by.auth_id = "b-5678";
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, &by, &bound, &why), APR_EACCES);
+    ck_assert_msg(strstr(why, "another <Location>") != NULL, "why: %s", why);
+    by = opener("b", TTL);
+    by.redirect_path = "/blink/quick-start/callback";
+    ck_assert_int_eq(blinkauth_flow_bind(&store, unit_pool, state, &by, &bound, &why), APR_EACCES);
+    ck_assert_int_eq(bind_to(state, "b", TTL), APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(test_start_tampered_refused)
 {
-    const char *state = NULL, *url = NULL, *why = NULL;
+    const char *state = NULL, *url = NULL;
     char *changed;
 
     ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, "the-state", "https://idp.example/a", TTL),
@@ -785,8 +896,8 @@ START_TEST(test_start_tampered_refused)
     changed = apr_pstrdup(unit_pool, only_object());
     changed[strlen(changed) - 3] = 'X'; /* https://idp.example/X: a phishing page */
     replace_only_object(changed);
-    ck_assert_int_eq(blinkauth_flow_start_take(&store, unit_pool, HANDLE, &state, &url, &why), APR_EBADF);
-    ck_assert_msg(why && strstr(why, "seal does not verify"), "why: %s", why);
+    ck_assert_int_eq(open_as(HANDLE, &state, &url), APR_EBADF);
+    ck_assert_ptr_null(state);
 }
 END_TEST
 
@@ -810,7 +921,8 @@ int main(void)
     unit_add_tcase(s, "sealed", setup_sealed, NULL,
                    UNIT_TESTS(test_sealed_round_trip, test_sealed_tampered_refused, test_sealed_other_key_refused,
                               test_unsealed_record_refused_by_sealed_store, test_bind_then_take, test_bind_keeps_expiry,
-                              test_bind_older_than_open_ttl, test_state_of_handle, test_start_put_take_once,
-                              test_start_tampered_refused));
+                              test_bind_older_than_open_ttl, test_state_of_handle, test_open_through_start_record,
+                              test_open_without_lock_needs_start_record, test_open_exclusive,
+                              test_open_other_location_refused, test_start_tampered_refused));
     return unit_run(s);
 }

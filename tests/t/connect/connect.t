@@ -10,7 +10,7 @@ use lib 't/lib';
 use BlinkTest;
 use Digest::SHA qw(sha256_base64);
 
-plan tests => 116, need_lwp;
+plan tests => 120, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -112,6 +112,22 @@ ok t_cmp($late->code . ' ' . ($late->header('Location') // 'no redirect'), '400 
          'quick-start: a start URL opened after its BlinkAuthStartTimeout gets the page, not a redirect');
 ok t_cmp($late_lines, qr/BLA00701: start refused: the start URL is older than BlinkAuthStartTimeout/,
          'quick-start: and its line says why');
+
+# --- a start URL opened under another <Location> than its Connect's: refused, and the flow is left for its own
+my $other_app = start_connect(prefix => '/second', auth_id => 'b-5678',
+                              headers => { 'blink-auth-proxysecret' => 'second-secret', 'blink-auth-userid' => USER });
+my $quick = start_connect(prefix => '/blink/quick-start');
+for my $case ([$other_app, 'another app (/second)'], [$quick, 'a nested <Location> with its own start timeout']) {
+    my ($start_url, $what) = @$case;
+    (my $elsewhere = $start_url) =~ s{^http://[^/]+/[^?]*?/start/}{http://$hostport/blink/start/};
+    t_start_error_log_watch();
+    my $res = browser_get($elsewhere);
+    my $lines = join '', t_finish_error_log_watch();
+    ok t_cmp($res->code . ' ' . ($res->header('Location') // 'no redirect') . ' '
+             . ($lines =~ /BLA00701: start refused: the connect was made under another <Location>/ ? 'logged' : 'not logged'),
+             '400 no redirect logged', "a start URL of $what opened under /blink: the page, and the line says why");
+    ok t_cmp(browser_get($start_url)->code, 303, "... and under its own <Location> it still works");
+}
 ok t_cmp($url, qr{^\Q$provider\E/authorize\?response_type=code&}, 'authorization URL at the provider');
 ok t_cmp($url, qr{client_id=test%20client%261&}, 'client id percent-encoded');
 my $q = query_of($url);
