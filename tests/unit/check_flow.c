@@ -809,6 +809,7 @@ static apr_status_t open_as(const char *handle, const char **state, const char *
 START_TEST(test_open_through_start_record)
 {
     const char *state = put_sample(apr_time_now(), TTL), *got = NULL, *url = NULL;
+    blinkauth_flow_opener_t late = opener("b", apr_time_from_sec(60));
 
     ck_assert_ptr_null(store.mutex);
     ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, state, "https://idp.example/a?x=1&y=\"", TTL),
@@ -822,6 +823,14 @@ START_TEST(test_open_through_start_record)
     ck_assert_int_eq(open_as(state, &got, &url), APR_NOTFOUND);
     ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, "s", "u", TTL), APR_SUCCESS);
     ck_assert_int_eq(take(HANDLE, TTL), APR_NOTFOUND);
+    /* The start URL's own time holds on this path too: a start record outliving it (its store's expiry is the start
+     * timeout, but a clock may differ) leads to a flow too old to open, which stays unbound. */
+    state = put_sample(apr_time_now() - apr_time_from_sec(61), TTL);
+    ck_assert_int_eq(blinkauth_flow_start_put(&store, unit_pool, HANDLE, state, "https://idp.example/a", TTL),
+                     APR_SUCCESS);
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, HANDLE, &late, &got, &url, &bound, &take_why), APR_TIMEUP);
+    ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
+    ck_assert_ptr_null(taken->browser);
 }
 END_TEST
 
