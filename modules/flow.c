@@ -55,8 +55,7 @@ const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
         return NULL;
     return apr_pstrcat(p, "{\"v\":1,\"user\":", user, ",\"auth\":", auth, ",\"verifier\":", verifier,
                        ",\"redirect\":", redirect, *nonce ? ",\"nonce\":" : "", nonce, *browser ? ",\"browser\":" : "",
-                       browser, ",\"created\":", apr_psprintf(p, "%" APR_INT64_T_FMT "}", (apr_int64_t)flow->created),
-                       NULL);
+                       browser, ",\"created\":", apr_off_t_toa(p, (apr_off_t)flow->created), "}", NULL);
 }
 
 blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_size_t len, const char **why)
@@ -153,13 +152,24 @@ static apr_status_t probe(const blinkauth_flow_store_t *store, apr_pool_t *p)
     return rv;
 }
 
-/* The text a record is kept as: "<seal>.<json>" with the store's key, the JSON itself without one. */
-static const char *sealed(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *json)
+/* The text a record is kept as (json of *n bytes, then the text's, set in *n): "<seal>.<json>" with the store's key,
+ * the JSON itself without one. The lengths are carried, not measured again: the record is on every Connect. */
+static const char *sealed(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *json, apr_size_t *n)
 {
+    const char *seal;
+    apr_size_t m;
+    char *text;
+
     if (!store->sealed)
         return json;
-    return apr_pstrcat(p, blinkauth_crypto_hmac(p, store->seal_key, sizeof(store->seal_key), json, strlen(json)), ".",
-                       json, NULL);
+    seal = blinkauth_crypto_hmac(p, store->seal_key, sizeof(store->seal_key), json, *n);
+    m = strlen(seal); /* 0 when the MAC failed: a seal that never verifies */
+    text = apr_palloc(p, m + 1 + *n + 1);
+    memcpy(text, seal, m);
+    text[m] = '.';
+    memcpy(text + m + 1, json, *n + 1);
+    *n += m + 1;
+    return text;
 }
 
 /* The JSON of a kept record (NUL-terminated buf of len bytes) when its seal verifies, setting *n; else NULL. */
@@ -188,9 +198,11 @@ static const char *record_text(const blinkauth_flow_store_t *store, apr_pool_t *
     const char *text;
 
     /* Checked before sealing: the seal of a NULL record (a flow that would not encode) read through NULL. */
-    if (json == NULL || (*n = strlen(text = sealed(store, p, json))) > BLINKAUTH_FLOW_MAX)
+    if (json == NULL)
         return NULL;
-    return text;
+    *n = strlen(json);
+    text = sealed(store, p, json, n);
+    return *n > BLINKAUTH_FLOW_MAX ? NULL : text;
 }
 
 /* Stores text (n bytes, from record_text) under key (of the shard store) until expiry; the caller holds the lock. */
