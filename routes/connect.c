@@ -10,12 +10,22 @@
 
 #include "apr_strings.h"
 
+const char *blinkauth_route_redirect_path(request_rec *r, const blinkauth_config_t *cfg)
+{
+    blinkauth_url_parts_t u;
+
+    if (cfg->redirect_uri == NULL)
+        return apr_pstrcat(r->pool, cfg->location, "/callback", NULL);
+    blinkauth_text_url_split(cfg->redirect_uri, &u);
+    return u.path;
+}
+
 /* The redirect URI: BlinkAuthRedirectURI, else <scheme>://<host>[:port]<location>/callback. */
 static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg)
 {
     if (cfg->redirect_uri)
         return cfg->redirect_uri;
-    return ap_construct_url(r->pool, apr_pstrcat(r->pool, cfg->location, "/callback", NULL), r);
+    return ap_construct_url(r->pool, blinkauth_route_redirect_path(r, cfg), r);
 }
 
 /* The start URL of handle: <the redirect URI's scheme://host[:port]><location>/start/<handle>, so that the browser

@@ -18,6 +18,10 @@ int blinkauth_route_callback(request_rec *r, const blinkauth_config_t *cfg);
  * cookie, then sends it on (303) to the external service. */
 int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const char *handle);
 
+/* The path (and query) of the redirect URI of cfg's <Location>: BlinkAuthRedirectURI's, else <location>/callback
+ * (routes/connect.c). */
+const char *blinkauth_route_redirect_path(request_rec *r, const blinkauth_config_t *cfg);
+
 /* The external service's authorization URL for flow, whose state is state (routes/start.c). */
 const char *blinkauth_route_authorization_url(request_rec *r, const blinkauth_config_t *cfg,
                                               const blinkauth_flow_t *flow, const char *state);

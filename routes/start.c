@@ -57,18 +57,6 @@ const char *blinkauth_route_authorization_url(request_rec *r, const blinkauth_co
     return blinkauth_provider_authorize_url(r->pool, &authz);
 }
 
-/* The path (and query) of the redirect URI of cfg's <Location>, as Connect makes it: BlinkAuthRedirectURI's, else
- * <location>/callback. */
-static const char *redirect_path(request_rec *r, const blinkauth_config_t *cfg)
-{
-    blinkauth_url_parts_t u;
-
-    if (cfg->redirect_uri == NULL)
-        return apr_pstrcat(r->pool, cfg->location, "/callback", NULL);
-    blinkauth_text_url_split(cfg->redirect_uri, &u);
-    return u.path;
-}
-
 int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const char *handle)
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
@@ -88,7 +76,7 @@ int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const c
         return store_failed(r, APR_EGENERAL, "no randomness for the browser's cookie");
     by.browser = blinkauth_browser_hash(r->pool, value);
     by.auth_id = cfg->auth_id;
-    by.redirect_path = redirect_path(r, cfg);
+    by.redirect_path = blinkauth_route_redirect_path(r, cfg);
     by.ttl = apr_time_from_sec(blinkauth_config_state_timeout(cfg));
     by.open_ttl = apr_time_from_sec(blinkauth_config_start_timeout(cfg));
     rv = blinkauth_flow_open(store, r->pool, handle, &by, &state, &url, &flow, &why);
