@@ -469,26 +469,32 @@ static apr_status_t start_take(const blinkauth_flow_store_t *store, apr_pool_t *
     return APR_SUCCESS;
 }
 
+int blinkauth_flow_store_exclusive(const blinkauth_flow_store_t *store)
+{
+    return store->mutex != NULL;
+}
+
 apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                  const blinkauth_flow_opener_t *by, const char **state, const char **url,
                                  blinkauth_flow_t **flow, const char **why)
 {
     const char *named = blinkauth_flow_state_of(p, handle);
+    int exclusive = blinkauth_flow_store_exclusive(store);
     apr_status_t rv;
 
     *state = *url = NULL;
     *flow = NULL;
     /* An exclusive store keeps one record, under the handle's state. */
-    if (store->mutex != NULL && (rv = blinkauth_flow_bind(store, p, named, by, flow, why)) != APR_NOTFOUND) {
+    if (exclusive && (rv = blinkauth_flow_bind(store, p, named, by, flow, why)) != APR_NOTFOUND) {
         *state = named;
         return rv;
     }
     /* Else a start record: this version's in a store without a lock, or one an earlier version left (found without a
      * second probe: the bind's has just been made). */
-    rv = start_take(store, p, handle, state, url, why, store->mutex == NULL);
+    rv = start_take(store, p, handle, state, url, why, !exclusive);
     if (rv == APR_NOTFOUND)
-        *why = store->mutex != NULL ? "no connect for this handle: completed, or older than BlinkAuthStateTimeout"
-                                    : "no start record for this handle: opened, or older than BlinkAuthStartTimeout";
+        *why = exclusive ? "no connect for this handle: completed, or older than BlinkAuthStateTimeout"
+                         : "no start record for this handle: opened, or older than BlinkAuthStartTimeout";
     if (rv != APR_SUCCESS) {
         *state = *url = NULL;
         return rv;
@@ -545,11 +551,6 @@ apr_status_t blinkauth_flow_probe(const blinkauth_flow_store_t *store, apr_pool_
         *why = "the flow store lost the probe it had just stored";
     store_unlock(store);
     return rv;
-}
-
-int blinkauth_flow_store_exclusive(const blinkauth_flow_store_t *store)
-{
-    return store->mutex != NULL;
 }
 
 const blinkauth_flow_store_t *blinkauth_flow_store_shard(const blinkauth_flow_store_t *store, const char *name)
