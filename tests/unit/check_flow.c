@@ -496,17 +496,26 @@ START_TEST(test_take_raw_record)
 }
 END_TEST
 
+/* Gives store a process mutex of its own (its lock file named after what), as an exclusive store (shmcb) has;
+ * returns it. */
+static apr_global_mutex_t *exclusive(const char *what)
+{
+    apr_global_mutex_t *mutex = NULL;
+    const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-%s%ld.lock", what, (long)getpid());
+
+    ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
+    store.mutex = mutex;
+    return mutex;
+}
+
 START_TEST(test_with_mutex_released)
 {
     /* With a mutex, every path of put, take and bind leaves it unlocked. */
-    apr_global_mutex_t *mutex = NULL;
-    const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-%ld.lock", (long)getpid());
+    apr_global_mutex_t *mutex = exclusive("");
     const char *state;
     blinkauth_flow_opener_t by;
     int removes;
 
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
-    store.mutex = mutex;
     state = put_sample(apr_time_now(), TTL);
     assert_unlocked(mutex);
     cache->fail_retrieve = APR_EGENERAL;
@@ -599,12 +608,9 @@ static apr_status_t take_while_held(const char *state)
 START_TEST(test_lock_wait_bounded)
 {
     /* A lock held longer than lock_wait: the store is unavailable (not "expired"), the record left in place. */
-    apr_global_mutex_t *mutex = NULL;
-    const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-wait-%ld.lock", (long)getpid());
     const char *state = put_sample(apr_time_now(), TTL);
+    apr_global_mutex_t *mutex = exclusive("wait-");
 
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
-    store.mutex = mutex;
     store.lock_wait = apr_time_from_msec(50);
     ck_assert_int_eq(take_while_held(state), BLINKAUTH_FLOW_UNAVAILABLE);
     ck_assert_pstr_eq(take_why, "cannot take the flow store's lock (in BlinkAuthTimeout)");
@@ -784,17 +790,6 @@ START_TEST(test_state_of_handle)
 }
 END_TEST
 
-/* Gives store a process mutex of its own, as an exclusive store (shmcb) has; returns it. */
-static apr_global_mutex_t *exclusive(void)
-{
-    apr_global_mutex_t *mutex = NULL;
-    const char *lockfile = apr_psprintf(unit_pool, "/tmp/blinkauth-check-flow-open-%ld.lock", (long)getpid());
-
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, lockfile, APR_LOCK_DEFAULT, unit_pool), APR_SUCCESS);
-    store.mutex = mutex;
-    return mutex;
-}
-
 /* blinkauth_flow_open of handle by browser "b" of the sample's app; sets *state and *url. */
 static apr_status_t open_as(const char *handle, const char **state, const char **url)
 {
@@ -852,7 +847,7 @@ END_TEST
  * a start record an earlier version left is still opened, once. */
 START_TEST(test_open_exclusive)
 {
-    apr_global_mutex_t *mutex = exclusive();
+    apr_global_mutex_t *mutex = exclusive("open-");
     blinkauth_flow_t f = sample(apr_time_now());
     const char *handle = NULL, *state = NULL, *got = NULL, *url = "unset", *earlier;
     int stores;
