@@ -216,8 +216,10 @@ log_since() { tail -n +"$(($2 + 1))" "$work/$1/logs/error_log"; }
 on_a() { echo "${1/127.0.0.1:$port_b\//127.0.0.1:$port_a/}"; }
 # The state of a callback URL.
 state_of() { local s=${1##*[?&]state=}; echo "${s%%&*}"; }
+# base64url, unpadded, of standard input.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 # The 16 characters of a state's SHA-256 (base64url) that name its cookie.
-state_hash() { printf %s "$1" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\n' | cut -c1-16; }
+state_hash() { printf %s "$1" | openssl dgst -sha256 -binary | b64url | cut -c1-16; }
 # Whether a Set-Cookie (as client.py prints it, "; " folded to ";") is the plain-http cookie of the
 # start URL: blinkauth-<16>=<43>, Path=/blink, HttpOnly, SameSite=Lax, not Secure, not Domain.
 cookie_plain() {
@@ -378,9 +380,6 @@ tampered_record_case() {
     DETAIL="EXISTS $key: $("${rcli[@]}" EXISTS "$key")"
     check "redis tamper: ... and the unusable record is deleted" test "$("${rcli[@]}" EXISTS "$key")" = 0
 }
-
-# base64url, unpadded, of standard input.
-b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 
 # A start record as every version writes it in a shared store (an earlier one in every store):
 # blinkauth:<handle>.start = <seal>.{"state":…,"url":…}, made here by hand in Redis under a handle of
