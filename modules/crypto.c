@@ -2,6 +2,7 @@
 #include "crypto.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_general.h>
@@ -143,43 +144,87 @@ const char *blinkauth_crypto_random_token(apr_pool_t *p)
  * OpenSSL 3's SHA256() looks the algorithm up in its provider store on every call, which costs
  * more than hashing a short secret; the implementation is fetched once per process instead. */
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-/* The SHA-256 implementation fetched once (blinkauth_crypto_release gives it back). */
-static volatile void *fetched;
+/* The SHA-256 and AES-256-GCM implementations fetched once (blinkauth_crypto_release gives them back). */
+static volatile void *fetched, *fetched_gcm;
+
+/* EVP_MD_fetch and EVP_CIPHER_fetch of name, and their frees, in one shape for fetch_once. */
+static void *md_fetch(const char *name)
+{
+    return EVP_MD_fetch(NULL, name, NULL);
+}
+static void md_free(void *md)
+{
+    EVP_MD_free(md);
+}
+static void *cipher_fetch(const char *name)
+{
+    return EVP_CIPHER_fetch(NULL, name, NULL);
+}
+static void cipher_free(void *cipher)
+{
+    EVP_CIPHER_free(cipher);
+}
+
+/* The implementation in *slot, fetched by name on first use: a thread that loses the race frees its own. NULL when it
+ * cannot be fetched. */
+static void *fetch_once(volatile void **slot, void *(*fetch)(const char *), void (*release)(void *), const char *name)
+{
+    void *got = apr_atomic_casptr(slot, NULL, NULL), *old;
+
+    if (got == NULL && (got = fetch(name)) != NULL && (old = apr_atomic_casptr(slot, got, NULL)) != NULL) {
+        release(got);
+        got = old;
+    }
+    return got;
+}
 #endif
 
 /* The SHA-256 implementation: fetched once (OpenSSL 3), or the built-in one; NULL when it cannot be fetched. */
 static const EVP_MD *sha256_md(void)
 {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    EVP_MD *md = (EVP_MD *)apr_atomic_casptr(&fetched, NULL, NULL);
-
-    if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) != NULL) {
-        void *old = apr_atomic_casptr(&fetched, md, NULL);
-        if (old) { /* another thread fetched it first */
-            EVP_MD_free(md);
-            md = old;
-        }
-    }
-    return md;
+    return fetch_once(&fetched, md_fetch, md_free, "SHA256");
 #else
     return EVP_sha256();
 #endif
 }
 
-/* This thread's digest context, used again call after call: a one-shot EVP_Digest allocates a context and the
- * implementation's state for every hash (five per Connect), and under load their malloc arenas' locks were contended.
- * Re-initialised with the same implementation, the context keeps its state's memory.  ctx_key's destructor frees it
+/* The AES-256-GCM implementation, as sha256_md. */
+static const EVP_CIPHER *gcm_cipher(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    return fetch_once(&fetched_gcm, cipher_fetch, cipher_free, "AES-256-GCM");
+#else
+    return EVP_aes_256_gcm();
+#endif
+}
+
+/* This thread's digest and cipher contexts, used again call after call: a one-shot EVP_Digest allocates a context and
+ * the implementation's state for every hash (five per Connect), and under load their malloc arenas' locks were
+ * contended; a cipher context made for each seal looked its implementation up by name, under a lock, besides.
+ * Re-initialised with the same implementation, a context keeps its state's memory.  ctx_key's destructor frees them
  * when the thread ends; blinkauth_crypto_release frees the calling thread's and deletes the key (before httpd unloads
  * this code, so that no thread ends into a destructor that is gone). */
-static _Thread_local EVP_MD_CTX *thread_ctx;
+typedef struct {
+    EVP_MD_CTX *digest;
+    EVP_CIPHER_CTX *gcm; /* set up for AES-256-GCM when gcm_ready */
+    int gcm_ready;
+} contexts_t;
+static _Thread_local contexts_t *thread_ctx;
 static pthread_key_t ctx_key;
 static apr_uint32_t ctx_key_state; /* KEY_NONE, KEY_MAKING or KEY_READY */
 enum { KEY_NONE, KEY_MAKING, KEY_READY };
 
-/* ctx_key's destructor: frees an ending thread's digest context. */
-static void ctx_free(void *ctx)
+/* ctx_key's destructor: frees an ending thread's contexts (NULL is none). */
+static void ctx_free(void *data)
 {
-    EVP_MD_CTX_free(ctx);
+    contexts_t *c = data;
+
+    if (c == NULL)
+        return;
+    EVP_MD_CTX_free(c->digest);
+    EVP_CIPHER_CTX_free(c->gcm);
+    free(c);
 }
 
 /* 1 when ctx_key exists, making it on first use; 0 while another thread makes it or when it cannot be made. */
@@ -197,15 +242,40 @@ static int ctx_key_ready(void)
     return 1;
 }
 
-/* This thread's digest context, made on first use and handed to ctx_key; NULL when it cannot be kept. */
+/* This thread's contexts, made on first use and handed to ctx_key; NULL when they cannot be kept. */
+static contexts_t *thread_contexts(void)
+{
+    contexts_t *c;
+
+    if (thread_ctx != NULL || !ctx_key_ready() || (c = calloc(1, sizeof(*c))) == NULL)
+        return thread_ctx;
+    if ((c->digest = EVP_MD_CTX_new()) == NULL || (c->gcm = EVP_CIPHER_CTX_new()) == NULL ||
+        pthread_setspecific(ctx_key, c) != 0) {
+        ctx_free(c);
+        return NULL;
+    }
+    return thread_ctx = c;
+}
+
+/* This thread's digest context; NULL when it cannot be kept. */
 static EVP_MD_CTX *thread_digest_ctx(void)
 {
-    if (thread_ctx == NULL && ctx_key_ready() && (thread_ctx = EVP_MD_CTX_new()) != NULL &&
-        pthread_setspecific(ctx_key, thread_ctx) != 0) {
-        EVP_MD_CTX_free(thread_ctx);
-        thread_ctx = NULL;
-    }
-    return thread_ctx;
+    contexts_t *c = thread_contexts();
+
+    return c ? c->digest : NULL;
+}
+
+/* This thread's cipher context, set up for AES-256-GCM (its 12-byte IV is GCM's default length); NULL when it cannot
+ * be. Each use gives it a key and an IV: the implementation is kept. */
+static EVP_CIPHER_CTX *thread_gcm_ctx(void)
+{
+    contexts_t *c = thread_contexts();
+    const EVP_CIPHER *cipher = c && !c->gcm_ready ? gcm_cipher() : NULL;
+
+    if (cipher != NULL && EVP_CipherInit_ex(c->gcm, cipher, NULL, NULL, NULL, 1) &&
+        EVP_CIPHER_CTX_get_iv_length(c->gcm) == BLINKAUTH_SEAL_IV_BYTES)
+        c->gcm_ready = 1;
+    return c && c->gcm_ready ? c->gcm : NULL;
 }
 
 /* SHA-256 of the a_len bytes of a then the b_len bytes of b into out, in this thread's context; 1 when done (0: the
@@ -358,18 +428,28 @@ const char *blinkauth_crypto_hmac(apr_pool_t *p, const unsigned char *key, apr_s
         n = 0; /* an empty MAC matches no seal */
     return blinkauth_crypto_b64url_encode(p, mac, n);
 }
+int blinkauth_crypto_key_for(const unsigned char *key, const char *purpose, unsigned char *out)
+{
+    unsigned int n = BLINKAUTH_KEY_BYTES;
+
+    return HMAC(EVP_sha256(), key, BLINKAUTH_KEY_BYTES, (const unsigned char *)purpose, strlen(purpose), out, &n) !=
+               NULL &&
+           n == BLINKAUTH_KEY_BYTES;
+}
+
 void blinkauth_crypto_release(void)
 {
     int i;
 
     for (i = 0; i < PREPARED_KEYS; i++)
         prepared_free(apr_atomic_xchgptr(&prepared[i], NULL));
-    EVP_MD_CTX_free(thread_ctx);
+    ctx_free(thread_ctx);
     thread_ctx = NULL;
     if (apr_atomic_cas32(&ctx_key_state, KEY_NONE, KEY_READY) == KEY_READY)
         pthread_key_delete(ctx_key);
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
     EVP_MD_free((EVP_MD *)apr_atomic_xchgptr(&fetched, NULL));
+    EVP_CIPHER_free((EVP_CIPHER *)apr_atomic_xchgptr(&fetched_gcm, NULL));
 #endif
 }
 
@@ -381,25 +461,35 @@ void blinkauth_crypto_key_derive(const char *secret, unsigned char *out)
 /* The sealed form of n plaintext bytes, in bytes: the IV, the ciphertext (as long as the plaintext), the tag. */
 #define SEALED_BYTES(n) (BLINKAUTH_SEAL_IV_BYTES + (n) + BLINKAUTH_SEAL_TAG_BYTES)
 
-/* AES-256-GCM of in (len bytes) under key with aad, into out (len bytes) and tag; 1 when OpenSSL did it. encrypt 0
- * decrypts, checking tag: 0 when it does not verify. */
+/* AES-256-GCM of in (len bytes) under key with aad, into out (len bytes) and tag, in this thread's context; 1 when
+ * OpenSSL did it. encrypt 0 decrypts, checking tag: 0 when it does not verify. */
 static int gcm(int encrypt, const unsigned char *key, const unsigned char *iv, const char *aad, const unsigned char *in,
                apr_size_t len, unsigned char *out, unsigned char *tag)
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *kept = thread_gcm_ctx(), *ctx = kept ? kept : EVP_CIPHER_CTX_new();
     int n = 0, ok;
 
+    /* Without a context of this thread's, one for this call (the implementation looked up again). */
     ok = ctx != NULL && len <= INT_MAX && strlen(aad) <= INT_MAX &&
-         EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) &&
-         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, BLINKAUTH_SEAL_IV_BYTES, NULL) &&
-         EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, encrypt) &&
+         EVP_CipherInit_ex(ctx, kept ? NULL : EVP_aes_256_gcm(), NULL, key, iv, encrypt) &&
          EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) &&
          EVP_CipherUpdate(ctx, out, &n, in, (int)len) &&
          (encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, BLINKAUTH_SEAL_TAG_BYTES, tag)) &&
          EVP_CipherFinal_ex(ctx, out + n, &n) &&
          (!encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, BLINKAUTH_SEAL_TAG_BYTES, tag));
-    EVP_CIPHER_CTX_free(ctx);
+    if (kept == NULL)
+        EVP_CIPHER_CTX_free(ctx);
     return ok;
+}
+
+/* 1 when text (base64url) is the one spelling of its bytes: the bits its last character carries beyond them are 0.
+ * Else two texts would open to the same plaintext, and a sealed text named by its hash could be used twice. */
+static int b64url_canonical(const char *text)
+{
+    apr_size_t n = strlen(text);
+    int last = n > 0 ? blinkauth_crypto_b64url_value((unsigned char)text[n - 1]) : 0;
+
+    return n % 4 == 2 ? (last & 0x0F) == 0 : n % 4 == 3 ? (last & 0x03) == 0 : 1;
 }
 
 const char *blinkauth_crypto_seal(apr_pool_t *p, const unsigned char *key, const char *aad, const void *plain,
@@ -408,8 +498,7 @@ const char *blinkauth_crypto_seal(apr_pool_t *p, const unsigned char *key, const
     unsigned char *sealed = apr_palloc(p, SEALED_BYTES(len));
     unsigned char *iv = sealed, *body = sealed + BLINKAUTH_SEAL_IV_BYTES, *tag = body + len;
 
-    if (apr_generate_random_bytes(iv, BLINKAUTH_SEAL_IV_BYTES) != APR_SUCCESS ||
-        !gcm(1, key, iv, aad, plain, len, body, tag))
+    if (random_bytes(iv, BLINKAUTH_SEAL_IV_BYTES) != APR_SUCCESS || !gcm(1, key, iv, aad, plain, len, body, tag))
         return NULL;
     return blinkauth_crypto_b64url_encode(p, sealed, SEALED_BYTES(len));
 }
@@ -420,7 +509,7 @@ unsigned char *blinkauth_crypto_open(apr_pool_t *p, const unsigned char *key, co
     apr_size_t n = 0;
     unsigned char *bytes = blinkauth_crypto_b64url_decode(p, sealed, &n), *plain;
 
-    if (bytes == NULL || n < SEALED_BYTES(0))
+    if (bytes == NULL || n < SEALED_BYTES(0) || !b64url_canonical(sealed))
         return NULL;
     *len = n - SEALED_BYTES(0);
     plain = apr_palloc(p, *len + 1);

@@ -43,6 +43,10 @@ void blinkauth_crypto_release(void);
 #define BLINKAUTH_KEY_BYTES 32
 void blinkauth_crypto_key_derive(const char *secret, unsigned char *out);
 
+/* The key for purpose derived from key (both BLINKAUTH_KEY_BYTES): HMAC-SHA256(key, purpose), into out; 1 when
+ * OpenSSL made it. One secret then keys several uses, none of which can stand in for another. */
+int blinkauth_crypto_key_for(const unsigned char *key, const char *purpose, unsigned char *out);
+
 /* HMAC-SHA256 of data under key, base64url (BLINKAUTH_RANDOM_B64_LEN characters), allocated in p. */
 const char *blinkauth_crypto_hmac(apr_pool_t *p, const unsigned char *key, apr_size_t key_len, const void *data,
                                   apr_size_t len);
@@ -58,7 +62,8 @@ const char *blinkauth_crypto_seal(apr_pool_t *p, const unsigned char *key, const
                                   apr_size_t len);
 
 /* What blinkauth_crypto_seal sealed into sealed under key with aad: the plaintext, NUL-terminated, of *len bytes,
- * allocated in p; NULL when sealed is not such a text or does not verify (another key or aad, altered, cut). */
+ * allocated in p; NULL when sealed is not such a text (nor the one base64url spelling of one) or does not verify
+ * (another key or aad, altered, cut). */
 unsigned char *blinkauth_crypto_open(apr_pool_t *p, const unsigned char *key, const char *aad, const char *sealed,
                                      apr_size_t *len);
 

@@ -292,6 +292,44 @@ START_TEST(test_hmac_many_keys)
 }
 END_TEST
 
+START_TEST(test_seal_round_trip_and_spelling)
+{
+    unsigned char key[BLINKAUTH_KEY_BYTES], other[BLINKAUTH_KEY_BYTES];
+    apr_size_t len = 0;
+    /* Sealed, n bytes are 28 + n: 3 bytes make 31 (42 characters, the last carrying 4 bits beyond them), 1 byte 29
+     * (39 characters, 2 bits). */
+    const char *plains[] = {"abc", "x"};
+    int i;
+
+    memset(key, 1, sizeof(key));
+    for (i = 0; i < UNIT_COUNT(plains); i++) {
+        const char *sealed = blinkauth_crypto_seal(unit_pool, key, "aad", plains[i], strlen(plains[i]));
+        char *respelled = apr_pstrdup(unit_pool, sealed);
+        apr_size_t n = strlen(sealed);
+        int last = blinkauth_crypto_b64url_value((unsigned char)sealed[n - 1]);
+        const unsigned char *plain;
+
+        ck_assert_ptr_nonnull(sealed);
+        ck_assert_int_ne(n % 4, 0);
+        plain = blinkauth_crypto_open(unit_pool, key, "aad", sealed, &len);
+        ck_assert_ptr_nonnull(plain);
+        ck_assert_str_eq((const char *)plain, plains[i]);
+        ck_assert_uint_eq(len, strlen(plains[i]));
+        ck_assert_ptr_null(blinkauth_crypto_open(unit_pool, key, "other aad", sealed, &len));
+        /* The same bytes spelled another way (a bit the last character carries beyond them set): refused, so that a
+         * sealed text named by its hash has one name. */
+        respelled[n - 1] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last | 1];
+        ck_assert_str_ne(respelled, sealed);
+        ck_assert_ptr_null(blinkauth_crypto_open(unit_pool, key, "aad", respelled, &len));
+    }
+    /* Keys derived for two purposes differ from each other and from the key. */
+    ck_assert_int_eq(blinkauth_crypto_key_for(key, "one purpose", other), 1);
+    ck_assert_int_ne(memcmp(key, other, sizeof(key)), 0);
+    ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, other, sizeof(other)),
+                     blinkauth_crypto_hmac(unit_pool, key, sizeof(key), "one purpose", 11));
+}
+END_TEST
+
 START_TEST(test_random_token_fork)
 {
     int fds[2];
@@ -332,6 +370,6 @@ int main(void)
                               test_random_token_shape, test_random_token_differs, test_pkce_rfc7636_appendix_b,
                               test_pkce_other_verifier, test_secret_equal, test_secret_which, test_flow_ref_known_value,
                               test_flow_ref_shape_and_secrecy, test_hmac_rfc4231, test_hmac_many_keys,
-                              test_random_token_fork));
+                              test_seal_round_trip_and_spelling, test_random_token_fork));
     return unit_run(s);
 }
