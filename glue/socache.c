@@ -12,7 +12,7 @@
 #define DEFAULT_PROVIDER "shmcb"
 /* Follows a kept store's name in httpd's retained data, and changes with kept_t: a graceful restart into a build
  * whose kept_t differs (an upgrade) must not read the last one's as its own. */
-#define KEPT_LAYOUT ":2"
+#define KEPT_LAYOUT ":3"
 /* The least bytes of a shmcb shard: shmcb's default size (512,000 bytes, as this module counts it) makes 8 of them. */
 #define SHARD_MIN_SIZE 64000
 
@@ -72,6 +72,7 @@ typedef struct {
     ap_socache_instance_t *instance[BLINKAUTH_SOCACHE_MAX]; /* shmcb's; NULL for a provider whose instance the
                                                                directive made */
     apr_global_mutex_t *mutex[BLINKAUTH_SOCACHE_MAX];       /* NULL for a provider safe without one */
+    unsigned char id[BLINKAUTH_FLOW_STORE_ID_BYTES];        /* random, made with them: names this store */
 } kept_t;
 
 /* pconf cleanup that destroys a provider's cache made for this generation (both go with the configuration). */
@@ -188,6 +189,8 @@ static kept_t *kept_get(blinkauth_socache_t *c, server_rec *s, apr_pool_t *ptemp
     apr_pool_create(&kept->pool, s->process->pool);
     kept->signature = apr_pstrdup(kept->pool, sig);
     kept->n = c->n;
+    if (apr_generate_random_bytes(kept->id, sizeof(kept->id)) != APR_SUCCESS)
+        err = "no randomness for its name";
     for (k = 0; k < c->n && err == NULL; k++)
         err = kept_make_one(c, kept, k, s, ptemp);
     if (err == NULL)
@@ -248,8 +251,11 @@ int blinkauth_socache_post_config(blinkauth_socache_t *c, server_rec *s, apr_poo
         if (shard_ready(c, kept, k, s, pconf) != APR_SUCCESS)
             return HTTP_INTERNAL_SERVER_ERROR;
         c->shard[k].lock_wait = lock_wait;
-        if ((c->shard[k].sealed = seal_key != NULL))
-            memcpy(c->shard[k].seal_key, seal_key, sizeof(c->shard[k].seal_key));
+        if (seal_key != NULL && blinkauth_flow_store_seal_with(&c->shard[k], seal_key, kept->id) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, BLALOGNO(00019) "%s: cannot derive the start handles' key",
+                         c->what);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     if (!c->locks) {
         c->store = c->shard[0];

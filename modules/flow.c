@@ -20,6 +20,14 @@
 #define DONE_SUFFIX ".done"
 #define PROBE_SUFFIX ".probe"
 
+/* What a start handle's seal authenticates besides the flow, so that no other text of ours sealed under the same key
+ * opens as a handle; and what the handle key is derived for. */
+#define HANDLE_AAD "blinkauth-start-handle:1"
+#define HANDLE_KEY_PURPOSE "blinkauth start handles"
+
+/* What an exclusive store keeps in place of a flow record its callback took: its start URL must not bind it again. */
+#define SPENT_RECORD "{\"v\":1,\"spent\":1}"
+
 /* Up to this many dots follow the state in a key of our own store (see flow_key). */
 #define KEY_PAD_MAX 31
 
@@ -329,8 +337,27 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
     return rv;
 }
 
-/* The flow record under key read into *flow; the caller holds the lock. As fetch, and APR_EBADF (with *why) for a
- * record that is not a flow record. */
+apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr_pool_t *p,
+                                        const blinkauth_flow_t *flow, const char **handle, const char **state)
+{
+    const char *json = blinkauth_flow_encode(p, flow);
+    const char *sealed = json ? blinkauth_crypto_seal(p, store->handle_key, HANDLE_AAD, json, strlen(json)) : NULL;
+
+    if (sealed == NULL || strlen(sealed) > BLINKAUTH_FLOW_HANDLE_MAX)
+        return APR_EGENERAL;
+    *handle = sealed;
+    *state = blinkauth_flow_state_of(p, sealed);
+    return APR_SUCCESS;
+}
+
+/* 1 when json (n bytes) is the spent mark. */
+static int is_spent(const char *json, apr_size_t n)
+{
+    return n == sizeof(SPENT_RECORD) - 1 && memcmp(json, SPENT_RECORD, n) == 0;
+}
+
+/* The flow record under key read into *flow; the caller holds the lock. As fetch, APR_NOTFOUND (with *why) for the
+ * spent mark, and APR_EBADF (with *why) for a record that is not a flow record. */
 static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key,
                                blinkauth_flow_t **flow, const char **why)
 {
@@ -338,7 +365,11 @@ static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *
     apr_size_t n = 0;
     apr_status_t rv = fetch(store, p, key, &json, &n, why, 1);
 
-    if (rv == APR_SUCCESS && (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL)
+    if (rv == APR_SUCCESS && is_spent(json, n)) {
+        *why = "the connect was completed already";
+        rv = APR_NOTFOUND;
+    }
+    else if (rv == APR_SUCCESS && (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL)
         rv = APR_EBADF;
     return rv;
 }
@@ -359,6 +390,20 @@ static apr_status_t take_out(const blinkauth_flow_store_t *store, apr_pool_t *p,
     return rv == APR_SUCCESS ? dropped : rv;
 }
 
+/* Puts the spent mark in the place of the flow record under key until expiry, the record's own (or deletes the record
+ * when that has passed); the lock is held. In an exclusive store a start URL keeps its flow only where nothing is. */
+static apr_status_t spend(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *key, apr_time_t expiry,
+                          const char **why)
+{
+    apr_status_t rv;
+
+    if (expiry <= apr_time_now())
+        return drop(store, p, key, why);
+    if ((rv = keep(store, p, key, expiry, SPENT_RECORD)) != APR_SUCCESS)
+        *why = "the flow store refused the spent mark";
+    return rv;
+}
+
 apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why)
@@ -375,6 +420,9 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
         *why =
             (*flow)->browser ? "the browser is not the one that opened the start URL" : "the start URL was not opened";
         rv = APR_EACCES;
+    }
+    else if (rv == APR_SUCCESS && blinkauth_flow_store_exclusive(store)) {
+        rv = spend(store, p, key, (*flow)->created + ttl, why);
     }
     else {
         rv = take_out(store, p, key, rv, why);
@@ -398,6 +446,14 @@ static int made_for(const blinkauth_flow_t *flow, const blinkauth_flow_opener_t 
     return strcmp(flow->auth_id, by->auth_id) == 0 && strcmp(u.path, by->redirect_path) == 0;
 }
 
+/* 1 when the start URL of flow is opened too late: after by->open_ttl, or after the flow's own by->ttl. */
+static int too_late(const blinkauth_flow_t *flow, const blinkauth_flow_opener_t *by)
+{
+    apr_interval_time_t age = apr_time_now() - flow->created;
+
+    return age > by->open_ttl || age > by->ttl;
+}
+
 apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                  const blinkauth_flow_opener_t *by, blinkauth_flow_t **flow, const char **why)
 {
@@ -417,7 +473,7 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
         *why = "the connect is bound to a browser already (the start URL was opened)";
         rv = APR_EEXIST;
     }
-    else if (rv == APR_SUCCESS && apr_time_now() - (*flow)->created > by->open_ttl) {
+    else if (rv == APR_SUCCESS && too_late(*flow, by)) {
         /* Left in place: unbound, no callback can use it, and it goes when its own ttl ends. */
         *why = "the start URL is older than BlinkAuthStartTimeout";
         rv = APR_TIMEUP;
@@ -474,6 +530,61 @@ int blinkauth_flow_store_exclusive(const blinkauth_flow_store_t *store)
     return store->mutex != NULL;
 }
 
+/* The flow a sealed handle carries, into *flow; APR_EBADF (with *why) when the handle does not open to one. */
+static apr_status_t handle_open(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
+                                blinkauth_flow_t **flow, const char **why)
+{
+    apr_size_t n = 0;
+    const char *json = (const char *)blinkauth_crypto_open(p, store->handle_key, HANDLE_AAD, handle, &n);
+
+    if (json == NULL || (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL || (*flow)->browser != NULL) {
+        *flow = NULL;
+        *why = "the start URL's handle does not open here (altered or cut; or made by another server, by this "
+               "one before a stop and start, or under another BlinkAuthStateKey)";
+        return APR_EBADF;
+    }
+    return APR_SUCCESS;
+}
+
+/* Opens a sealed handle (exclusive stores): its flow, made for by's <Location> and opened in time, is kept under state
+ * bound to by->browser, unless a record is there already: APR_EEXIST (opened before, or completed). Else as bind. */
+static apr_status_t claim(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle, const char *state,
+                          const blinkauth_flow_opener_t *by, blinkauth_flow_t **flow, const char **why)
+{
+    const char *key, *text, *json = NULL;
+    apr_size_t n = 0, m = 0;
+    apr_status_t rv = handle_open(store, p, handle, flow, why);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (!made_for(*flow, by)) {
+        *why = "the connect was made under another <Location> (another app, or another callback)";
+        return APR_EACCES;
+    }
+    if (too_late(*flow, by)) {
+        *why = "the start URL is older than BlinkAuthStartTimeout";
+        return APR_TIMEUP;
+    }
+    (*flow)->browser = by->browser;
+    if ((text = record_text(store, p, blinkauth_flow_encode(p, *flow), &n)) == NULL) {
+        *why = "the connect does not make a flow record";
+        return APR_EGENERAL;
+    }
+    if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
+        return rv;
+    rv = fetch(store, p, key, &json, &m, why, 0);
+    if (rv == APR_SUCCESS || rv == APR_EBADF) {
+        *why = rv == APR_EBADF     ? "an unusable record is kept under the start URL's state"
+               : is_spent(json, m) ? "the connect was completed already"
+                                   : "the connect is bound to a browser already (the start URL was opened)";
+        rv = APR_EEXIST;
+    }
+    else if (rv == APR_NOTFOUND && (rv = keep_text(store, p, key, (*flow)->created + by->ttl, text, n)) != APR_SUCCESS)
+        *why = "the flow store refused the bound record";
+    store_unlock(store);
+    return rv;
+}
+
 apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                  const blinkauth_flow_opener_t *by, const char **state, const char **url,
                                  blinkauth_flow_t **flow, const char **why)
@@ -484,6 +595,16 @@ apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t
 
     *state = *url = NULL;
     *flow = NULL;
+    /* A handle that carries its connect: this version's in an exclusive store (where a record kept can be checked and
+     * written under one lock), nothing to open in another. */
+    if (strlen(handle) != BLINKAUTH_RANDOM_B64_LEN) {
+        if (exclusive) {
+            *state = named;
+            return claim(store, p, handle, named, by, flow, why);
+        }
+        *why = "the start URL carries its connect, which only a BlinkAuthCache of shmcb opens";
+        return APR_NOTFOUND;
+    }
     /* An exclusive store keeps one record, under the handle's state. */
     if (exclusive && (rv = blinkauth_flow_bind(store, p, named, by, flow, why)) != APR_NOTFOUND) {
         *state = named;
@@ -571,4 +692,19 @@ void blinkauth_flow_store_unlock(const blinkauth_flow_store_t *store)
 apr_status_t blinkauth_flow_store_probe(const blinkauth_flow_store_t *store, apr_pool_t *p)
 {
     return probe(store, p);
+}
+
+apr_status_t blinkauth_flow_store_seal_with(blinkauth_flow_store_t *store, const unsigned char *key,
+                                            const unsigned char *id)
+{
+    char purpose[sizeof(HANDLE_KEY_PURPOSE) + 2 * BLINKAUTH_FLOW_STORE_ID_BYTES + 1];
+    int i, at = (int)sizeof(HANDLE_KEY_PURPOSE) - 1;
+
+    memcpy(purpose, HANDLE_KEY_PURPOSE, (size_t)at);
+    purpose[at++] = ' ';
+    for (i = 0; i < BLINKAUTH_FLOW_STORE_ID_BYTES; i++, at += 2)
+        apr_snprintf(purpose + at, 3, "%02x", id[i]);
+    store->sealed = 1;
+    memcpy(store->seal_key, key, sizeof(store->seal_key));
+    return blinkauth_crypto_key_for(key, purpose, store->handle_key) ? APR_SUCCESS : APR_EGENERAL;
 }

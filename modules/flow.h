@@ -50,7 +50,22 @@ typedef struct blinkauth_flow_store_t {
      * or alter one; a record whose seal does not verify is refused. Without a key (sealed 0) records are plain. */
     unsigned char seal_key[BLINKAUTH_SEAL_KEY_BYTES];
     int sealed;
+    /* Derived from seal_key: seals the start handles that carry a connect (blinkauth_flow_handle_seal). */
+    unsigned char handle_key[BLINKAUTH_KEY_BYTES];
 } blinkauth_flow_store_t;
+
+/* The longest start handle accepted: a sealed connect is a few hundred characters. */
+#define BLINKAUTH_FLOW_HANDLE_MAX 4096
+
+/* Bytes of a store's random name (see blinkauth_flow_store_seal_with). */
+#define BLINKAUTH_FLOW_STORE_ID_BYTES 16
+
+/* Gives store the key that seals its records, and the key that seals its start handles, derived from it and from id
+ * (BLINKAUTH_FLOW_STORE_ID_BYTES made with the store, kept as long as its records are): a start handle then opens only
+ * in the store it was made for, as a record kept there would, though other servers share the key. APR_EGENERAL when
+ * OpenSSL could not derive it. */
+apr_status_t blinkauth_flow_store_seal_with(blinkauth_flow_store_t *store, const unsigned char *key,
+                                            const unsigned char *id);
 
 /* The flow record as text (JSON); NULL when a field is missing or not UTF-8. */
 const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow);
@@ -69,12 +84,20 @@ const char *blinkauth_flow_state_of(apr_pool_t *p, const char *handle);
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
                                 apr_interval_time_t ttl, const char **handle, const char **state);
 
+/* Begins a connect in an exclusive store without writing to it: *handle is flow itself, sealed (AES-256-GCM under the
+ * store's handle key), and *state its state. The first browser that opens the start URL keeps the flow, bound to
+ * itself (blinkauth_flow_open); nothing is kept for a start URL never opened. */
+apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr_pool_t *p,
+                                        const blinkauth_flow_t *flow, const char **handle, const char **state);
+
 /* Reads and deletes the flow record of state, so it can be used once. With browser set, only the browser that
  * opened the start URL may: a record bound to another browser (or to none) is left in place and APR_EACCES
  * returned (compared in constant time). APR_NOTFOUND when there is none, APR_TIMEUP when it is older than ttl,
  * APR_EBADF (with *why) when it is not a record or its seal does not verify (it is deleted), another error when the
  * store failed (with *why): BLINKAUTH_FLOW_UNAVAILABLE when its lock was not had within lock_wait, or when nothing
- * was found and the store (with probe set) failed to store and read back a probe record. */
+ * was found and the store (with probe set) failed to store and read back a probe record. An exclusive store keeps a
+ * spent mark in the record's place until the record would have expired, so that its start URL cannot bind it again;
+ * a take finds that as APR_NOTFOUND. */
 apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *state,
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why);
@@ -101,11 +124,14 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
 apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                       const char *state, const char *url, apr_interval_time_t ttl);
 
-/* Opens the start URL of handle: binds its flow to by->browser (blinkauth_flow_bind) and sets *flow and *state. In an
- * exclusive store the handle's state names the flow record; in another, or for a start URL an earlier version answered,
- * the start record of handle is taken first (it works once) and names the state; then *url is the authorization URL it
- * holds (else NULL: the caller makes it from *flow). APR_NOTFOUND (with *why) when there is nothing to open; else as
- * bind, and APR_EBADF for a start record that is not one. *state stays NULL when no record was found. */
+/* Opens the start URL of handle: binds its flow to by->browser and sets *flow and *state. In an exclusive store a
+ * sealed handle (blinkauth_flow_handle_seal) carries the flow, which is kept under the handle's state unless something
+ * is there already (APR_EEXIST: opened before, or completed); APR_EBADF for a handle that does not open. Else the
+ * handle's state names the flow record (blinkauth_flow_bind): in another store, or for a start URL an earlier version
+ * answered, the start record of handle is taken first (it works once) and names the state; then *url is the
+ * authorization URL it holds (else NULL: the caller makes it from *flow). APR_NOTFOUND (with *why) when there is
+ * nothing to open; else as bind, and APR_EBADF for a start record that is not one. *state stays NULL when no record
+ * was found. */
 apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                  const blinkauth_flow_opener_t *by, const char **state, const char **url,
                                  blinkauth_flow_t **flow, const char **why);

@@ -50,11 +50,31 @@ static int store_failed(request_rec *r, apr_status_t rv, const char *what)
                                  "try again shortly.");
 }
 
+/* In a store that is not exclusive: the flow record under the state of a fresh start handle (the start URL binds it
+ * to the browser), and a start record, whose delete is what sends only one browser on; the store's error with *why. */
+static apr_status_t stored(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_flow_store_t *store,
+                           const blinkauth_flow_t *flow, const char **handle, const char **state, const char **why)
+{
+    apr_status_t rv =
+        blinkauth_flow_put(store, r->pool, flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), handle, state);
+
+    if (rv != APR_SUCCESS) {
+        *why = apr_psprintf(r->pool, "the %s flow store refused the flow record", store->provider->name);
+        return rv;
+    }
+    blinkauth_logctx_flow(r, *state);
+    rv = blinkauth_flow_start_put(store, r->pool, *handle, *state,
+                                  blinkauth_route_authorization_url(r, cfg, flow, *state),
+                                  apr_time_from_sec(blinkauth_config_start_timeout(cfg)));
+    *why = "the flow store refused the start record";
+    return rv;
+}
+
 int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const char *auth_id)
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     blinkauth_flow_t flow = {0};
-    const char *state = NULL, *handle = NULL, *url, *body;
+    const char *state = NULL, *handle = NULL, *why = NULL, *url, *body;
     apr_status_t rv;
 
     if (r->method_number != M_POST)
@@ -84,20 +104,15 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
         flow.nonce = blinkauth_crypto_random_token(r->pool);
     if (store == NULL || flow.verifier == NULL)
         return store_failed(r, APR_EGENERAL, store ? "no randomness for the PKCE verifier" : "no flow store");
-    /* The flow record, under the state of the start URL's handle: the start URL Blink opens binds it to the browser
-     * and sends that on to the service (routes/start.c). */
-    rv = blinkauth_flow_put(store, r->pool, &flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), &handle,
-                            &state);
-    if (rv != APR_SUCCESS)
-        return store_failed(r, rv,
-                            apr_psprintf(r->pool, "the %s flow store refused the flow record", store->provider->name));
-    blinkauth_logctx_flow(r, state);
-    /* A store that is not exclusive keeps a start record too: its delete is what sends only one browser on. */
-    if (!blinkauth_flow_store_exclusive(store) &&
-        (rv = blinkauth_flow_start_put(store, r->pool, handle, state,
-                                       blinkauth_route_authorization_url(r, cfg, &flow, state),
-                                       apr_time_from_sec(blinkauth_config_start_timeout(cfg)))) != APR_SUCCESS)
-        return store_failed(r, rv, "the flow store refused the start record");
+    /* An exclusive store keeps nothing yet: the start URL carries the connect, sealed, and the browser that opens it
+     * first keeps it, bound to itself (routes/start.c). */
+    if (blinkauth_flow_store_exclusive(store)) {
+        if ((rv = blinkauth_flow_handle_seal(store, r->pool, &flow, &handle, &state)) != APR_SUCCESS)
+            return store_failed(r, rv, "the connect could not be sealed into a start URL");
+        blinkauth_logctx_flow(r, state);
+    }
+    else if ((rv = stored(r, cfg, store, &flow, &handle, &state, &why)) != APR_SUCCESS)
+        return store_failed(r, rv, why);
     url = start_url(r, cfg, flow.redirect_uri, handle);
 
     BLINKAUTH_RLOG(APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);

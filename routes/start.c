@@ -68,7 +68,7 @@ int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const c
     /* HEAD (header_only) must not spend the link: link previewers send it. */
     if (r->method_number != M_GET || r->header_only)
         return blinkauth_reply_not_allowed(r, "GET");
-    if (!blinkauth_text_is_b64url(handle, BLINKAUTH_RANDOM_B64_LEN) || strlen(handle) != BLINKAUTH_RANDOM_B64_LEN)
+    if (!blinkauth_text_is_b64url(handle, BLINKAUTH_FLOW_HANDLE_MAX) || strlen(handle) < BLINKAUTH_RANDOM_B64_LEN)
         return used(r, "the handle is malformed");
     if (store == NULL)
         return store_failed(r, APR_EGENERAL, "no flow store");

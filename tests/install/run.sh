@@ -173,7 +173,7 @@ url="http://127.0.0.1:$port/blink/auth/a-1234"
 out=$(curl -s -w ' %{http_code}' -XPOST -H 'blink-auth-proxysecret: s3cret' -H 'blink-auth-userid: u1' "$url")
 code=${out##* } body=${out% *}
 # The authorization_url is the app's one-time start URL, at the origin of BlinkAuthRedirectURI.
-handle=$(sed -n 's|^.*"authorization_url":"https://apps\.example\.com/blink/start/\([A-Za-z0-9_-]\{43\}\)".*$|\1|p' <<<"$body")
+handle=$(sed -n 's|^.*"authorization_url":"https://apps\.example\.com/blink/start/\([A-Za-z0-9_-]\{43,\}\)".*$|\1|p' <<<"$body")
 check "Connect: 200 with an authorization_url at the one-time start URL (https://apps.example.com/blink/start/<handle>)" \
     '[ "$code" = 200 ] && [ -n "$handle" ]' 'echo "got: $out"'
 # The browser opens it (here through the local server, as apps.example.com): 303 to the authorize

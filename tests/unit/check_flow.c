@@ -16,6 +16,8 @@
 /* A start handle. */
 #define HANDLE "Hq3_b9KpLmHq3_b9KpLmHq3_b9KpLmHq3_b9KpLmHq3"
 #define CREATED APR_INT64_C(1700000000123456)
+/* A store's name: BLINKAUTH_FLOW_STORE_ID_BYTES bytes. */
+#define STORE_ID "sixteen bytes id"
 
 /* The encoding of sample(CREATED). */
 #define SAMPLE_JSON                                                                                                    \
@@ -522,10 +524,11 @@ START_TEST(test_with_mutex_released)
     ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
     assert_unlocked(mutex);
     cache->fail_retrieve = APR_SUCCESS;
-    cache->fail_remove = APR_EGENERAL;
+    /* An exclusive store's take writes the spent mark over the record. */
+    cache->fail_store = APR_EGENERAL;
     ck_assert_int_eq(take(state, TTL), APR_EGENERAL);
     assert_unlocked(mutex);
-    cache->fail_remove = APR_SUCCESS;
+    cache->fail_store = APR_SUCCESS;
     ck_assert_int_eq(take(state, TTL), APR_SUCCESS);
     assert_unlocked(mutex);
     /* A bind under the lock stores the bound record over the one it read: no delete. */
@@ -627,9 +630,11 @@ END_TEST
 /* Checked fixture: as setup, with a store that seals its records under a fixed key. */
 static void setup_sealed(void)
 {
+    unsigned char key[BLINKAUTH_SEAL_KEY_BYTES];
+
     setup();
-    memset(store.seal_key, 7, sizeof(store.seal_key));
-    store.sealed = 1;
+    memset(key, 7, sizeof(key));
+    ck_assert_int_eq(blinkauth_flow_store_seal_with(&store, key, (const unsigned char *)STORE_ID), APR_SUCCESS);
 }
 
 /* The one object the fake holds, as text. */
@@ -905,6 +910,112 @@ START_TEST(test_start_tampered_refused)
 }
 END_TEST
 
+/* The sealed handle of sample(created) in the store as it is; asserts that sealing it wrote nothing. */
+static const char *sealed_handle(apr_time_t created, const char **state)
+{
+    blinkauth_flow_t f = sample(created);
+    const char *handle = NULL;
+    int stores = cache->stores;
+
+    ck_assert_int_eq(blinkauth_flow_handle_seal(&store, unit_pool, &f, &handle, state), APR_SUCCESS);
+    ck_assert_int_eq(cache->stores, stores);
+    ck_assert_str_eq(*state, blinkauth_flow_state_of(unit_pool, handle));
+    return handle;
+}
+
+/* In an exclusive store a Connect writes nothing: its start handle carries the flow, sealed. The first opening keeps
+ * the flow bound to its browser; the callback leaves a spent mark in its place, so the start URL cannot bind it again
+ * while it could still be opened. */
+START_TEST(test_sealed_handle_opens_once)
+{
+    apr_global_mutex_t *mutex = exclusive("handle-");
+    blinkauth_flow_t want = sample(apr_time_now());
+    const char *state = NULL, *handle = sealed_handle(want.created, &state), *got = NULL, *url = "unset";
+    apr_size_t n = 0;
+    unsigned char *bytes = blinkauth_crypto_b64url_decode(unit_pool, handle, &n);
+
+    ck_assert_int_eq(fake_cache_count(cache), 0);
+    ck_assert_uint_gt(strlen(handle), BLINKAUTH_RANDOM_B64_LEN);
+    ck_assert_uint_le(strlen(handle), BLINKAUTH_FLOW_HANDLE_MAX);
+    ck_assert_int_eq(blinkauth_text_is_b64url(handle, BLINKAUTH_FLOW_HANDLE_MAX), 1);
+    /* Encrypted: neither the verifier nor the user can be read off the URL. */
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_ptr_null(memmem(bytes, n, want.verifier, strlen(want.verifier)));
+    ck_assert_ptr_null(memmem(bytes, n, want.user_id, strlen(want.user_id)));
+    ck_assert_str_ne(handle, sealed_handle(want.created, &got)); /* a fresh IV each time */
+
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_SUCCESS);
+    ck_assert_str_eq(got, state);
+    ck_assert_ptr_null(url);
+    want.browser = "b";
+    assert_same_flow(bound, &want);
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    ck_assert(cache->last_expiry == want.created + TTL);
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_EEXIST);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "other", &taken, &take_why), APR_EACCES);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "b", &taken, &take_why), APR_SUCCESS);
+    assert_same_flow(taken, &want);
+    /* The spent mark: kept until the record would have expired, found by a take as nothing, refused to the link. */
+    ck_assert_int_eq(fake_cache_count(cache), 1);
+    ck_assert(cache->last_expiry == want.created + TTL);
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_EEXIST);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "b", &taken, &take_why), APR_NOTFOUND);
+    ck_assert_str_eq(take_why, "the connect was completed already");
+    assert_unlocked(mutex);
+    store.mutex = NULL;
+    apr_global_mutex_destroy(mutex);
+}
+END_TEST
+
+/* A sealed handle opens only as made: not altered, not under another key, not under another <Location>, not late, and
+ * only where a store is exclusive. A refused one keeps nothing. */
+START_TEST(test_sealed_handle_refused)
+{
+    apr_global_mutex_t *mutex = exclusive("refused-");
+    const char *state = NULL, *handle = sealed_handle(apr_time_now(), &state), *got = NULL, *url = NULL, *why = NULL;
+    char *altered = apr_pstrdup(unit_pool, handle);
+    unsigned char other[BLINKAUTH_SEAL_KEY_BYTES];
+    blinkauth_flow_opener_t by = opener("b", TTL);
+
+    altered[strlen(altered) / 2] = altered[strlen(altered) / 2] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(open_as(altered, &got, &url), APR_EBADF);
+    ck_assert_ptr_null(bound);
+    ck_assert_int_eq(open_as(apr_pstrndup(unit_pool, handle, strlen(handle) - 4), &got, &url), APR_EBADF);
+    by.auth_id = "b-5678";
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &got, &url, &bound, &why), APR_EACCES);
+    ck_assert_msg(strstr(why, "another <Location>") != NULL, "why: %s", why);
+    by = opener("b", TTL);
+    by.redirect_path = "/blink/quick-start/callback";
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &got, &url, &bound, &why), APR_EACCES);
+    /* Late: after the start URL's own time, or after the record's (a start timeout longer than the state's). */
+    handle = sealed_handle(apr_time_now() - apr_time_from_sec(61), &state);
+    by = opener("b", apr_time_from_sec(60));
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &got, &url, &bound, &why), APR_TIMEUP);
+    by.open_ttl = TTL;
+    by.ttl = apr_time_from_sec(30);
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &got, &url, &bound, &why), APR_TIMEUP);
+    ck_assert_int_eq(fake_cache_count(cache), 0);
+    /* In another store, though it has the same key (another server's shmcb, or a new one after a stop and start). */
+    handle = sealed_handle(apr_time_now(), &state);
+    memcpy(other, store.seal_key, sizeof(other));
+    ck_assert_int_eq(blinkauth_flow_store_seal_with(&store, other, (const unsigned char *)"another store id"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_EBADF);
+    ck_assert_int_eq(blinkauth_flow_store_seal_with(&store, other, (const unsigned char *)STORE_ID), APR_SUCCESS);
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_SUCCESS);
+    /* Under another key (another BlinkAuthStateKey). */
+    handle = sealed_handle(apr_time_now(), &state);
+    memset(other, 8, sizeof(other));
+    ck_assert_int_eq(blinkauth_flow_store_seal_with(&store, other, (const unsigned char *)STORE_ID), APR_SUCCESS);
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_EBADF);
+    /* Without a lock (Redis, memcached): two requests could both find nothing and keep the flow. */
+    store.mutex = NULL;
+    ck_assert_int_eq(open_as(sealed_handle(apr_time_now(), &state), &got, &url), APR_NOTFOUND);
+    ck_assert_int_eq(fake_cache_count(cache), 1); /* the one opened in its own store */
+    apr_global_mutex_destroy(mutex);
+}
+END_TEST
+
 /* Runs the flow suite: the record's codec, and put / take against the fake socache. */
 int main(void)
 {
@@ -927,6 +1038,7 @@ int main(void)
                               test_unsealed_record_refused_by_sealed_store, test_bind_then_take, test_bind_keeps_expiry,
                               test_bind_older_than_open_ttl, test_state_of_handle, test_open_through_start_record,
                               test_open_without_lock_needs_start_record, test_open_exclusive,
-                              test_open_other_location_refused, test_start_tampered_refused));
+                              test_open_other_location_refused, test_start_tampered_refused,
+                              test_sealed_handle_opens_once, test_sealed_handle_refused));
     return unit_run(s);
 }

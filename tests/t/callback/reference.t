@@ -11,7 +11,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 29, need_lwp;
+plan tests => 30, need_lwp;
 
 # The ref as README.md defines it: the first 10 characters of base64url(SHA-256("blinkauth-ref:" . state)).
 sub ref_of {
@@ -98,8 +98,10 @@ ok t_cmp(join('', @$l), qr/BLA00701: .*bound to a browser already.*\[ref=[A-Za-z
 my $done = start_connect();
 ok t_cmp(browser_get(callback_url_for($done))->code, 200, 'another connect completes');
 ($res, $l) = watched(sub { browser_get($done) });
-ok t_cmp($res->code . ' ' . ($res->content =~ /Reference/ ? 'ref shown' : 'none'), '400 none',
-         'its start URL opened after the callback: the flow is gone, so none is known and no ref is shown');
+ok t_cmp($res->code . ' ' . ($res->content =~ /Reference/ ? 'ref shown' : 'none'), '400 ref shown',
+         'its start URL opened after the callback: the page, with the ref of the flow the link carries');
+ok t_cmp(join('', @$l), qr/BLA00701: start refused: the connect was completed already \[ref=[A-Za-z0-9_-]{10} auth_id=a-1234 user=u-42\]/,
+         'and its line says the connect was completed');
 ($res, $l) = watched(sub { browser_get($url =~ s{/start/.*}{/start/}r . ('A' x 43)) });
 ok t_cmp(($res->content =~ /Reference/ ? 'ref shown' : 'none') . ' ' . (join('', @$l) =~ /ref=/ ? 'ref logged' : 'none'),
          'none none', 'an unknown start handle: no ref');

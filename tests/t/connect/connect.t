@@ -10,7 +10,7 @@ use lib 't/lib';
 use BlinkTest;
 use Digest::SHA qw(sha256_base64);
 
-plan tests => 120, need_lwp;
+plan tests => 122, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -83,7 +83,7 @@ ok t_cmp($res->header('Cache-Control'), 'no-store', 'not cached');
 my $j = json_of($res);
 ok t_cmp("$j->{code}/$j->{message}", 'OK/OK', 'envelope');
 my $start = $j->{data}{authorization_url};
-ok t_cmp($start, qr{^http://\Q$hostport\E/blink/start/[A-Za-z0-9_-]{43}$}, 'authorization URL: our one-time start URL');
+ok t_cmp($start, qr{^http://\Q$hostport\E/blink/start/[A-Za-z0-9_-]{43,}$}, 'authorization URL: our one-time start URL');
 # The browser opens it: 303 to the provider, and a cookie the callback will require.
 my $opened = browser_get($start);
 ok t_cmp($opened->code, 303, 'the start URL sends the browser on (303)');
@@ -99,6 +99,16 @@ ok t_cmp($again->code . ' ' . ($again->header('Location') // 'no redirect'), '40
          'the start URL works once: a second visit gets a page, not a redirect');
 ok t_cmp($again->content, qr/This connect link was already opened/, 'the second visit says so');
 ok t_cmp(browser_get("http://$hostport/blink/start/" . ('A' x 43))->code, 400, 'an unknown handle gets the page');
+# The handle carries the connect, sealed: one character changed and it opens to nothing.
+my $fresh = start_connect();
+my $mid = length($fresh) - 100;
+(my $altered = $fresh) =~ s{^(.{$mid})(.)}{$1 . ($2 eq 'A' ? 'B' : 'A')}e;
+t_start_error_log_watch();
+my $tampered = browser_get($altered);
+ok t_cmp($tampered->code . ' ' . ($tampered->header('Location') // 'no redirect') . ' '
+         . (join('', t_finish_error_log_watch()) =~ /BLA00701: start refused: the start URL's handle does not open/ ? 'logged' : 'not logged'),
+         '400 no redirect logged', 'an altered handle: the page, no redirect, and a line that says why');
+ok t_cmp(browser_get($fresh)->code, 303, '... and the link it was altered from still works');
 
 # --- a start URL has its own time (BlinkAuthStartTimeout 1 in /blink/quick-start), shorter than the state's (3 s)
 my $late_start = start_connect(prefix => '/blink/quick-start');
@@ -135,7 +145,7 @@ ok t_cmp($q->{client_id}, 'test client&1', 'client id');
 ok t_cmp($q->{redirect_uri}, "http://$hostport/blink/callback", 'redirect URI derived from the location');
 ok t_cmp($q->{scope}, 'openid email offline_access', 'scope');
 ok t_cmp($q->{state}, qr/^[A-Za-z0-9_-]{43}$/, 'state: 256 random bits, base64url');
-my ($handle) = $start =~ m{/start/([A-Za-z0-9_-]{43})$};
+my ($handle) = $start =~ m{/start/([A-Za-z0-9_-]{43,})$};
 ok t_cmp($q->{state}, sha256_base64("blinkauth-state:$handle") =~ tr{+/}{-_}r,
          'the state is the hash of the start URL\'s handle: the handle cannot be had from it');
 ok t_cmp($q->{code_challenge}, qr/^[A-Za-z0-9_-]{43}$/, 'S256 challenge');

@@ -125,7 +125,7 @@ sub start_connect {
 # the callback URL the provider redirects to (the browser keeps the start URL's cookie).
 sub callback_url_for {
     my ($authorization_url) = @_;
-    ($authorization_url) = open_start($authorization_url) if $authorization_url =~ m{/start/[A-Za-z0-9_-]{43}$};
+    ($authorization_url) = open_start($authorization_url) if $authorization_url =~ m{/start/[A-Za-z0-9_-]{43,}$};
     my $res = browser_get($authorization_url);
     die 'authorize did not redirect: ' . $res->status_line . ' ' . $res->content unless $res->code == 302;
     return $res->header('Location');

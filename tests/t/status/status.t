@@ -11,7 +11,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use BlinkTest;
 
-plan tests => 69, need_lwp;
+plan tests => 71, need_lwp;
 
 my $status = Apache::TestRequest::resolve_url('/blinkauth-status');
 my $ua = LWP::UserAgent->new(timeout => 30);
@@ -106,7 +106,14 @@ for my $what (sort keys %moved) {
 }
 ok t_cmp(sample($after, 'blinkauth_flow_store_operations_total', op => 'store', result => 'ok') -
              sample($before, 'blinkauth_flow_store_operations_total', op => 'store', result => 'ok'),
-         3, 'one connect: the flow store stored 3 records (flow, bound flow, done)');
+         3, 'one connect: the flow store stored 3 records (bound flow, spent mark, done)');
+my $ops_before = exposition();
+ok t_cmp(blink_call(POST => '/blink/auth/a-1234')->code, 200, 'a Connect alone');
+my $ops_after = exposition();
+my %ops = map { my $op = $_; $op => join '+', map { (sample($ops_after, 'blinkauth_flow_store_operations_total', op => $op, result => $_) // 0)
+                                             - (sample($ops_before, 'blinkauth_flow_store_operations_total', op => $op, result => $_) // 0) } qw(ok not_found error) } qw(store retrieve remove);
+ok t_cmp(join(' ', map { "$_=$ops{$_}" } sort keys %ops), 'remove=0+0+0 retrieve=0+0+0 store=0+0+0',
+         'a Connect alone uses the flow store (shmcb) not at all: its start URL carries the connect');
 ok t_cmp(sample($after, 'blinkauth_http_connections_opened_total') >= 1 ? 'some' : 'none', 'some',
          'the HTTP client counts the connections it opened');
 
