@@ -334,7 +334,8 @@ part_scale() {
             done
         done
     done
-    # Pending flows: each store sized for the largest count (two records a flow: the flow and its start record).
+    # Pending flows: Connects whose start URL a browser opened (bench/driver.c open), awaiting their callbacks; each
+    # store sized for the largest count. (A Connect alone keeps nothing in shmcb: its start URL carries it.)
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$BENCH_WORK" \
         --daemonize no >"$BENCH_WORK/logs/redis.log" 2>&1 &
     REDIS_PID=$!
@@ -349,7 +350,7 @@ part_scale() {
             fi
             BENCH_CACHE=$cache restart_with
             before=$( [ "$store" = redis ] && redis_used || shm_used)
-            bench_wrk_quota "$n" 1 "$CONNS" >/dev/null
+            "$BENCH_BIN/driver" open "$BENCH_PORT" $((n < CONNS ? n : CONNS)) "$n" >/dev/null
             mem=$( [ "$store" = redis ] && redis_used || shm_used)
             record "flowsmem $store $n $before $mem"
             quota_run "flows=$store:$n" "$SCALE_QUOTA"

@@ -6,6 +6,8 @@
  *                                        303's Location holds the state, its Set-Cookie the browser's
  *                                        cookie; then GET /blink/callback?state=..&code=.. with that
  *                                        cookie (timed)
+ *   driver open       PORT CONNS COUNT   Connect and its start URL opened as a browser (timed together): a
+ *                                        pending flow, bound to its browser, that no callback ends
  *   driver disconnect PORT CONNS COUNT   DELETE /blink/linked-accounts/la-1 (timed)
  *   driver capacity   PORT 1 COUNT       COUNT Connects in a row (each start URL opened at once), then the
  *                                        callbacks of all their states, oldest first: how many pending
@@ -220,7 +222,7 @@ static size_t copy_until(char *out, size_t n, const char *s, const char *stop)
  * the cookie the browser keeps ("name=value", from its Set-Cookie) into cookie (128 bytes). Not timed. */
 static int start_flow(conn_t *c, char *state, char *cookie)
 {
-    char req[512], *body = NULL, *s, handle[64], value[2048];
+    char req[4608], *body = NULL, *s, handle[4097], value[2048];
     int n;
 
     n = snprintf(req, sizeof(req),
@@ -259,6 +261,18 @@ static int one_callback(conn_t *c, double *us)
     n = callback_request(req, sizeof(req), state, cookie);
     t0 = now_us();
     if (exchange(c, req, (size_t)n, NULL) != 200)
+        return -1;
+    *us = now_us() - t0;
+    return 0;
+}
+
+/* One pending flow: a Connect and its start URL opened, timed into *us. */
+static int one_open(conn_t *c, double *us)
+{
+    char state[64], cookie[128];
+    double t0 = now_us();
+
+    if (start_flow(c, state, cookie) != 0)
         return -1;
     *us = now_us() - t0;
     return 0;
@@ -398,6 +412,7 @@ static void *run(void *arg)
     for (int i = 0; i < j->iters; i++) {
         double us = 0;
         int rc = strcmp(mode, "callback") == 0         ? one_callback(a, &us)
+                 : strcmp(mode, "open") == 0           ? one_open(a, &us)
                  : strcmp(mode, "disconnect") == 0     ? one_disconnect(a, &us)
                  : strcmp(mode, "noop") == 0           ? one_noop(a, &us)
                  : strcmp(mode, "fakes-callback") == 0 ? fakes_callback(a, b, &us)
@@ -438,8 +453,9 @@ int main(int argc, char **argv)
         return capacity(atoi(argv[4]));
     }
     fakes = strncmp(mode, "fakes-", 6) == 0;
-    if (argc != (fakes ? 6 : 5) || (strcmp(mode, "callback") && strcmp(mode, "disconnect") && strcmp(mode, "noop") &&
-                                    strcmp(mode, "fakes-callback") && strcmp(mode, "fakes-disconnect")))
+    if (argc != (fakes ? 6 : 5) ||
+        (strcmp(mode, "callback") && strcmp(mode, "open") && strcmp(mode, "disconnect") && strcmp(mode, "noop") &&
+         strcmp(mode, "fakes-callback") && strcmp(mode, "fakes-disconnect")))
         goto usage;
     if (fakes && getenv("BENCH_TLS_CA") &&
         ((tls = SSL_CTX_new(TLS_client_method())) == NULL ||

@@ -325,8 +325,10 @@ def part_scale(L, d):
                 apps[-1] - apps[0])
             L.append("\nConfiguration memory per app: ≈ %.1f KB (parent, %d → %d apps).\n" % (per_app, apps[0], apps[-1]))
     if flowsmem:
-        L.append("Pending flows: Connect calls made beforehand and never finished (each leaves one record in shmcb, the "
-                 "flow, and two in Redis, the flow and its start record), then %s Connect calls at 50 connections, timed. shmcb sized 200,000,000 bytes "
+        L.append("Pending flows: Connects made beforehand whose start URL a browser opened, never finished (bench/driver.c "
+                 "open; each leaves one record, the flow bound to its browser; a Connect alone keeps nothing in shmcb, "
+                 "and in Redis a flow and a start record until its start URL is opened), then %s Connect calls at 50 "
+                 "connections, timed. shmcb sized 200,000,000 bytes "
                  "(8 shards); Redis on loopback (no host-wide lock). Memory: shmcb — the growth of the machine's shared "
                  "memory (/proc/meminfo Shmem: a page of a segment counts once it is written; other jobs' shared memory "
                  "would count too); Redis — its used_memory growth.\n" % "{:,}".format(
