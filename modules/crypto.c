@@ -273,7 +273,7 @@ static EVP_CIPHER_CTX *thread_gcm_ctx(void)
     const EVP_CIPHER *cipher = c && !c->gcm_ready ? gcm_cipher() : NULL;
 
     if (cipher != NULL && EVP_CipherInit_ex(c->gcm, cipher, NULL, NULL, NULL, 1) &&
-        EVP_CIPHER_CTX_get_iv_length(c->gcm) == BLINKAUTH_SEAL_IV_BYTES)
+        EVP_CIPHER_CTX_iv_length(c->gcm) == BLINKAUTH_SEAL_IV_BYTES)
         c->gcm_ready = 1;
     return c && c->gcm_ready ? c->gcm : NULL;
 }
@@ -443,6 +443,8 @@ void blinkauth_crypto_release(void)
 
     for (i = 0; i < PREPARED_KEYS; i++)
         prepared_free(apr_atomic_xchgptr(&prepared[i], NULL));
+    if (thread_ctx != NULL && apr_atomic_read32(&ctx_key_state) == KEY_READY)
+        pthread_setspecific(ctx_key, NULL); /* freed here: the key's destructor must not free them again */
     ctx_free(thread_ctx);
     thread_ctx = NULL;
     if (apr_atomic_cas32(&ctx_key_state, KEY_NONE, KEY_READY) == KEY_READY)
