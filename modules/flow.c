@@ -340,7 +340,7 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
 apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr_pool_t *p,
                                         const blinkauth_flow_t *flow, const char **handle, const char **state)
 {
-    const char *json = blinkauth_flow_encode(p, flow);
+    const char *json = store->sealed ? blinkauth_flow_encode(p, flow) : NULL; /* no key, no handle */
     const char *sealed = json ? blinkauth_crypto_seal(p, store->handle_key, HANDLE_AAD, json, strlen(json)) : NULL;
 
     if (sealed == NULL || strlen(sealed) > BLINKAUTH_FLOW_HANDLE_MAX)
@@ -408,8 +408,8 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why)
 {
-    const char *key;
-    apr_status_t rv;
+    const char *key, *unusable_why;
+    apr_status_t rv, marked;
 
     *flow = NULL;
     if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
@@ -423,6 +423,14 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
     }
     else if (rv == APR_SUCCESS && blinkauth_flow_store_exclusive(store)) {
         rv = spend(store, p, key, (*flow)->created + ttl, why);
+    }
+    else if (rv == APR_EBADF && blinkauth_flow_store_exclusive(store)) {
+        /* Unusable, and no time of its own to go by: marked spent for ttl, so no start URL can store its state. */
+        unusable_why = *why;
+        if ((marked = spend(store, p, key, apr_time_now() + ttl, why)) == APR_SUCCESS)
+            *why = unusable_why;
+        else
+            rv = marked;
     }
     else {
         rv = take_out(store, p, key, rv, why);
@@ -535,7 +543,8 @@ static apr_status_t handle_open(const blinkauth_flow_store_t *store, apr_pool_t 
                                 blinkauth_flow_t **flow, const char **why)
 {
     apr_size_t n = 0;
-    const char *json = (const char *)blinkauth_crypto_open(p, store->handle_key, HANDLE_AAD, handle, &n);
+    const char *json =
+        store->sealed ? (const char *)blinkauth_crypto_open(p, store->handle_key, HANDLE_AAD, handle, &n) : NULL;
 
     if (json == NULL || (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL || (*flow)->browser != NULL) {
         *flow = NULL;
@@ -572,8 +581,11 @@ static apr_status_t claim(const blinkauth_flow_store_t *store, apr_pool_t *p, co
     }
     if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
         return rv;
-    rv = fetch(store, p, key, &json, &m, why, 0);
-    if (rv == APR_SUCCESS || rv == APR_EBADF) {
+    /* Asked again: the lock may have been waited for. */
+    rv = too_late(*flow, by) ? APR_TIMEUP : fetch(store, p, key, &json, &m, why, 0);
+    if (rv == APR_TIMEUP)
+        *why = "the start URL is older than BlinkAuthStartTimeout";
+    else if (rv == APR_SUCCESS || rv == APR_EBADF) {
         *why = rv == APR_EBADF     ? "an unusable record is kept under the start URL's state"
                : is_spent(json, m) ? "the connect was completed already"
                                    : "the connect is bound to a browser already (the start URL was opened)";
@@ -602,8 +614,9 @@ apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t
             *state = named;
             return claim(store, p, handle, named, by, flow, why);
         }
-        *why = "the start URL carries its connect, which only a BlinkAuthCache of shmcb opens";
-        return APR_NOTFOUND;
+        *why = "the start URL carries its connect, which only a flow store the module locks (shmcb) opens; this one "
+               "has no lock (was BlinkAuthCache changed?)";
+        return APR_EBADF;
     }
     /* An exclusive store keeps one record, under the handle's state. */
     if (exclusive && (rv = blinkauth_flow_bind(store, p, named, by, flow, why)) != APR_NOTFOUND) {

@@ -967,6 +967,28 @@ START_TEST(test_sealed_handle_opens_once)
 }
 END_TEST
 
+/* In an exclusive store a record that does not verify is of no use, but its state stays taken: a spent mark replaces
+ * it, so the start URL that carries the flow cannot store it again. */
+START_TEST(test_sealed_handle_unusable_record_spent)
+{
+    apr_global_mutex_t *mutex = exclusive("unusable-");
+    const char *state = NULL, *handle = sealed_handle(apr_time_now(), &state), *got = NULL, *url = NULL;
+    char *changed;
+
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_SUCCESS);
+    changed = apr_pstrdup(unit_pool, only_object());
+    changed[0] = changed[0] == 'A' ? 'B' : 'A'; /* the seal no longer verifies */
+    replace_only_object(changed);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "b", &taken, &take_why), APR_EBADF);
+    ck_assert_msg(take_why && strstr(take_why, "seal does not verify"), "why: %s", take_why);
+    ck_assert_str_eq(only_object() + BLINKAUTH_RANDOM_B64_LEN + 1, "{\"v\":1,\"spent\":1}");
+    ck_assert_int_eq(open_as(handle, &got, &url), APR_EEXIST);
+    assert_unlocked(mutex);
+    store.mutex = NULL;
+    apr_global_mutex_destroy(mutex);
+}
+END_TEST
+
 /* A sealed handle opens only as made: not altered, not under another key, not under another <Location>, not late, and
  * only where a store is exclusive. A refused one keeps nothing. */
 START_TEST(test_sealed_handle_refused)
@@ -1010,7 +1032,7 @@ START_TEST(test_sealed_handle_refused)
     ck_assert_int_eq(open_as(handle, &got, &url), APR_EBADF);
     /* Without a lock (Redis, memcached): two requests could both find nothing and keep the flow. */
     store.mutex = NULL;
-    ck_assert_int_eq(open_as(sealed_handle(apr_time_now(), &state), &got, &url), APR_NOTFOUND);
+    ck_assert_int_eq(open_as(sealed_handle(apr_time_now(), &state), &got, &url), APR_EBADF);
     ck_assert_int_eq(fake_cache_count(cache), 1); /* the one opened in its own store */
     apr_global_mutex_destroy(mutex);
 }
@@ -1039,6 +1061,7 @@ int main(void)
                               test_bind_older_than_open_ttl, test_state_of_handle, test_open_through_start_record,
                               test_open_without_lock_needs_start_record, test_open_exclusive,
                               test_open_other_location_refused, test_start_tampered_refused,
-                              test_sealed_handle_opens_once, test_sealed_handle_refused));
+                              test_sealed_handle_opens_once, test_sealed_handle_refused,
+                              test_sealed_handle_unusable_record_spent));
     return unit_run(s);
 }
