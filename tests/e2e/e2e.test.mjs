@@ -392,7 +392,7 @@ async function connectStart(blinkUser, base = proxyUrl) {
   check(r.body?.code === 'OK' && r.body?.message === 'OK', `envelope: ${JSON.stringify(r.body)}`);
   const url = r.body.data?.authorization_url;
   check(typeof url === 'string' && url.startsWith(`${base}/start/`)
-    && /^[A-Za-z0-9_-]{43}$/.test(url.slice(`${base}/start/`.length)), `not a start URL of ours: ${url}`);
+    && /^[A-Za-z0-9_-]{43,4096}$/.test(url.slice(`${base}/start/`.length)), `not a start URL of ours: ${url}`);
   return url;
 }
 
