@@ -115,8 +115,9 @@ def part_limit(L, d):
         return True
     L.append("### 1. Connect against the limit: the no-op handler, and a static file (%s bytes), one httpd\n"
              % meta.get("body_bytes"))
-    L.append("wrk -t1 -c%s, %s s per run after a 2 s warm-up, the three contenders in a rotated order each round "
-             "(each goes first once in three rounds). Median (min–max) of the rounds; each ratio is taken within a "
+    L.append("wrk -t1 -c%s, %s s per run after a 2 s warm-up; each round runs the static file, then the no-op handler "
+             "and Connect, each of the two first in half of the (even number of) rounds, so that neither is the one that "
+             "always follows the static file or the other. Median (min–max) of the rounds; each ratio is taken within a "
              "round, then its median. The no-op handler (bench/mod_bench_noop.c) answers the same bytes with the same "
              "headers from memory and skips the filesystem walk as the module does: it is what httpd costs any "
              "handler. \"httpd CPU\" is the children's user + system time over the run divided by the requests.\n"
