@@ -108,6 +108,12 @@ def wrk_table(L, section, names, base):
             span(ratios(section, name, base, "cpu"), "{:.2f}")))
 
 
+def limit_rounds(d):
+    """The rounds the limit part ran (the wrk runs of its mutex sections), which may differ from BENCH_ROUNDS."""
+    return max((r for sec, runs in d["wrk"].items() if sec.startswith("mutex=") for c in runs.values() for r in c),
+               default=0)
+
+
 def part_limit(L, d):
     meta, ok = d["meta"], True
     sections = [s for s in d["wrk"] if s.startswith("mutex=")]
@@ -378,11 +384,12 @@ def main(raw_path, out_path, png_path):
     L.append("Measured %s on %s cores (%s, %s MB), a machine shared with other jobs: load average %s at the start and "
              "%s at the end (this bench's own processes count too); what other processes took during each wrk run "
              "is in the tables. %s, event MPM (%s children × %s threads = %d worker threads), wrk %s, libcurl %s, "
-             "OpenSSL %s; %s rounds, contenders alternated within each round; parts run (BENCH_PARTS): %s.\n" % (
+             "OpenSSL %s; %s rounds (the limit: %s), contenders alternated within each round; parts run "
+             "(BENCH_PARTS): %s.\n" % (
                  meta.get("date"), meta.get("cores"), meta.get("cpu", "?").replace("_", " "), meta.get("mem_mb", "?"),
                  meta.get("load_start", "?").replace(",", " "), meta.get("load_end", "?").replace(",", " "),
                  meta.get("httpd", "").replace("_", " "), meta.get("servers"), meta.get("tpc"), threads,
-                 meta.get("wrk"), meta.get("curl", "?"), meta.get("openssl", "?"), meta.get("rounds"),
+                 meta.get("wrk"), meta.get("curl", "?"), meta.get("openssl", "?"), meta.get("rounds"), limit_rounds(d),
                  " ".join(dict.fromkeys(meta.get("parts", "?").split(",")))))
     ok = part_limit(L, d)
     ok_flows = part_flows(L, d, threads)
@@ -432,7 +439,7 @@ def chart(png_path, d):
     script = """
 set terminal pngcairo size 1000,580 font "DejaVu Sans,11" noenhanced
 set output '%s'
-set title "mod_blinkauth, event MPM, %s cores (shared; load %s at the start): requests/s at %s connections\\n(median of %s rounds; error bars: min–max; callbacks and Disconnect against local fakes)"
+set title "mod_blinkauth, event MPM, %s cores (shared; load %s at the start): requests/s at %s connections\\n(median of %s rounds, the limit's %s; error bars: min–max; callbacks and Disconnect against local fakes)"
 set ylabel "requests per second"
 set yrange [0:*]
 set grid ytics
@@ -445,7 +452,7 @@ plot '%s' using 1:3:6:xtic(2) with boxes lc rgb variable, \\
      '' using 1:3:4:5 with yerrorbars lc rgb "black" pt 0 lw 1.5, \\
      '' using 1:5:(sprintf("%%.0f", $3)) with labels offset 0,1 font ",11"
 """ % (png_path, meta.get("cores", "?"), meta.get("load_start", "?").replace(",", " "), meta.get("conns", "50"),
-       meta.get("rounds"), dat.name)
+       meta.get("rounds"), limit_rounds(d), dat.name)
     subprocess.run(["gnuplot"], input=script, text=True, check=False)
     os.unlink(dat.name)
 
