@@ -510,6 +510,14 @@ static apr_global_mutex_t *exclusive(const char *what)
     return mutex;
 }
 
+/* Ends what exclusive() began: asserts mutex is not held, takes it from the store and destroys it. */
+static void exclusive_end(apr_global_mutex_t *mutex)
+{
+    assert_unlocked(mutex);
+    store.mutex = NULL;
+    apr_global_mutex_destroy(mutex);
+}
+
 START_TEST(test_with_mutex_released)
 {
     /* With a mutex, every path of put, take and bind leaves it unlocked. */
@@ -872,9 +880,7 @@ START_TEST(test_open_exclusive)
     ck_assert_str_eq(got, earlier);
     ck_assert_str_eq(url, "https://idp.example/a");
     ck_assert_int_eq(open_as(HANDLE, &got, &url), APR_NOTFOUND);
-    assert_unlocked(mutex);
-    store.mutex = NULL;
-    apr_global_mutex_destroy(mutex);
+    exclusive_end(mutex);
 }
 END_TEST
 
@@ -961,9 +967,7 @@ START_TEST(test_sealed_handle_opens_once)
     ck_assert_int_eq(open_as(handle, &got, &url), APR_EEXIST);
     ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "b", &taken, &take_why), APR_NOTFOUND);
     ck_assert_str_eq(take_why, "the connect was completed already");
-    assert_unlocked(mutex);
-    store.mutex = NULL;
-    apr_global_mutex_destroy(mutex);
+    exclusive_end(mutex);
 }
 END_TEST
 
@@ -983,9 +987,7 @@ START_TEST(test_sealed_handle_unusable_record_spent)
     ck_assert_msg(take_why && strstr(take_why, "seal does not verify"), "why: %s", take_why);
     ck_assert_str_eq(only_object() + BLINKAUTH_RANDOM_B64_LEN + 1, "{\"v\":1,\"spent\":1}");
     ck_assert_int_eq(open_as(handle, &got, &url), APR_EEXIST);
-    assert_unlocked(mutex);
-    store.mutex = NULL;
-    apr_global_mutex_destroy(mutex);
+    exclusive_end(mutex);
 }
 END_TEST
 
