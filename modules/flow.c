@@ -6,6 +6,7 @@
 #include "text.h"
 
 #include <string.h>
+#include <apr_escape.h>
 #include <apr_strings.h>
 
 #define KEY_PREFIX "blinkauth:"
@@ -27,6 +28,11 @@
 
 /* What an exclusive store keeps in place of a flow record its callback took: its start URL must not bind it again. */
 #define SPENT_RECORD "{\"v\":1,\"spent\":1}"
+
+/* Why a start URL is refused, where bind and claim both say it. */
+#define WHY_ELSEWHERE "the connect was made under another <Location> (another app, or another callback)"
+#define WHY_BOUND "the connect is bound to a browser already (the start URL was opened)"
+#define WHY_LATE "the start URL is older than BlinkAuthStartTimeout"
 
 /* Up to this many dots follow the state in a key of our own store (see flow_key). */
 #define KEY_PAD_MAX 31
@@ -474,16 +480,16 @@ apr_status_t blinkauth_flow_bind(const blinkauth_flow_store_t *store, apr_pool_t
     rv = fetch_flow(store, p, key, flow, why);
     if (rv == APR_SUCCESS && !made_for(*flow, by)) {
         /* Left in place, unbound: the start URL was opened under another app's or another callback's <Location>. */
-        *why = "the connect was made under another <Location> (another app, or another callback)";
+        *why = WHY_ELSEWHERE;
         rv = APR_EACCES;
     }
     else if (rv == APR_SUCCESS && (*flow)->browser != NULL) {
-        *why = "the connect is bound to a browser already (the start URL was opened)";
+        *why = WHY_BOUND;
         rv = APR_EEXIST;
     }
     else if (rv == APR_SUCCESS && too_late(*flow, by)) {
         /* Left in place: unbound, no callback can use it, and it goes when its own ttl ends. */
-        *why = "the start URL is older than BlinkAuthStartTimeout";
+        *why = WHY_LATE;
         rv = APR_TIMEUP;
     }
     else if (rv == APR_SUCCESS) {
@@ -567,12 +573,8 @@ static apr_status_t claim(const blinkauth_flow_store_t *store, apr_pool_t *p, co
     if (rv != APR_SUCCESS)
         return rv;
     if (!made_for(*flow, by)) {
-        *why = "the connect was made under another <Location> (another app, or another callback)";
+        *why = WHY_ELSEWHERE;
         return APR_EACCES;
-    }
-    if (too_late(*flow, by)) {
-        *why = "the start URL is older than BlinkAuthStartTimeout";
-        return APR_TIMEUP;
     }
     (*flow)->browser = by->browser;
     if ((text = record_text(store, p, blinkauth_flow_encode(p, *flow), &n)) == NULL) {
@@ -581,14 +583,14 @@ static apr_status_t claim(const blinkauth_flow_store_t *store, apr_pool_t *p, co
     }
     if ((rv = lock_for(&store, p, state, "", &key, why)) != APR_SUCCESS)
         return rv;
-    /* Asked again: the lock may have been waited for. */
+    /* Asked under the lock, which may have been waited for. */
     rv = too_late(*flow, by) ? APR_TIMEUP : fetch(store, p, key, &json, &m, why, 0);
     if (rv == APR_TIMEUP)
-        *why = "the start URL is older than BlinkAuthStartTimeout";
+        *why = WHY_LATE;
     else if (rv == APR_SUCCESS || rv == APR_EBADF) {
         *why = rv == APR_EBADF     ? "an unusable record is kept under the start URL's state"
                : is_spent(json, m) ? "the connect was completed already"
-                                   : "the connect is bound to a browser already (the start URL was opened)";
+                                   : WHY_BOUND;
         rv = APR_EEXIST;
     }
     else if (rv == APR_NOTFOUND && (rv = keep_text(store, p, key, (*flow)->created + by->ttl, text, n)) != APR_SUCCESS)
@@ -710,13 +712,10 @@ apr_status_t blinkauth_flow_store_probe(const blinkauth_flow_store_t *store, apr
 apr_status_t blinkauth_flow_store_seal_with(blinkauth_flow_store_t *store, const unsigned char *key,
                                             const unsigned char *id)
 {
-    char purpose[sizeof(HANDLE_KEY_PURPOSE) + 2 * BLINKAUTH_FLOW_STORE_ID_BYTES + 1];
-    int i, at = (int)sizeof(HANDLE_KEY_PURPOSE) - 1;
+    /* "<HANDLE_KEY_PURPOSE> <id in hex>" */
+    char purpose[sizeof(HANDLE_KEY_PURPOSE) + 2 * BLINKAUTH_FLOW_STORE_ID_BYTES + 1] = HANDLE_KEY_PURPOSE " ";
 
-    memcpy(purpose, HANDLE_KEY_PURPOSE, (size_t)at);
-    purpose[at++] = ' ';
-    for (i = 0; i < BLINKAUTH_FLOW_STORE_ID_BYTES; i++, at += 2)
-        apr_snprintf(purpose + at, 3, "%02x", id[i]);
+    apr_escape_hex(purpose + sizeof(HANDLE_KEY_PURPOSE), id, BLINKAUTH_FLOW_STORE_ID_BYTES, 0, NULL);
     store->sealed = 1;
     memcpy(store->seal_key, key, sizeof(store->seal_key));
     return blinkauth_crypto_key_for(key, purpose, store->handle_key) ? APR_SUCCESS : APR_EGENERAL;

@@ -66,7 +66,8 @@ static apr_status_t stored(request_rec *r, const blinkauth_config_t *cfg, const 
     rv = blinkauth_flow_start_put(store, r->pool, *handle, *state,
                                   blinkauth_route_authorization_url(r, cfg, flow, *state),
                                   apr_time_from_sec(blinkauth_config_start_timeout(cfg)));
-    *why = "the flow store refused the start record";
+    if (rv != APR_SUCCESS)
+        *why = "the flow store refused the start record";
     return rv;
 }
 
