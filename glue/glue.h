@@ -45,6 +45,10 @@ APLOG_USE_MODULE(blinkauth);
 /* Sets r's flow reference, derived from state (blinkauth_crypto_flow_ref). */
 void blinkauth_logctx_flow(request_rec *r, const char *state);
 
+/* Sets r's flow reference as blinkauth_logctx_flow does with the state of a start handle, derived only when a line or
+ * an answer asks for the reference (a connect's state is a hash of its ~450-character handle). */
+void blinkauth_logctx_start(request_rec *r, const char *handle);
+
 /* Sets r's Blink user id. */
 void blinkauth_logctx_user(request_rec *r, const char *user_id);
 

@@ -1,6 +1,7 @@
 /* The log context of a request: the flow reference, Auth ID and Blink user that end every log line of a route. */
 #include "glue.h"
 #include "crypto.h"
+#include "flow.h"
 #include "text.h"
 
 #include "apr_strings.h"
@@ -8,6 +9,7 @@
 /* What r's lines end with; kept in r->request_config. */
 typedef struct {
     const char *state;   /* the state the reference is derived from, or NULL */
+    const char *handle;  /* the start handle the state is derived from while state is NULL, or NULL */
     const char *ref;     /* the flow reference, or NULL until it is asked for */
     const char *auth_id; /* the app's Auth ID as configured, or NULL */
     const char *user;    /* the Blink user id as given, or NULL */
@@ -20,9 +22,12 @@ static const char *pair(apr_pool_t *p, const char *name, const char *value)
     return value ? apr_pstrcat(p, " ", name, "=", value, NULL) : "";
 }
 
-/* ctx's flow reference, derived from its state on first use (a hash: most requests never log a line). */
+/* ctx's flow reference, derived from its state (and that from its handle) on first use: hashes, and most requests
+ * never log a line. */
 static const char *ref_of(apr_pool_t *p, logctx_t *ctx)
 {
+    if (ctx->state == NULL && ctx->handle)
+        ctx->state = blinkauth_flow_state_of(p, ctx->handle);
     if (ctx->ref == NULL && ctx->state)
         ctx->ref = blinkauth_crypto_flow_ref(p, ctx->state);
     return ctx->ref;
@@ -62,8 +67,15 @@ void blinkauth_logctx_flow(request_rec *r, const char *state)
     logctx_t *ctx = logctx(r);
 
     ctx->state = state;
+    ctx->handle = NULL;
     ctx->ref = NULL;
     ctx->text = NULL;
+}
+
+void blinkauth_logctx_start(request_rec *r, const char *handle)
+{
+    blinkauth_logctx_flow(r, NULL);
+    logctx(r)->handle = handle;
 }
 
 void blinkauth_logctx_user(request_rec *r, const char *user_id)

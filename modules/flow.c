@@ -344,7 +344,7 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
 }
 
 apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr_pool_t *p,
-                                        const blinkauth_flow_t *flow, const char **handle, const char **state)
+                                        const blinkauth_flow_t *flow, const char **handle)
 {
     const char *json = store->sealed ? blinkauth_flow_encode(p, flow) : NULL; /* no key, no handle */
     const char *sealed = json ? blinkauth_crypto_seal(p, store->handle_key, HANDLE_AAD, json, strlen(json)) : NULL;
@@ -352,7 +352,6 @@ apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr
     if (sealed == NULL || strlen(sealed) > BLINKAUTH_FLOW_HANDLE_MAX)
         return APR_EGENERAL;
     *handle = sealed;
-    *state = blinkauth_flow_state_of(p, sealed);
     return APR_SUCCESS;
 }
 

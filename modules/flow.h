@@ -85,10 +85,10 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
                                 apr_interval_time_t ttl, const char **handle, const char **state);
 
 /* Begins a connect in an exclusive store without writing to it: *handle is flow itself, sealed (AES-256-GCM under the
- * store's handle key), and *state its state. The first browser that opens the start URL keeps the flow, bound to
- * itself (blinkauth_flow_open); nothing is kept for a start URL never opened. */
+ * store's handle key); its state (blinkauth_flow_state_of) is left to whoever needs it. The first browser that opens
+ * the start URL keeps the flow, bound to itself (blinkauth_flow_open); nothing is kept for a start URL never opened. */
 apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr_pool_t *p,
-                                        const blinkauth_flow_t *flow, const char **handle, const char **state);
+                                        const blinkauth_flow_t *flow, const char **handle);
 
 /* Reads and deletes the flow record of state, so it can be used once. With browser set, only the browser that
  * opened the start URL may: a record bound to another browser (or to none) is left in place and APR_EACCES

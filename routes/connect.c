@@ -53,19 +53,20 @@ static int store_failed(request_rec *r, apr_status_t rv, const char *what)
 /* In a store that is not exclusive: the flow record under the state of a fresh start handle (the start URL binds it
  * to the browser), and a start record, whose delete is what sends only one browser on; the store's error with *why. */
 static apr_status_t stored(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_flow_store_t *store,
-                           const blinkauth_flow_t *flow, const char **handle, const char **state, const char **why)
+                           const blinkauth_flow_t *flow, const char **handle, const char **why)
 {
-    apr_status_t rv =
-        blinkauth_flow_put(store, r->pool, flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), handle, state);
+    const char *state = NULL;
+    apr_status_t rv = blinkauth_flow_put(store, r->pool, flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
+                                         handle, &state);
 
     if (rv != APR_SUCCESS) {
         *why = apr_psprintf(r->pool, "the %s flow store refused the flow record", store->provider->name);
         return rv;
     }
-    blinkauth_logctx_flow(r, *state);
-    rv = blinkauth_flow_start_put(store, r->pool, *handle, *state,
-                                  blinkauth_route_authorization_url(r, cfg, flow, *state),
-                                  apr_time_from_sec(blinkauth_config_start_timeout(cfg)));
+    blinkauth_logctx_flow(r, state);
+    rv =
+        blinkauth_flow_start_put(store, r->pool, *handle, state, blinkauth_route_authorization_url(r, cfg, flow, state),
+                                 apr_time_from_sec(blinkauth_config_start_timeout(cfg)));
     if (rv != APR_SUCCESS)
         *why = "the flow store refused the start record";
     return rv;
@@ -75,7 +76,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     blinkauth_flow_t flow = {0};
-    const char *state = NULL, *handle = NULL, *why = NULL, *url, *body;
+    const char *handle = NULL, *why = NULL, *url, *body;
     apr_status_t rv;
 
     if (r->method_number != M_POST)
@@ -108,11 +109,11 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     /* An exclusive store keeps nothing yet: the start URL carries the connect, sealed, and the browser that opens it
      * first keeps it, bound to itself (routes/start.c). */
     if (blinkauth_flow_store_exclusive(store)) {
-        if ((rv = blinkauth_flow_handle_seal(store, r->pool, &flow, &handle, &state)) != APR_SUCCESS)
+        if ((rv = blinkauth_flow_handle_seal(store, r->pool, &flow, &handle)) != APR_SUCCESS)
             return store_failed(r, rv, "the connect could not be sealed into a start URL");
-        blinkauth_logctx_flow(r, state);
+        blinkauth_logctx_start(r, handle);
     }
-    else if ((rv = stored(r, cfg, store, &flow, &handle, &state, &why)) != APR_SUCCESS)
+    else if ((rv = stored(r, cfg, store, &flow, &handle, &why)) != APR_SUCCESS)
         return store_failed(r, rv, why);
     url = start_url(r, cfg, flow.redirect_uri, handle);
 
