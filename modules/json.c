@@ -45,34 +45,62 @@ json_t *blinkauth_json_parse(apr_pool_t *p, const char *text, apr_size_t len, co
     return blinkauth_json_bind(p, j);
 }
 
-/* Writes the escaped body of s to o when o is not NULL; returns its length, or -1 for invalid UTF-8. */
-static apr_ssize_t quote_body(char *o, const unsigned char *u)
+/* 1 when JSON takes byte c as it is in a string: printable ASCII (DEL included, as jansson writes it) but " and \. */
+static int is_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* The length of the run of plain bytes u (n bytes) begins with. Eight bytes are tested at once: a word goes whole when
+ * no byte is under 0x20 or over 0x7f and none is " or \. For a word x, (x - 0x0101…) & ~x & 0x8080… is not zero
+ * exactly when some byte of x is zero; with 0x2020… in place of 0x0101…, when some byte is under 0x20. */
+static apr_size_t plain_run(const unsigned char *u, apr_size_t n)
+{
+    const apr_uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    apr_size_t i = 0;
+
+    for (; i + sizeof(apr_uint64_t) <= n; i += sizeof(apr_uint64_t)) {
+        apr_uint64_t w, quote, backslash;
+
+        memcpy(&w, u + i, sizeof(w));
+        quote = w ^ (ones * '"');
+        backslash = w ^ (ones * '\\');
+        if ((w | ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & highs)
+            break;
+    }
+    while (i < n && is_plain(u[i]))
+        i++;
+    return i;
+}
+
+/* Writes the escaped body of u (n bytes) to o when o is not NULL; returns its length, or -1 for invalid UTF-8. */
+static apr_ssize_t quote_body(char *o, const unsigned char *u, apr_size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     static const char short_escape[6] = {'b', 't', 'n', 0, 'f', 'r'}; /* \b \t \n \v \f \r: c - 8 */
+    const unsigned char *end = u + n;
     apr_ssize_t len = 0;
-    int n;
+    int k;
 
-    while (*u) {
-        unsigned char c = *u;
-        const unsigned char *run = u;
+    while (u < end) {
+        apr_size_t run = plain_run(u, (apr_size_t)(end - u));
+        unsigned char c;
 
-        /* A run of printable ASCII other than " and \ is copied as it is. */
-        while (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
-            c = *++u;
-        if (u > run) {
+        if (run > 0) {
             if (o)
-                memcpy(o + len, run, (apr_size_t)(u - run));
-            len += u - run;
+                memcpy(o + len, u, run);
+            len += (apr_ssize_t)run;
+            u += run;
             continue;
         }
+        c = *u;
         if (c >= 0x80) {
-            if ((n = blinkauth_text_utf8_length(u)) == 0)
+            if ((k = blinkauth_text_utf8_length(u)) == 0)
                 return -1;
             if (o)
-                memcpy(o + len, u, (apr_size_t)n);
-            len += n;
-            u += n;
+                memcpy(o + len, u, (apr_size_t)k);
+            len += k;
+            u += k;
         }
         else if (c == '"' || c == '\\' || (c >= 8 && c <= 13 && short_escape[c - 8])) {
             if (o) {
@@ -97,18 +125,23 @@ static apr_ssize_t quote_body(char *o, const unsigned char *u)
 
 const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
 {
-    apr_ssize_t len = s ? quote_body(NULL, (const unsigned char *)s) : -1;
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t n = s ? strlen(s) : 0;
+    apr_ssize_t len;
     char *out;
 
+    if (s == NULL)
+        return NULL;
+    /* Most strings need no escape. Every escape is longer than what it stands for: a body as long as s is s itself. */
+    len = plain_run(u, n) == n ? (apr_ssize_t)n : quote_body(NULL, u, n);
     if (len < 0)
         return NULL;
     out = apr_palloc(p, (apr_size_t)len + 3);
     out[0] = '"';
-    /* Every escape is longer than what it stands for: a body as long as s is s itself. */
-    if ((apr_size_t)len == strlen(s))
-        memcpy(out + 1, s, (apr_size_t)len);
+    if ((apr_size_t)len == n)
+        memcpy(out + 1, s, n);
     else
-        quote_body(out + 1, (const unsigned char *)s);
+        quote_body(out + 1, u, n);
     out[len + 1] = '"';
     out[len + 2] = '\0';
     return out;

@@ -236,6 +236,38 @@ START_TEST(test_json_quote_as_jansson)
 }
 END_TEST
 
+/* Strings are scanned eight bytes at a time: each kind of byte, at each place of strings of 1 to 24 bytes (within a
+ * word, at its edges and in the tail after the last whole word), is written as jansson writes it. */
+START_TEST(test_json_quote_every_place)
+{
+    static const char *const kinds[] = {"\x01", "\x1f", " ",    "!",        "\"", "#", "[",
+                                        "\\",   "]",    "\x7f", "\xc3\xa9", "\t", "/"};
+    char text[32];
+    int kind, len, at;
+
+    for (kind = 0; kind < UNIT_COUNT(kinds); kind++)
+        for (len = 1; len <= 24; len++)
+            for (at = 0; at < len; at++) {
+                apr_size_t k = strlen(kinds[kind]);
+                json_t *j;
+
+                memset(text, 'a', (apr_size_t)len);
+                memcpy(text + at, kinds[kind], k);
+                text[at + (int)k > len ? at + (int)k : len] = '\0';
+                j = blinkauth_json_bind(unit_pool, json_string(text));
+                ck_assert_ptr_nonnull(j);
+                ck_assert_str_eq(blinkauth_json_quote(unit_pool, text), blinkauth_json_dump(unit_pool, j));
+            }
+    /* A byte that is not UTF-8 is refused wherever it is. */
+    for (at = 0; at < 20; at++) {
+        memset(text, 'a', 20);
+        text[at] = '\xff';
+        text[20] = '\0';
+        ck_assert_ptr_null(blinkauth_json_quote(unit_pool, text));
+    }
+}
+END_TEST
+
 /* Runs the envelope, page and json suite. */
 int main(void)
 {
@@ -247,6 +279,6 @@ int main(void)
     unit_add_tcase(s, "json", NULL, NULL,
                    UNIT_TESTS(test_json_parse_ok, test_json_parse_trailing_garbage, test_json_parse_duplicate_keys,
                               test_json_parse_not_json, test_json_string, test_json_dump, test_json_bind_releases,
-                              test_json_bind_no_leak, test_json_quote_as_jansson));
+                              test_json_bind_no_leak, test_json_quote_as_jansson, test_json_quote_every_place));
     return unit_run(s);
 }
