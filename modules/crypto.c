@@ -209,6 +209,8 @@ typedef struct {
     EVP_MD_CTX *digest;
     EVP_CIPHER_CTX *gcm; /* set up for AES-256-GCM when gcm_ready */
     int gcm_ready;
+    int gcm_keyed; /* 1 when gcm holds gcm_key's key schedule */
+    unsigned char gcm_key[BLINKAUTH_KEY_BYTES];
 } contexts_t;
 static _Thread_local contexts_t *thread_ctx;
 static pthread_key_t ctx_key;
@@ -224,7 +226,7 @@ static void ctx_free(void *data)
         return;
     EVP_MD_CTX_free(c->digest);
     EVP_CIPHER_CTX_free(c->gcm);
-    free(c);
+    OPENSSL_clear_free(c, sizeof(*c));
 }
 
 /* 1 when ctx_key exists, making it on first use; 0 while another thread makes it or when it cannot be made. */
@@ -265,9 +267,9 @@ static EVP_MD_CTX *thread_digest_ctx(void)
     return c ? c->digest : NULL;
 }
 
-/* This thread's cipher context, set up for AES-256-GCM (its 12-byte IV is GCM's default length); NULL when it cannot
- * be. Each use gives it a key and an IV: the implementation is kept. */
-static EVP_CIPHER_CTX *thread_gcm_ctx(void)
+/* This thread's contexts with its cipher context set up for AES-256-GCM (its 12-byte IV is GCM's default length);
+ * NULL when it cannot be. The implementation is kept, and the last key's schedule (gcm_keyed). */
+static contexts_t *thread_gcm_contexts(void)
 {
     contexts_t *c = thread_contexts();
     const EVP_CIPHER *cipher = c && !c->gcm_ready ? gcm_cipher() : NULL;
@@ -275,7 +277,7 @@ static EVP_CIPHER_CTX *thread_gcm_ctx(void)
     if (cipher != NULL && EVP_CipherInit_ex(c->gcm, cipher, NULL, NULL, NULL, 1) &&
         EVP_CIPHER_CTX_iv_length(c->gcm) == BLINKAUTH_SEAL_IV_BYTES)
         c->gcm_ready = 1;
-    return c && c->gcm_ready ? c->gcm : NULL;
+    return c && c->gcm_ready ? c : NULL;
 }
 
 /* SHA-256 of the a_len bytes of a then the b_len bytes of b into out, in this thread's context; 1 when done (0: the
@@ -468,19 +470,28 @@ void blinkauth_crypto_key_derive(const char *secret, unsigned char *out)
 static int gcm(int encrypt, const unsigned char *key, const unsigned char *iv, const char *aad, const unsigned char *in,
                apr_size_t len, unsigned char *out, unsigned char *tag)
 {
-    EVP_CIPHER_CTX *kept = thread_gcm_ctx(), *ctx = kept ? kept : EVP_CIPHER_CTX_new();
+    contexts_t *c = thread_gcm_contexts();
+    EVP_CIPHER_CTX *ctx = c ? c->gcm : EVP_CIPHER_CTX_new();
+    /* A thread's context that holds key already takes only the IV: AES's key schedule and GHASH's table are kept. */
+    int holds_key = c && c->gcm_keyed && CRYPTO_memcmp(c->gcm_key, key, BLINKAUTH_KEY_BYTES) == 0;
     int n = 0, ok;
 
     /* Without a context of this thread's, one for this call (the implementation looked up again). */
     ok = ctx != NULL && len <= INT_MAX && strlen(aad) <= INT_MAX &&
-         EVP_CipherInit_ex(ctx, kept ? NULL : EVP_aes_256_gcm(), NULL, key, iv, encrypt) &&
+         EVP_CipherInit_ex(ctx, c ? NULL : EVP_aes_256_gcm(), NULL, holds_key ? NULL : key, iv, encrypt) &&
          EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) &&
          EVP_CipherUpdate(ctx, out, &n, in, (int)len) &&
          (encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, BLINKAUTH_SEAL_TAG_BYTES, tag)) &&
          EVP_CipherFinal_ex(ctx, out + n, &n) &&
          (!encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, BLINKAUTH_SEAL_TAG_BYTES, tag));
-    if (kept == NULL)
+    if (c == NULL)
         EVP_CIPHER_CTX_free(ctx);
+    else if (ok && !holds_key) {
+        memcpy(c->gcm_key, key, BLINKAUTH_KEY_BYTES);
+        c->gcm_keyed = 1;
+    }
+    else if (!ok)
+        c->gcm_keyed = 0; /* after a failure (a tag that does not verify, too) the next call sets its key again */
     return ok;
 }
 
