@@ -3,6 +3,7 @@
 #include "json.h"
 
 #include <apr_strings.h>
+#include <string.h>
 
 const char *blinkauth_envelope_ok(apr_pool_t *p, json_t *data)
 {
@@ -12,13 +13,26 @@ const char *blinkauth_envelope_ok(apr_pool_t *p, json_t *data)
     return blinkauth_json_dump(p, env);
 }
 
-const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const char *value)
+const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const char *head, const char *tail)
 {
-    const char *n = blinkauth_json_quote(p, name), *v = blinkauth_json_quote(p, value);
+    static const char open[] = "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{", close[] = "\"}}";
+    const char *n = blinkauth_json_quote(p, name);
+    apr_size_t n_len = n ? strlen(n) : 0, head_len = strlen(head), tail_len = strlen(tail);
+    apr_ssize_t h = blinkauth_json_escape(NULL, head, head_len), t = blinkauth_json_escape(NULL, tail, tail_len);
+    char *out, *o;
 
-    if (!n || !v)
+    if (n == NULL || h < 0 || t < 0)
         return NULL;
-    return apr_pstrcat(p, "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{", n, ":", v, "}}", NULL);
+    o = out = apr_palloc(p, sizeof(open) - 1 + n_len + 2 + (apr_size_t)(h + t) + sizeof(close));
+    memcpy(o, open, sizeof(open) - 1);
+    o += sizeof(open) - 1;
+    memcpy(o, n, n_len);
+    o += n_len;
+    *o++ = ':';
+    *o++ = '"';
+    o = blinkauth_json_put(blinkauth_json_put(o, head, head_len, h), tail, tail_len, t);
+    memcpy(o, close, sizeof(close));
+    return out;
 }
 
 const char *blinkauth_envelope_error(apr_pool_t *p, const char *code, const char *message, const char *ref)

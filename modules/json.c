@@ -123,26 +123,38 @@ static apr_ssize_t quote_body(char *o, const unsigned char *u, apr_size_t n)
     return len;
 }
 
-const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
+apr_ssize_t blinkauth_json_escape(char *out, const char *s, apr_size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
+
+    /* Most strings need no escape: their body is themselves. */
+    if (plain_run(u, n) < n)
+        return quote_body(out, u, n);
+    if (out)
+        memcpy(out, s, n);
+    return (apr_ssize_t)n;
+}
+
+char *blinkauth_json_put(char *out, const char *s, apr_size_t n, apr_ssize_t len)
+{
+    if ((apr_size_t)len == n)
+        memcpy(out, s, n);
+    else
+        blinkauth_json_escape(out, s, n);
+    return out + len;
+}
+
+const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
+{
     apr_size_t n = s ? strlen(s) : 0;
-    apr_ssize_t len;
+    apr_ssize_t len = s ? blinkauth_json_escape(NULL, s, n) : -1;
     char *out;
 
-    if (s == NULL)
-        return NULL;
-    /* Most strings need no escape. Every escape is longer than what it stands for: a body as long as s is s itself. */
-    len = plain_run(u, n) == n ? (apr_ssize_t)n : quote_body(NULL, u, n);
     if (len < 0)
         return NULL;
     out = apr_palloc(p, (apr_size_t)len + 3);
     out[0] = '"';
-    if ((apr_size_t)len == n)
-        memcpy(out + 1, s, n);
-    else
-        quote_body(out + 1, u, n);
-    out[len + 1] = '"';
+    *blinkauth_json_put(out + 1, s, n, len) = '"';
     out[len + 2] = '\0';
     return out;
 }

@@ -15,6 +15,14 @@ const char *blinkauth_json_dump(apr_pool_t *p, const json_t *j);
  * NULL with *why set when it is not JSON. */
 json_t *blinkauth_json_parse(apr_pool_t *p, const char *text, apr_size_t len, const char **why);
 
+/* The body of s (n bytes) as JSON string text without its quotes, escaped as jansson's compact dump does, written to
+ * out when out is not NULL; its length, or -1 when s is not valid UTF-8. For text written in one piece. */
+apr_ssize_t blinkauth_json_escape(char *out, const char *s, apr_size_t n);
+
+/* Writes the body of s (n bytes) at out, len being its length (blinkauth_json_escape's, not -1); returns its end. A
+ * body as long as s is s itself (every escape is longer than what it stands for): then it is only copied. */
+char *blinkauth_json_put(char *out, const char *s, apr_size_t n, apr_ssize_t len);
+
 /* s as JSON string text with its quotes, escaped as jansson's compact dump does; NULL when s is
  * NULL or not valid UTF-8 (jansson refuses those too). For fixed-shape answers on hot paths. */
 const char *blinkauth_json_quote(apr_pool_t *p, const char *s);

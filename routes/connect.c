@@ -28,16 +28,15 @@ static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg)
     return ap_construct_url(r->pool, blinkauth_route_redirect_path(r, cfg), r);
 }
 
-/* The start URL of handle: <the redirect URI's scheme://host[:port]><location>/start/<handle>, so that the browser
- * opens it where it will come back to (the cookie it gets there must reach the callback). */
-static const char *start_url(request_rec *r, const blinkauth_config_t *cfg, const char *redirect_uri,
-                             const char *handle)
+/* The start URL of a handle but the handle: <the redirect URI's scheme://host[:port]><location>/start/, so that the
+ * browser opens it where it will come back to (the cookie it gets there must reach the callback). */
+static const char *start_url_head(request_rec *r, const blinkauth_config_t *cfg, const char *redirect_uri)
 {
     blinkauth_url_parts_t u;
 
     blinkauth_text_url_split(redirect_uri, &u);
     return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, redirect_uri, (apr_size_t)(u.path - redirect_uri)),
-                       cfg->location, "/start/", handle, NULL);
+                       cfg->location, "/start/", NULL);
 }
 
 /* Answers 503 when the flow record could not be stored. */
@@ -76,7 +75,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     blinkauth_flow_t flow = {0};
-    const char *handle = NULL, *why = NULL, *url, *body;
+    const char *handle = NULL, *why = NULL, *body;
     apr_status_t rv;
 
     if (r->method_number != M_POST)
@@ -115,10 +114,10 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     }
     else if ((rv = stored(r, cfg, store, &flow, &handle, &why)) != APR_SUCCESS)
         return store_failed(r, rv, why);
-    url = start_url(r, cfg, flow.redirect_uri, handle);
 
     BLINKAUTH_RLOG(APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);
-    body = blinkauth_envelope_ok_string(r->pool, "authorization_url", url);
+    body =
+        blinkauth_envelope_ok_string(r->pool, "authorization_url", start_url_head(r, cfg, flow.redirect_uri), handle);
     if (body == NULL) {
         BLINKAUTH_RLOG(APLOG_ERR, 0, r,
                        BLALOGNO(00204) "connect: the start URL is not UTF-8; "

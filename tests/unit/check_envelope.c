@@ -69,6 +69,30 @@ START_TEST(test_json_error)
 }
 END_TEST
 
+/* The one-string answer (Connect's) is what jansson writes for the member's value, head and tail joined, whatever
+ * either holds; NULL when either is not UTF-8. */
+START_TEST(test_json_ok_string)
+{
+    static const char *const parts[][2] = {{"https://app.example/blink/start/", "QUJD-_x"},
+                                           {"", ""},
+                                           {"\"quoted\" \\ ", "tab\t, caf\xc3\xa9 \x01"},
+                                           {"caf\xc3\xa9/", "\xe2\x82\xac"}};
+    int i;
+
+    for (i = 0; i < UNIT_COUNT(parts); i++) {
+        const char *joined = apr_pstrcat(unit_pool, parts[i][0], parts[i][1], NULL);
+        json_t *want = blinkauth_json_bind(unit_pool, json_pack("{s:s, s:s, s:{s:s}}", "code", "OK", "message", "OK",
+                                                                "data", "authorization_url", joined));
+
+        ck_assert_ptr_nonnull(want);
+        ck_assert_str_eq(blinkauth_envelope_ok_string(unit_pool, "authorization_url", parts[i][0], parts[i][1]),
+                         blinkauth_json_dump(unit_pool, want));
+    }
+    ck_assert_ptr_null(blinkauth_envelope_ok_string(unit_pool, "authorization_url", "\xff/", "x"));
+    ck_assert_ptr_null(blinkauth_envelope_ok_string(unit_pool, "authorization_url", "https://a/", "\xc3"));
+}
+END_TEST
+
 START_TEST(test_json_error_ref)
 {
     ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "CONFIG_ERROR", "See the log.", "Ab3dE_fG12"),
@@ -279,6 +303,7 @@ int main(void)
     unit_add_tcase(s, "json", NULL, NULL,
                    UNIT_TESTS(test_json_parse_ok, test_json_parse_trailing_garbage, test_json_parse_duplicate_keys,
                               test_json_parse_not_json, test_json_string, test_json_dump, test_json_bind_releases,
-                              test_json_bind_no_leak, test_json_quote_as_jansson, test_json_quote_every_place));
+                              test_json_bind_no_leak, test_json_quote_as_jansson, test_json_quote_every_place,
+                              test_json_ok_string));
     return unit_run(s);
 }
