@@ -5,8 +5,8 @@
 #
 #  1. The limit: Connect (POST /blink/auth/a-1234) against the no-op handler (bench/mod_bench_noop.c: the same
 #     answer's bytes and headers from memory, the same map_to_storage short-cut) and a static file of the same
-#     bytes, all from one httpd: wrk, 50 connections, BENCH_SECS seconds each after a 2 s warm-up, BENCH_LIMIT_ROUNDS
-#     rounds (4), each the static file, then the no-op handler and Connect in turn first; once with the default mutex,
+#     bytes, all from one httpd: wrk, 50 connections, BENCH_SECS seconds each after a BENCH_WARMUP (1) s warm-up,
+#     BENCH_LIMIT_ROUNDS rounds (8), each the static file, then the no-op handler and Connect in turn first; once with the default mutex,
 #     once with `Mutex file:` (fcntl locks).
 #  2. Callback and Disconnect against fast local fakes (bench/fastfake.c): the fakes' own cost (the same upstream
 #     requests sent straight to them), the latency through httpd (and the no-op handler's: httpd's own share), and
@@ -28,9 +28,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-3}
-# The limit's rounds: BENCH_LIMIT_ROUNDS, else BENCH_ROUNDS made even (see part_limit), at least 4.
-LIMIT_ROUNDS=${BENCH_LIMIT_ROUNDS:-$(( ROUNDS < 4 ? 4 : ROUNDS + ROUNDS % 2 ))}
+# The limit's rounds: BENCH_LIMIT_ROUNDS, else BENCH_ROUNDS made even (see part_limit), at least 8: on a shared machine
+# one run of the same code moves by ±10 %, and the median of more pairs moves less.
+LIMIT_ROUNDS=${BENCH_LIMIT_ROUNDS:-$(( ROUNDS < 8 ? 8 : ROUNDS + ROUNDS % 2 ))}
 SECS=${BENCH_SECS:-5}
+# wrk's warm-up before each timed run, in seconds: it also keeps the two runs a ratio compares close in time.
+WARMUP=${BENCH_WARMUP:-1}
 CONNS=50
 WRK_THREADS=1
 CB_N=${BENCH_CB_N:-2000}
@@ -81,7 +84,7 @@ load_now() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,; }
 record "meta cores=$(nproc) load_start=$(load_now) date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 record "meta cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1 | tr ' ' _) mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024}' /proc/meminfo)"
 record "meta httpd=$("$HTTPD" -v | sed -n 's/^Server version: //p' | tr ' ' _) wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}') threads=$WORKER_THREADS servers=$SERVERS tpc=$THREADS_PER_CHILD"
-record "meta rounds=$ROUNDS secs=$SECS conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS keepalive=$KEEPALIVE parts=${PARTS// /,}"
+record "meta rounds=$ROUNDS secs=$SECS warmup=$WARMUP conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS keepalive=$KEEPALIVE parts=${PARTS// /,}"
 record "meta curl=$(curl --version | head -1 | awk '{print $2}') openssl=$(openssl version | awk '{print $2}')"
 
 bench_fakes_start || die "the fakes did not start"
@@ -118,7 +121,7 @@ rotated() {
 wrk_run() {
     local section=$1 name=$2 round=$3 method path out c0 c1 b0 b1 n rps p50 p99 non2xx errs others
     read -r method path < <(request_of "$name")
-    BENCH_COUNT=0 BENCH_METHOD=$method BENCH_PATH=$path wrk -t"$WRK_THREADS" -c"$CONNS" -d2s -s "$BENCH_TOP/bench/count.lua" \
+    BENCH_COUNT=0 BENCH_METHOD=$method BENCH_PATH=$path wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$BENCH_TOP/bench/count.lua" \
         "http://127.0.0.1:$BENCH_PORT" >/dev/null
     c0=$(bench_children_cpu)
     b0=$(busy_ticks)
