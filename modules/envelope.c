@@ -37,10 +37,7 @@ const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const 
 
 const char *blinkauth_envelope_error(apr_pool_t *p, const char *code, const char *message, const char *ref)
 {
-    const char *c = blinkauth_json_quote(p, code), *m = blinkauth_json_quote(p, message);
-    const char *f = ref ? blinkauth_json_quote(p, ref) : NULL;
+    const blinkauth_json_member_t members[] = {{"code", code, 0}, {"message", message, 0}, {"ref", ref, 0}};
 
-    if (!c || !m || (ref && !f))
-        return NULL;
-    return apr_pstrcat(p, "{\"code\":", c, ",\"message\":", m, f ? ",\"ref\":" : "", f ? f : "", "}", NULL);
+    return code && message ? blinkauth_json_object(p, members, 3) : NULL;
 }

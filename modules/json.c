@@ -159,6 +159,54 @@ const char *blinkauth_json_quote(apr_pool_t *p, const char *s)
     return out;
 }
 
+const char *blinkauth_json_object(apr_pool_t *p, const blinkauth_json_member_t *m, int n)
+{
+    apr_size_t len[BLINKAUTH_JSON_MEMBERS_MAX], total = sizeof("{}");
+    apr_ssize_t body[BLINKAUTH_JSON_MEMBERS_MAX];
+    char *out, *o;
+    int i;
+
+    if (n > BLINKAUTH_JSON_MEMBERS_MAX)
+        return NULL;
+    /* First each member's length, then the text into one buffer of their sum. */
+    for (i = 0; i < n; i++) {
+        if (m[i].value == NULL)
+            continue;
+        len[i] = strlen(m[i].value);
+        body[i] = m[i].raw ? (apr_ssize_t)len[i] : blinkauth_json_escape(NULL, m[i].value, len[i]);
+        if (body[i] < 0)
+            return NULL;
+        total += sizeof(",\"\":\"\"") - 1 + strlen(m[i].name) + (apr_size_t)body[i];
+    }
+    o = out = apr_palloc(p, total);
+    *o++ = '{';
+    for (i = 0; i < n; i++) {
+        apr_size_t name_len;
+
+        if (m[i].value == NULL)
+            continue;
+        name_len = strlen(m[i].name);
+        if (o > out + 1)
+            *o++ = ',';
+        *o++ = '"';
+        memcpy(o, m[i].name, name_len);
+        o += name_len;
+        *o++ = '"';
+        *o++ = ':';
+        if (m[i].raw) {
+            memcpy(o, m[i].value, len[i]);
+            o += len[i];
+            continue;
+        }
+        *o++ = '"';
+        o = blinkauth_json_put(o, m[i].value, len[i], body[i]);
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
 const char *blinkauth_json_string(const json_t *o, const char *name)
 {
     json_t *v = json_is_object(o) ? json_object_get(o, name) : NULL;

@@ -23,6 +23,23 @@ apr_ssize_t blinkauth_json_escape(char *out, const char *s, apr_size_t n);
  * body as long as s is s itself (every escape is longer than what it stands for): then it is only copied. */
 char *blinkauth_json_put(char *out, const char *s, apr_size_t n, apr_ssize_t len);
 
+/* One member of a flat JSON object (blinkauth_json_object): its name, written as it is (a literal with nothing to
+ * escape), and its value: a string, escaped, or with raw set JSON text written as it is (a number); a member whose
+ * value is NULL is left out. */
+typedef struct {
+    const char *name;
+    const char *value;
+    int raw;
+} blinkauth_json_member_t;
+
+/* The most members blinkauth_json_object writes. */
+#define BLINKAUTH_JSON_MEMBERS_MAX 8
+
+/* {"name":value,...} of the n members of m, in one allocation: the text jansson's compact dump of the same object
+ * writes. NULL when a string value is not valid UTF-8, or n is over BLINKAUTH_JSON_MEMBERS_MAX. For records and
+ * answers of a fixed shape on hot paths. */
+const char *blinkauth_json_object(apr_pool_t *p, const blinkauth_json_member_t *m, int n);
+
 /* s as JSON string text with its quotes, escaped as jansson's compact dump does; NULL when s is
  * NULL or not valid UTF-8 (jansson refuses those too). For fixed-shape answers on hot paths. */
 const char *blinkauth_json_quote(apr_pool_t *p, const char *s);

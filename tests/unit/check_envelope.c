@@ -93,6 +93,33 @@ START_TEST(test_json_ok_string)
 }
 END_TEST
 
+/* A flat object is what jansson writes for the same members: strings escaped, raw values as they are, members without
+ * a value left out (the first one too), and nothing when a string is not UTF-8 or there are too many members. */
+START_TEST(test_json_object_as_jansson)
+{
+    const blinkauth_json_member_t all[] = {
+        {"v", "1", 1}, {"text", "say \"hi\"\n\\ caf\xc3\xa9", 0}, {"none", NULL, 0}, {"n", "1764567890123456", 1}};
+    const blinkauth_json_member_t first_missing[] = {{"a", NULL, 0}, {"b", "x", 0}};
+    const blinkauth_json_member_t bad[] = {{"a", "ok", 0}, {"b", "\xc3(", 0}};
+    blinkauth_json_member_t many[BLINKAUTH_JSON_MEMBERS_MAX + 1];
+    json_t *want =
+        blinkauth_json_bind(unit_pool, json_pack("{s:i, s:s, s:I}", "v", 1, "text", "say \"hi\"\n\\ caf\xc3\xa9", "n",
+                                                 (json_int_t)1764567890123456LL));
+    int i;
+
+    ck_assert_ptr_nonnull(want);
+    ck_assert_str_eq(blinkauth_json_object(unit_pool, all, 4), blinkauth_json_dump(unit_pool, want));
+    ck_assert_str_eq(blinkauth_json_object(unit_pool, first_missing, 2), "{\"b\":\"x\"}");
+    ck_assert_str_eq(blinkauth_json_object(unit_pool, first_missing, 1), "{}");
+    ck_assert_str_eq(blinkauth_json_object(unit_pool, all, 0), "{}");
+    ck_assert_ptr_null(blinkauth_json_object(unit_pool, bad, 2));
+    for (i = 0; i < UNIT_COUNT(many); i++)
+        many[i] = all[0];
+    ck_assert_ptr_nonnull(blinkauth_json_object(unit_pool, many, BLINKAUTH_JSON_MEMBERS_MAX));
+    ck_assert_ptr_null(blinkauth_json_object(unit_pool, many, BLINKAUTH_JSON_MEMBERS_MAX + 1));
+}
+END_TEST
+
 START_TEST(test_json_error_ref)
 {
     ck_assert_str_eq(blinkauth_envelope_error(unit_pool, "CONFIG_ERROR", "See the log.", "Ab3dE_fG12"),
@@ -304,6 +331,6 @@ int main(void)
                    UNIT_TESTS(test_json_parse_ok, test_json_parse_trailing_garbage, test_json_parse_duplicate_keys,
                               test_json_parse_not_json, test_json_string, test_json_dump, test_json_bind_releases,
                               test_json_bind_no_leak, test_json_quote_as_jansson, test_json_quote_every_place,
-                              test_json_ok_string));
+                              test_json_ok_string, test_json_object_as_jansson));
     return unit_run(s);
 }
