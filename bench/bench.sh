@@ -5,8 +5,8 @@
 #
 #  1. The limit: Connect (POST /blink/auth/a-1234) against the no-op handler (bench/mod_bench_noop.c: the same
 #     answer's bytes and headers from memory, the same map_to_storage short-cut) and a static file of the same
-#     bytes, all from one httpd: wrk, 50 connections, BENCH_SECS seconds each after a BENCH_WARMUP (1) s warm-up,
-#     BENCH_LIMIT_ROUNDS rounds (8), each the static file, then the no-op handler and Connect in turn first; once with the default mutex,
+#     bytes, all from one httpd: wrk, 50 connections, BENCH_LIMIT_SECS (2) seconds each after a BENCH_WARMUP (1) s
+#     warm-up, BENCH_LIMIT_ROUNDS rounds (16), each the static file, then the no-op handler and Connect in turn first; once with the default mutex,
 #     once with `Mutex file:` (fcntl locks).
 #  2. Callback and Disconnect against fast local fakes (bench/fastfake.c): the fakes' own cost (the same upstream
 #     requests sent straight to them), the latency through httpd (and the no-op handler's: httpd's own share), and
@@ -20,7 +20,7 @@
 #     Connect rate and memory per pending flow).
 #  6. With "h2" in BENCH_PARTS (not by default): HTTP/2 or HTTP/1.1 to a TLS upstream (an httpd with mod_http2).
 #
-# Environment: BENCH_PORT (8801; +1..+3 the fakes, +4 redis, +5 the h2 upstream), BENCH_ROUNDS (3), BENCH_SECS (5), BENCH_CB_N (callbacks
+# Environment: BENCH_PORT (8801; +1..+3 the fakes, +4 redis, +5 the h2 upstream), BENCH_ROUNDS (3), BENCH_SECS (5: the other parts' wrk runs), BENCH_CB_N (callbacks
 # per latency run, 2000), BENCH_CB_N50 (per connection count, 5000), BENCH_MEM_CALLS (100000), BENCH_MUTEXES
 # ("default file"), BENCH_KEEPALIVE_REQUESTS (100: the TLS fakes' keep-alive request limit in one run), BENCH_PARTS ("limit flows tls memory", + "scale" with BENCH_SCALE=1), BENCH_SCALE_APPS
 # ("1 20 200"), BENCH_SCALE_FLOWS ("10 10000 100000"), BENCH_OUT (bench/results.md).
@@ -28,9 +28,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-3}
-# The limit's rounds: BENCH_LIMIT_ROUNDS, else BENCH_ROUNDS made even (see part_limit), at least 8: on a shared machine
-# one run of the same code moves by ±10 %, and the median of more pairs moves less.
-LIMIT_ROUNDS=${BENCH_LIMIT_ROUNDS:-$(( ROUNDS < 8 ? 8 : ROUNDS + ROUNDS % 2 ))}
+# The limit's rounds and seconds per run: BENCH_LIMIT_ROUNDS, else BENCH_ROUNDS made even (see part_limit), at least 16,
+# of BENCH_LIMIT_SECS each. This shared machine's speed drifts within seconds: a ratio of two short runs side by side
+# moves more than one of two long runs, but the median of many such pairs moves less (two sections of one run, where
+# Connect takes no mutex at all, gave medians 0.94 and 0.87 with 8 rounds of 5 s, 0.91 and 0.90 with 16 of 2 s).
+LIMIT_ROUNDS=${BENCH_LIMIT_ROUNDS:-$(( ROUNDS < 16 ? 16 : ROUNDS + ROUNDS % 2 ))}
+LIMIT_SECS=${BENCH_LIMIT_SECS:-2}
 SECS=${BENCH_SECS:-5}
 # wrk's warm-up before each timed run, in seconds: it also keeps the two runs a ratio compares close in time.
 WARMUP=${BENCH_WARMUP:-1}
@@ -84,7 +87,7 @@ load_now() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,; }
 record "meta cores=$(nproc) load_start=$(load_now) date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 record "meta cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1 | tr ' ' _) mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024}' /proc/meminfo)"
 record "meta httpd=$("$HTTPD" -v | sed -n 's/^Server version: //p' | tr ' ' _) wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}') threads=$WORKER_THREADS servers=$SERVERS tpc=$THREADS_PER_CHILD"
-record "meta rounds=$ROUNDS secs=$SECS warmup=$WARMUP conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS keepalive=$KEEPALIVE parts=${PARTS// /,}"
+record "meta rounds=$ROUNDS secs=$SECS limit_secs=$LIMIT_SECS warmup=$WARMUP conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS keepalive=$KEEPALIVE parts=${PARTS// /,}"
 record "meta curl=$(curl --version | head -1 | awk '{print $2}') openssl=$(openssl version | awk '{print $2}')"
 
 bench_fakes_start || die "the fakes did not start"
@@ -182,6 +185,7 @@ restart_with() {
 # other, in half of the LIMIT_ROUNDS (even) rounds.
 part_limit() {
     local mutex r c
+    local SECS=$LIMIT_SECS # what wrk_run times, in this part
     echo "== 1. Connect against the no-op handler and the static file ($size bytes), wrk -c$CONNS, ${SECS}s, $LIMIT_ROUNDS rounds"
     for mutex in $MUTEXES; do
         # blinkauth:info: the start-up line that names the mutexes' mechanism (Connect logs nothing at info).

@@ -127,7 +127,7 @@ def part_limit(L, d):
              "round, then its median. The no-op handler (bench/mod_bench_noop.c) answers the same bytes with the same "
              "headers from memory and skips the filesystem walk as the module does: it is what httpd costs any "
              "handler. \"httpd CPU\" is the children's user + system time over the run divided by the requests.\n"
-             % (meta.get("conns"), meta.get("secs"), meta.get("warmup", 2)))
+             % (meta.get("conns"), meta.get("limit_secs", meta.get("secs")), meta.get("warmup", 2)))
     names = (("noop", "no-op handler (POST /noop/auth/a-1234)"), ("static", "static file (GET /connect.json)"),
              ("connect", "Connect (POST /blink/auth/a-1234)"))
     for section in sorted(sections):
