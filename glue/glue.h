@@ -34,9 +34,9 @@ APLOG_USE_MODULE(blinkauth);
  * user=…]". httpd has no per-module prefix for error log lines, and r->log_id (ErrorLogFormat %L) shows only where
  * an administrator put %L and cannot carry the ref, which is known only halfway through a route; so the routes log
  * through BLINKAUTH_RLOG, which appends the context to the message. It is kept in r->request_config, made once per
- * request and changed only when a route learns the state or the user; the line's level is checked first, so a
- * line that is not written costs nothing. tests/lint/logtags.py refuses a bare ap_log_rerror in routes/ and in
- * the glue the routes log through. */
+ * request and changed only when a route learns the state (or the start handle it comes from) or the user; the line's
+ * level is checked first, so a line that is not written costs nothing. tests/lint/logtags.py refuses a bare
+ * ap_log_rerror in routes/ and in the glue the routes log through. */
 
 /* ap_log_rerror(APLOG_MARK, level, status, r, fmt, ...) with r's log context appended; fmt is a string literal. */
 #define BLINKAUTH_RLOG(level, status, r, fmt, ...)                                                                     \

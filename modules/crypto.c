@@ -209,7 +209,9 @@ typedef struct {
     EVP_MD_CTX *digest;
     EVP_CIPHER_CTX *gcm; /* set up for AES-256-GCM when gcm_ready */
     int gcm_ready;
-    int gcm_keyed; /* 1 when gcm holds gcm_key's key schedule */
+    int gcm_keyed;   /* 1 when gcm holds gcm_key's key schedule, set up for gcm_encrypt's direction */
+    int gcm_encrypt; /* the direction gcm_key was set for: OpenSSL 1.1.1 before 1.1.1l could keep the old one on s390x
+                      */
     unsigned char gcm_key[BLINKAUTH_KEY_BYTES];
 } contexts_t;
 static _Thread_local contexts_t *thread_ctx;
@@ -226,7 +228,8 @@ static void ctx_free(void *data)
         return;
     EVP_MD_CTX_free(c->digest);
     EVP_CIPHER_CTX_free(c->gcm);
-    OPENSSL_clear_free(c, sizeof(*c));
+    OPENSSL_cleanse(c, sizeof(*c)); /* the last key */
+    free(c);
 }
 
 /* 1 when ctx_key exists, making it on first use; 0 while another thread makes it or when it cannot be made. */
@@ -472,8 +475,10 @@ static int gcm(int encrypt, const unsigned char *key, const unsigned char *iv, c
 {
     contexts_t *c = thread_gcm_contexts();
     EVP_CIPHER_CTX *ctx = c ? c->gcm : EVP_CIPHER_CTX_new();
-    /* A thread's context that holds key already takes only the IV: AES's key schedule and GHASH's table are kept. */
-    int holds_key = c && c->gcm_keyed && CRYPTO_memcmp(c->gcm_key, key, BLINKAUTH_KEY_BYTES) == 0;
+    /* A thread's context that holds key already (for this direction) takes only the IV: AES's key schedule and GHASH's
+     * table are kept. */
+    int holds_key =
+        c && c->gcm_keyed && c->gcm_encrypt == encrypt && CRYPTO_memcmp(c->gcm_key, key, BLINKAUTH_KEY_BYTES) == 0;
     int n = 0, ok;
 
     /* Without a context of this thread's, one for this call (the implementation looked up again). */
@@ -488,6 +493,7 @@ static int gcm(int encrypt, const unsigned char *key, const unsigned char *iv, c
         EVP_CIPHER_CTX_free(ctx);
     else if (ok && !holds_key) {
         memcpy(c->gcm_key, key, BLINKAUTH_KEY_BYTES);
+        c->gcm_encrypt = encrypt;
         c->gcm_keyed = 1;
     }
     else if (!ok)

@@ -15,23 +15,25 @@ const char *blinkauth_envelope_ok(apr_pool_t *p, json_t *data)
 
 const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const char *head, const char *tail)
 {
-    static const char open[] = "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{", close[] = "\"}}";
-    const char *n = blinkauth_json_quote(p, name);
-    apr_size_t n_len = n ? strlen(n) : 0, head_len = strlen(head), tail_len = strlen(tail);
-    apr_ssize_t h = blinkauth_json_escape(NULL, head, head_len), t = blinkauth_json_escape(NULL, tail, tail_len);
+    static const char prefix[] = "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{", suffix[] = "\"}}";
+    const char *quoted_name = head && tail ? blinkauth_json_quote(p, name) : NULL;
+    apr_size_t name_len = quoted_name ? strlen(quoted_name) : 0;
+    apr_size_t head_len = quoted_name ? strlen(head) : 0, tail_len = quoted_name ? strlen(tail) : 0;
+    apr_ssize_t h = quoted_name ? blinkauth_json_escape(NULL, head, head_len) : -1;
+    apr_ssize_t t = quoted_name ? blinkauth_json_escape(NULL, tail, tail_len) : -1;
     char *out, *o;
 
-    if (n == NULL || h < 0 || t < 0)
+    if (h < 0 || t < 0)
         return NULL;
-    o = out = apr_palloc(p, sizeof(open) - 1 + n_len + 2 + (apr_size_t)(h + t) + sizeof(close));
-    memcpy(o, open, sizeof(open) - 1);
-    o += sizeof(open) - 1;
-    memcpy(o, n, n_len);
-    o += n_len;
+    o = out = apr_palloc(p, sizeof(prefix) - 1 + name_len + 2 + (apr_size_t)(h + t) + sizeof(suffix));
+    memcpy(o, prefix, sizeof(prefix) - 1);
+    o += sizeof(prefix) - 1;
+    memcpy(o, quoted_name, name_len);
+    o += name_len;
     *o++ = ':';
     *o++ = '"';
     o = blinkauth_json_put(blinkauth_json_put(o, head, head_len, h), tail, tail_len, t);
-    memcpy(o, close, sizeof(close));
+    memcpy(o, suffix, sizeof(suffix));
     return out;
 }
 

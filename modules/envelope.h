@@ -11,8 +11,8 @@
 const char *blinkauth_envelope_ok(apr_pool_t *p, json_t *data);
 
 /* {"code":"OK","message":"OK","data":{name:value}} for one string member whose value is head followed by tail; NULL
- * if either is not UTF-8. Written directly in one allocation (it is the Connect answer, whose start URL is its origin
- * and path, then its handle): the same bytes as json_pack + json_dumps, several times cheaper. */
+ * if either is NULL or not UTF-8 by itself. Written directly in one allocation (it is the Connect answer, whose start
+ * URL is its origin and path, then its handle): the same bytes as json_pack + json_dumps, several times cheaper. */
 const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const char *head, const char *tail);
 
 /* {"code":code,"message":message} for an error answer, with "ref":ref after them when ref is not NULL (the flow

@@ -69,6 +69,8 @@ const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
         {"created", apr_off_t_toa(p, (apr_off_t)flow->created), 1},
     };
 
+    _Static_assert(sizeof(members) / sizeof(members[0]) <= BLINKAUTH_JSON_MEMBERS_MAX, "a flow has too many members");
+
     if (!flow->user_id || !flow->auth_id || !flow->verifier || !flow->redirect_uri)
         return NULL;
     return blinkauth_json_object(p, members, sizeof(members) / sizeof(members[0]));

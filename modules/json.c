@@ -1,4 +1,5 @@
-/* jansson tied to APR pools: values released with their pool, text copied into it. */
+/* jansson tied to APR pools (values released with their pool, text copied into it), and JSON text of a fixed shape
+ * written directly for the hot paths. */
 #include "json.h"
 #include "text.h"
 
@@ -140,7 +141,7 @@ char *blinkauth_json_put(char *out, const char *s, apr_size_t n, apr_ssize_t len
     if ((apr_size_t)len == n)
         memcpy(out, s, n);
     else
-        blinkauth_json_escape(out, s, n);
+        quote_body(out, (const unsigned char *)s, n);
     return out + len;
 }
 

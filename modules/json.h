@@ -1,4 +1,5 @@
-/* jansson tied to APR pools: values released with their pool, text copied into it. */
+/* jansson tied to APR pools (values released with their pool, text copied into it), and JSON text of a fixed shape
+ * written directly for the hot paths. */
 #ifndef BLINKAUTH_JSON_H
 #define BLINKAUTH_JSON_H
 
@@ -15,8 +16,9 @@ const char *blinkauth_json_dump(apr_pool_t *p, const json_t *j);
  * NULL with *why set when it is not JSON. */
 json_t *blinkauth_json_parse(apr_pool_t *p, const char *text, apr_size_t len, const char **why);
 
-/* The body of s (n bytes) as JSON string text without its quotes, escaped as jansson's compact dump does, written to
- * out when out is not NULL; its length, or -1 when s is not valid UTF-8. For text written in one piece. */
+/* The body of s (n bytes, a NUL after them) as JSON string text without its quotes, escaped as jansson's compact dump
+ * does, written to out when out is not NULL; its length, or -1 when s is not valid UTF-8. For text written in one
+ * piece. */
 apr_ssize_t blinkauth_json_escape(char *out, const char *s, apr_size_t n);
 
 /* Writes the body of s (n bytes) at out, len being its length (blinkauth_json_escape's, not -1); returns its end. A
@@ -33,7 +35,7 @@ typedef struct {
 } blinkauth_json_member_t;
 
 /* The most members blinkauth_json_object writes. */
-#define BLINKAUTH_JSON_MEMBERS_MAX 8
+#define BLINKAUTH_JSON_MEMBERS_MAX 12
 
 /* {"name":value,...} of the n members of m, in one allocation: the text jansson's compact dump of the same object
  * writes. NULL when a string value is not valid UTF-8, or n is over BLINKAUTH_JSON_MEMBERS_MAX. For records and

@@ -330,25 +330,29 @@ START_TEST(test_seal_round_trip_and_spelling)
 }
 END_TEST
 
-/* A thread's cipher context keeps the last key it was given and takes only an IV while the key stays: seals and opens
- * under keys in turn, a key changed in place, and a failed open between them each use the key they are given. */
+/* A thread's cipher context keeps the last key it was given and takes only an IV while the key and the direction stay:
+ * seals in a row under one key, seals and opens under keys in turn, and a key changed in place each use the key they
+ * are given; a failed open between them leaves the next one working. */
 START_TEST(test_seal_keys_in_turn)
 {
     unsigned char one[BLINKAUTH_KEY_BYTES], two[BLINKAUTH_KEY_BYTES], moving[BLINKAUTH_KEY_BYTES];
-    const char *a, *b, *c;
+    const char *a, *again, *b, *c, *x;
     char *altered;
     apr_size_t len = 0;
 
     memset(one, 1, sizeof(one));
     memset(two, 2, sizeof(two));
     a = blinkauth_crypto_seal(unit_pool, one, "aad", "under one", 9);
+    again = blinkauth_crypto_seal(unit_pool, one, "aad", "under one again", 15); /* the key held */
     b = blinkauth_crypto_seal(unit_pool, two, "aad", "under two", 9);
     ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(again);
     ck_assert_ptr_nonnull(b);
     ck_assert_ptr_null(blinkauth_crypto_open(unit_pool, one, "aad", b, &len));
     ck_assert_str_eq((const char *)blinkauth_crypto_open(unit_pool, two, "aad", b, &len), "under two");
     ck_assert_ptr_null(blinkauth_crypto_open(unit_pool, two, "aad", a, &len));
     ck_assert_str_eq((const char *)blinkauth_crypto_open(unit_pool, one, "aad", a, &len), "under one");
+    ck_assert_str_eq((const char *)blinkauth_crypto_open(unit_pool, one, "aad", again, &len), "under one again");
     /* A tag that does not verify, then the same key again. */
     altered = apr_pstrdup(unit_pool, a);
     altered[20] = altered[20] == 'A' ? 'B' : 'A';
@@ -356,9 +360,10 @@ START_TEST(test_seal_keys_in_turn)
     ck_assert_str_eq((const char *)blinkauth_crypto_open(unit_pool, one, "aad", a, &len), "under one");
     /* The same buffer holding another key seals under that key: keys are told apart by their bytes. */
     memcpy(moving, one, sizeof(moving));
-    ck_assert_ptr_nonnull(blinkauth_crypto_seal(unit_pool, moving, "aad", "x", 1));
+    x = blinkauth_crypto_seal(unit_pool, moving, "aad", "x", 1);
     memcpy(moving, two, sizeof(moving));
     c = blinkauth_crypto_seal(unit_pool, moving, "aad", "under the moved key", 19);
+    ck_assert_str_eq((const char *)blinkauth_crypto_open(unit_pool, one, "aad", x, &len), "x");
     ck_assert_ptr_null(blinkauth_crypto_open(unit_pool, one, "aad", c, &len));
     ck_assert_str_eq((const char *)blinkauth_crypto_open(unit_pool, two, "aad", c, &len), "under the moved key");
 }

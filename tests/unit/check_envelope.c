@@ -90,6 +90,8 @@ START_TEST(test_json_ok_string)
     }
     ck_assert_ptr_null(blinkauth_envelope_ok_string(unit_pool, "authorization_url", "\xff/", "x"));
     ck_assert_ptr_null(blinkauth_envelope_ok_string(unit_pool, "authorization_url", "https://a/", "\xc3"));
+    ck_assert_ptr_null(blinkauth_envelope_ok_string(unit_pool, "authorization_url", NULL, "x"));
+    ck_assert_ptr_null(blinkauth_envelope_ok_string(unit_pool, "authorization_url", "https://a/", NULL));
 }
 END_TEST
 
