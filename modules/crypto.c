@@ -209,9 +209,8 @@ typedef struct {
     EVP_MD_CTX *digest;
     EVP_CIPHER_CTX *gcm; /* set up for AES-256-GCM when gcm_ready */
     int gcm_ready;
-    int gcm_keyed;   /* 1 when gcm holds gcm_key's key schedule, set up for gcm_encrypt's direction */
-    int gcm_encrypt; /* the direction gcm_key was set for: OpenSSL 1.1.1 before 1.1.1l could keep the old one on s390x
-                      */
+    int gcm_keyed;   /* 1 when gcm holds gcm_key's key schedule, for gcm_encrypt's direction */
+    int gcm_encrypt; /* kept too: OpenSSL 1.1.1 before 1.1.1l could keep the old direction on s390x */
     unsigned char gcm_key[BLINKAUTH_KEY_BYTES];
 } contexts_t;
 static _Thread_local contexts_t *thread_ctx;

@@ -16,13 +16,18 @@ const char *blinkauth_envelope_ok(apr_pool_t *p, json_t *data)
 const char *blinkauth_envelope_ok_string(apr_pool_t *p, const char *name, const char *head, const char *tail)
 {
     static const char prefix[] = "{\"code\":\"OK\",\"message\":\"OK\",\"data\":{", suffix[] = "\"}}";
-    const char *quoted_name = head && tail ? blinkauth_json_quote(p, name) : NULL;
-    apr_size_t name_len = quoted_name ? strlen(quoted_name) : 0;
-    apr_size_t head_len = quoted_name ? strlen(head) : 0, tail_len = quoted_name ? strlen(tail) : 0;
-    apr_ssize_t h = quoted_name ? blinkauth_json_escape(NULL, head, head_len) : -1;
-    apr_ssize_t t = quoted_name ? blinkauth_json_escape(NULL, tail, tail_len) : -1;
+    const char *quoted_name;
+    apr_size_t name_len, head_len, tail_len;
+    apr_ssize_t h, t;
     char *out, *o;
 
+    if (head == NULL || tail == NULL || (quoted_name = blinkauth_json_quote(p, name)) == NULL)
+        return NULL;
+    name_len = strlen(quoted_name);
+    head_len = strlen(head);
+    tail_len = strlen(tail);
+    h = blinkauth_json_escape(NULL, head, head_len);
+    t = blinkauth_json_escape(NULL, tail, tail_len);
     if (h < 0 || t < 0)
         return NULL;
     o = out = apr_palloc(p, sizeof(prefix) - 1 + name_len + 2 + (apr_size_t)(h + t) + sizeof(suffix));
