@@ -33,6 +33,8 @@
 #define WHY_ELSEWHERE "the connect was made under another <Location> (another app, or another callback)"
 #define WHY_BOUND "the connect is bound to a browser already (the start URL was opened)"
 #define WHY_LATE "the start URL is older than BlinkAuthStartTimeout"
+/* Why a start URL or a callback finds the spent mark, where fetch_flow and claim both say it. */
+#define WHY_DONE "the connect was completed already"
 
 /* Up to this many dots follow the state in a key of our own store (see flow_key). */
 #define KEY_PAD_MAX 31
@@ -375,7 +377,7 @@ static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *
     apr_status_t rv = fetch(store, p, key, &json, &n, why, 1);
 
     if (rv == APR_SUCCESS && is_spent(json, n)) {
-        *why = "the connect was completed already";
+        *why = WHY_DONE;
         rv = APR_NOTFOUND;
     }
     else if (rv == APR_SUCCESS && (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL)
@@ -417,7 +419,7 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
                                  apr_interval_time_t ttl, const char *browser, blinkauth_flow_t **flow,
                                  const char **why)
 {
-    const char *key, *unusable_why;
+    const char *key;
     apr_status_t rv, marked;
 
     *flow = NULL;
@@ -434,11 +436,9 @@ apr_status_t blinkauth_flow_take(const blinkauth_flow_store_t *store, apr_pool_t
         rv = spend(store, p, key, (*flow)->created + ttl, why);
     }
     else if (rv == APR_EBADF && blinkauth_flow_store_exclusive(store)) {
-        /* Unusable, and no time of its own to go by: marked spent for ttl, so no start URL can store its state. */
-        unusable_why = *why;
-        if ((marked = spend(store, p, key, apr_time_now() + ttl, why)) == APR_SUCCESS)
-            *why = unusable_why;
-        else
+        /* Unusable, and no time of its own to go by: marked spent for ttl, so no start URL can store its state. *why
+         * stays the record's: spend sets it only when the mark fails. */
+        if ((marked = spend(store, p, key, apr_time_now() + ttl, why)) != APR_SUCCESS)
             rv = marked;
     }
     else {
@@ -592,7 +592,7 @@ static apr_status_t claim(const blinkauth_flow_store_t *store, apr_pool_t *p, co
         *why = WHY_LATE;
     else if (rv == APR_SUCCESS || rv == APR_EBADF) {
         *why = rv == APR_EBADF     ? "an unusable record is kept under the start URL's state"
-               : is_spent(json, m) ? "the connect was completed already"
+               : is_spent(json, m) ? WHY_DONE
                                    : WHY_BOUND;
         rv = APR_EEXIST;
     }
