@@ -420,25 +420,30 @@ static int prepared_mac(const prepared_t *k, const void *data, apr_size_t len, u
     return ok;
 }
 
+/* HMAC-SHA256 of data under key into mac (SHA256_DIGEST_LENGTH bytes): under the key prepared when there is room for
+ * it, else with OpenSSL's one-shot HMAC; 1 when done. */
+static int hmac_sha256(const unsigned char *key, apr_size_t key_len, const void *data, apr_size_t len,
+                       unsigned char *mac)
+{
+    const prepared_t *k = prepared_get(key, key_len);
+    unsigned int n = SHA256_DIGEST_LENGTH;
+
+    return (k != NULL && prepared_mac(k, data, len, mac)) ||
+           (HMAC(EVP_sha256(), key, (int)key_len, data, len, mac, &n) != NULL && n == SHA256_DIGEST_LENGTH);
+}
+
 const char *blinkauth_crypto_hmac(apr_pool_t *p, const unsigned char *key, apr_size_t key_len, const void *data,
                                   apr_size_t len)
 {
-    const prepared_t *k = prepared_get(key, key_len);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int n = SHA256_DIGEST_LENGTH;
+    unsigned char mac[SHA256_DIGEST_LENGTH];
 
-    if ((k == NULL || !prepared_mac(k, data, len, mac)) &&
-        HMAC(EVP_sha256(), key, (int)key_len, data, len, mac, &n) == NULL)
-        n = 0; /* an empty MAC matches no seal */
-    return blinkauth_crypto_b64url_encode(p, mac, n);
+    /* an empty MAC matches no seal */
+    return blinkauth_crypto_b64url_encode(p, mac, hmac_sha256(key, key_len, data, len, mac) ? sizeof(mac) : 0);
 }
+
 int blinkauth_crypto_key_for(const unsigned char *key, const char *purpose, unsigned char *out)
 {
-    unsigned int n = BLINKAUTH_KEY_BYTES;
-
-    return HMAC(EVP_sha256(), key, BLINKAUTH_KEY_BYTES, (const unsigned char *)purpose, strlen(purpose), out, &n) !=
-               NULL &&
-           n == BLINKAUTH_KEY_BYTES;
+    return hmac_sha256(key, BLINKAUTH_KEY_BYTES, purpose, strlen(purpose), out);
 }
 
 void blinkauth_crypto_release(void)
