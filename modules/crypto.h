@@ -67,11 +67,12 @@ const char *blinkauth_crypto_seal(apr_pool_t *p, const unsigned char *key, const
 unsigned char *blinkauth_crypto_open(apr_pool_t *p, const unsigned char *key, const char *aad, const char *sealed,
                                      apr_size_t *len);
 
-/* 1 when both secrets are equal, compared in time independent of their contents and lengths. */
+/* 1 when both secrets are equal (an empty or NULL expected secret never is), compared in a time that depends on their
+ * lengths only, never on their bytes. */
 int blinkauth_crypto_secret_equal(const char *given, const char *expected);
 
-/* Which secret given is: 1 for current, 2 for previous (may be NULL), 0 for neither; both are always compared, in
- * time independent of their contents and lengths. */
+/* Which secret given is: 1 for current, 2 for previous (may be NULL), 0 for neither; both are always compared, in a
+ * time that depends on the lengths only. */
 int blinkauth_crypto_secret_which(const char *given, const char *current, const char *previous);
 
 #endif

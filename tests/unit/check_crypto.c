@@ -167,14 +167,50 @@ START_TEST(test_secret_equal)
     ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cret", "s3cret"), 1);
     ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cres", "s3cret"), 0);
     ck_assert_int_eq(blinkauth_crypto_secret_equal("S3cret", "s3cret"), 0);
-    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cre", "s3cret"), 0);   /* prefix */
-    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3crett", "s3cret"), 0); /* longer */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cre", "s3cret"), 0);        /* prefix */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3crett", "s3cret"), 0);      /* longer */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3crets3cret", "s3cret"), 0); /* the secret twice */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cre", "s3cres3cret"), 0);   /* a secret that repeats */
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("aaaa", "a"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("a", "a"), 1);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("b", "a"), 0);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9"), 1);
+    ck_assert_int_eq(blinkauth_crypto_secret_equal("\xc3\xa9t\xc3\xa8", "\xc3\xa9t\xc3\xa9"), 0);
     ck_assert_int_eq(blinkauth_crypto_secret_equal("", "s3cret"), 0);
     ck_assert_int_eq(blinkauth_crypto_secret_equal("", ""), 0); /* an empty expected secret never matches */
     ck_assert_int_eq(blinkauth_crypto_secret_equal("x", ""), 0);
     ck_assert_int_eq(blinkauth_crypto_secret_equal(NULL, "s3cret"), 0);
     ck_assert_int_eq(blinkauth_crypto_secret_equal("s3cret", NULL), 0);
     ck_assert_int_eq(blinkauth_crypto_secret_equal(NULL, NULL), 0);
+}
+END_TEST
+
+/* A difference at any place, in a secret of any length up to past a word and a block, is seen; so is one byte more or
+ * less, and a given secret that is the expected one repeated. */
+START_TEST(test_secret_equal_every_place)
+{
+    char expected[80], given[170];
+    size_t len, at;
+
+    for (len = 1; len < sizeof(expected); len++) {
+        for (at = 0; at < len; at++)
+            expected[at] = (char)('!' + (at * 7 + len) % 90);
+        expected[len] = '\0';
+        strcpy(given, expected);
+        ck_assert_int_eq(blinkauth_crypto_secret_equal(given, expected), 1);
+        for (at = 0; at < len; at++) {
+            given[at] ^= 0x01;
+            ck_assert_msg(!blinkauth_crypto_secret_equal(given, expected), "length %zu, place %zu", len, at);
+            given[at] ^= 0x01;
+        }
+        given[len - 1] = '\0';
+        ck_assert_int_eq(blinkauth_crypto_secret_equal(given, expected), 0);
+        strcpy(given, expected);
+        strcat(given, expected);
+        ck_assert_int_eq(blinkauth_crypto_secret_equal(given, expected), 0);
+        given[len + 1] = '\0';
+        ck_assert_int_eq(blinkauth_crypto_secret_equal(given, expected), 0);
+    }
 }
 END_TEST
 
@@ -407,8 +443,9 @@ int main(void)
                               test_b64url_round_trip_every_length, test_b64url_round_trip_every_byte,
                               test_b64url_decode_rejects_bad_characters, test_b64url_decode_rejects_impossible_lengths,
                               test_random_token_shape, test_random_token_differs, test_pkce_rfc7636_appendix_b,
-                              test_pkce_other_verifier, test_secret_equal, test_secret_which, test_flow_ref_known_value,
-                              test_flow_ref_shape_and_secrecy, test_hmac_rfc4231, test_hmac_many_keys,
-                              test_seal_round_trip_and_spelling, test_seal_keys_in_turn, test_random_token_fork));
+                              test_pkce_other_verifier, test_secret_equal, test_secret_equal_every_place,
+                              test_secret_which, test_flow_ref_known_value, test_flow_ref_shape_and_secrecy,
+                              test_hmac_rfc4231, test_hmac_many_keys, test_seal_round_trip_and_spelling,
+                              test_seal_keys_in_turn, test_random_token_fork));
     return unit_run(s);
 }
