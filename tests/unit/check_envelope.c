@@ -295,11 +295,12 @@ START_TEST(test_json_quote_every_place)
 {
     static const char *const kinds[] = {"\x01", "\x1f", " ",    "!",        "\"", "#", "[",
                                         "\\",   "]",    "\x7f", "\xc3\xa9", "\t", "/"};
-    char text[32];
+    char text[48];
     int kind, len, at;
 
+    /* Up to past two blocks of sixteen: a block, the block that ends the text, and the bytes after a block. */
     for (kind = 0; kind < UNIT_COUNT(kinds); kind++)
-        for (len = 1; len <= 24; len++)
+        for (len = 1; len <= 40; len++)
             for (at = 0; at < len; at++) {
                 apr_size_t k = strlen(kinds[kind]);
                 json_t *j;
@@ -312,10 +313,10 @@ START_TEST(test_json_quote_every_place)
                 ck_assert_str_eq(blinkauth_json_quote(unit_pool, text), blinkauth_json_dump(unit_pool, j));
             }
     /* A byte that is not UTF-8 is refused wherever it is. */
-    for (at = 0; at < 20; at++) {
-        memset(text, 'a', 20);
+    for (at = 0; at < 40; at++) {
+        memset(text, 'a', 40);
         text[at] = '\xff';
-        text[20] = '\0';
+        text[40] = '\0';
         ck_assert_ptr_null(blinkauth_json_quote(unit_pool, text));
     }
 }
