@@ -337,6 +337,7 @@ int blinkauth_crypto_secret_equal(const char *given, const char *expected)
     diff = g_len ^ e_len;
     for (i = 0; i < g_len; i++) {
         diff |= (apr_size_t)(g[i] ^ e[j]);
+        __asm__ volatile("" : "+r"(diff)); /* the compiler knows nothing of diff here: it cannot end the loop early */
         j = (j + 1) & ((apr_size_t)0 - (apr_size_t)(j + 1 != e_len)); /* 0 again at expected's end, without a branch */
     }
     return diff == 0;

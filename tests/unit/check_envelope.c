@@ -289,12 +289,13 @@ START_TEST(test_json_quote_as_jansson)
 }
 END_TEST
 
-/* Strings are scanned eight bytes at a time: each kind of byte, at each place of strings of 1 to 24 bytes (within a
- * word, at its edges and in the tail after the last whole word), is written as jansson writes it. */
+/* Strings are scanned sixteen bytes at a time, the last ones with the block that ends the string: each kind of byte, at
+ * each place of strings of 1 to 40 bytes (shorter than a block, within one, at its edges, in the last bytes), is
+ * written as jansson writes it. */
 START_TEST(test_json_quote_every_place)
 {
     static const char *const kinds[] = {"\x01", "\x1f", " ",    "!",        "\"", "#", "[",
-                                        "\\",   "]",    "\x7f", "\xc3\xa9", "\t", "/"};
+                                        "\\",   "]",    "\x7f", "\xc3\xa9", "\t", "/", "\xc2\x80"};
     char text[48];
     int kind, len, at;
 
@@ -317,6 +318,8 @@ START_TEST(test_json_quote_every_place)
         memset(text, 'a', 40);
         text[at] = '\xff';
         text[40] = '\0';
+        ck_assert_ptr_null(blinkauth_json_quote(unit_pool, text));
+        text[at] = '\x80';
         ck_assert_ptr_null(blinkauth_json_quote(unit_pool, text));
     }
 }
