@@ -144,6 +144,9 @@ wrk_run() {
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     errs=$(awk '/Socket errors/ {s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s}' <<<"$out")
     record "wrk $section $name $round $rps $(ms "$p50") $(ms "$p99") $(((c1 - c0) * 1000000 / HZ / n)) ${non2xx:-0} ${errs:-0} $others"
+    # wrk's kinds of socket error ("connect 0, read 1, write 0, timeout 0"), so that a miss says what it was.
+    [ "${errs:-0}" -gt 0 ] &&
+        record "wrkerr $section $name $round $(sed -n 's/.*Socket errors: //p' <<<"$out" | sed 's/ \([0-9][0-9]*\),\{0,1\}/=\1/g')"
     printf '  %-14s round %d %-14s %9s req/s  p50 %-8s p99 %-8s CPU %4d us/req (other processes: %s%% of the CPU)\n' \
         "$section" "$round" "$name" "$rps" "$p50" "$p99" "$(((c1 - c0) * 1000000 / HZ / n))" "$others"
 }

@@ -6,6 +6,7 @@ RAW lines (written by bench.sh):
   meta key=value ...
   mutexname MUTEX MECHANISM
   wrk SECTION CONTENDER ROUND rps p50_ms p99_ms cpu_us non2xx socket_errors others_pct
+  wrkerr SECTION CONTENDER ROUND connect=N read=N write=N timeout=N  (only after a run with socket errors)
   drv KIND ROUND n errors rps p50_us p99_us min_us max_us mean_us cpu_us
   conns FLOW ROUND n provider_accepts provider_requests blink_accepts blink_requests
         provider_tls_full provider_tls_resumed blink_tls_full blink_tls_resumed
@@ -43,7 +44,7 @@ def verdict(ok):
 
 
 def parse(raw_path):
-    d = {"meta": {}, "mutexname": {}, "wrk": {}, "drv": {}, "conns": {}, "pool": {}, "appsmem": {}, "flowsmem": {},
+    d = {"meta": {}, "mutexname": {}, "wrk": {}, "wrkerr": {}, "drv": {}, "conns": {}, "pool": {}, "appsmem": {}, "flowsmem": {},
          "quota": {}, "h2proto": {}, "rss": {"before": {}, "after": {}, "again": {}}, "rsscalls": None}
     for line in open(raw_path):
         f = line.split()
@@ -57,6 +58,9 @@ def parse(raw_path):
         elif kind == "wrk":
             d["wrk"].setdefault(f[1], {}).setdefault(f[2], {})[int(f[3])] = dict(zip(
                 ("rps", "p50", "p99", "cpu", "non2xx", "errors", "others"), map(float, f[4:11])))
+        elif kind == "wrkerr":
+            d["wrkerr"].setdefault(f[1], []).append((f[2], int(f[3]), [kv.replace("=", " ") for kv in f[4:]
+                                                                        if not kv.endswith("=0")]))
         elif kind == "drv" and len(f) >= 11:
             d["drv"].setdefault(f[1], {})[int(f[2])] = dict(zip(
                 ("n", "errors", "rps", "p50", "p99", "min", "max", "mean", "cpu"), map(float, f[3:12])))
@@ -143,6 +147,10 @@ def part_limit(L, d):
                  "≤ %.2f×: %s (%.2f); p99 ≤ %.1f×: %s (%.2f); no non-2xx or socket error: %s (%d).\n" % (
                      TARGET_RPS, verdict(rps >= TARGET_RPS), rps, TARGET_CPU, verdict(cpu <= TARGET_CPU), cpu,
                      TARGET_P99, verdict(p99 <= TARGET_P99), p99, verdict(bad == 0), bad))
+        errs = sorted(d["wrkerr"].get(section, []), key=lambda e: (e[1], e[0]))
+        if errs:
+            L.append("Socket errors by kind (wrk's): %s.\n" % "; ".join(
+                "%s, round %d: %s" % (dict(names).get(name, name), rnd, ", ".join(kinds)) for name, rnd, kinds in errs))
     return ok
 
 
