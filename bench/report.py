@@ -44,8 +44,8 @@ def verdict(ok):
 
 
 def parse(raw_path):
-    d = {"meta": {}, "mutexname": {}, "wrk": {}, "wrkerr": {}, "drv": {}, "conns": {}, "pool": {}, "appsmem": {}, "flowsmem": {},
-         "quota": {}, "h2proto": {}, "rss": {"before": {}, "after": {}, "again": {}}, "rsscalls": None}
+    d = {"meta": {}, "mutexname": {}, "wrk": {}, "wrkerr": {}, "drv": {}, "conns": {}, "pool": {}, "appsmem": {},
+         "flowsmem": {}, "quota": {}, "h2proto": {}, "rss": {"before": {}, "after": {}, "again": {}}, "rsscalls": None}
     for line in open(raw_path):
         f = line.split()
         if not f:
