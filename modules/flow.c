@@ -56,6 +56,13 @@ static const char *flow_key(const blinkauth_flow_store_t *store, apr_pool_t *p, 
     return apr_pstrcat(p, state, dots + KEY_PAD_MAX - (pad > 0 ? pad & KEY_PAD_MAX : 0), NULL);
 }
 
+apr_status_t blinkauth_flow_secrets(apr_pool_t *p, blinkauth_flow_t *flow, int nonce)
+{
+    flow->verifier = blinkauth_crypto_random_token(p);
+    flow->nonce = nonce ? blinkauth_crypto_random_token(p) : NULL;
+    return flow->verifier && (flow->nonce || !nonce) ? APR_SUCCESS : APR_EGENERAL;
+}
+
 const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
 {
     /* Written directly rather than with json_pack + json_dumps: it is on every Connect, and this is several times
@@ -73,7 +80,7 @@ const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow)
 
     _Static_assert(sizeof(members) / sizeof(members[0]) <= BLINKAUTH_JSON_MEMBERS_MAX, "a flow has too many members");
 
-    if (!flow->user_id || !flow->auth_id || !flow->verifier || !flow->redirect_uri)
+    if (!flow->user_id || !flow->auth_id || !flow->redirect_uri)
         return NULL;
     return blinkauth_json_object(p, members, sizeof(members) / sizeof(members[0]));
 }
@@ -87,7 +94,7 @@ blinkauth_flow_t *blinkauth_flow_decode(apr_pool_t *p, const char *text, apr_siz
 
     if (j == NULL)
         return NULL;
-    if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s?s, s?s, s:I}", "v", &version, "user",
+    if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:s, s:s, s?s, s:s, s?s, s?s, s:I}", "v", &version, "user",
                        &flow->user_id, "auth", &flow->auth_id, "verifier", &flow->verifier, "redirect",
                        &flow->redirect_uri, "nonce", &flow->nonce, "browser", &flow->browser, "created",
                        &created) != 0 ||
@@ -334,7 +341,7 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
                                 apr_interval_time_t ttl, const char **handle, const char **state)
 {
     const char *fresh = blinkauth_crypto_random_token(p);
-    const char *json = blinkauth_flow_encode(p, flow);
+    const char *json = flow->verifier ? blinkauth_flow_encode(p, flow) : NULL;
     const char *named;
     apr_status_t rv;
 
@@ -352,7 +359,11 @@ apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t 
 apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr_pool_t *p,
                                         const blinkauth_flow_t *flow, const char **handle)
 {
-    const char *json = store->sealed ? blinkauth_flow_encode(p, flow) : NULL; /* no key, no handle */
+    const blinkauth_flow_t carried = {.user_id = flow->user_id,
+                                      .auth_id = flow->auth_id,
+                                      .redirect_uri = flow->redirect_uri,
+                                      .created = flow->created};
+    const char *json = store->sealed ? blinkauth_flow_encode(p, &carried) : NULL; /* no key, no handle */
     const char *sealed = json ? blinkauth_crypto_seal(p, store->handle_key, HANDLE_AAD, json, strlen(json)) : NULL;
 
     if (sealed == NULL || strlen(sealed) > BLINKAUTH_FLOW_HANDLE_MAX)
@@ -382,6 +393,10 @@ static apr_status_t fetch_flow(const blinkauth_flow_store_t *store, apr_pool_t *
     }
     else if (rv == APR_SUCCESS && (*flow = blinkauth_flow_decode(p, json, n, why)) == NULL)
         rv = APR_EBADF;
+    else if (rv == APR_SUCCESS && (*flow)->verifier == NULL) {
+        *why = "not a flow record (no verifier)";
+        rv = APR_EBADF;
+    }
     return rv;
 }
 
@@ -578,6 +593,11 @@ static apr_status_t claim(const blinkauth_flow_store_t *store, apr_pool_t *p, co
     if (!made_for(*flow, by)) {
         *why = WHY_ELSEWHERE;
         return APR_EACCES;
+    }
+    /* Made now, never carried (a handle an earlier version sealed had them: made again, as no URL was made yet). */
+    if (blinkauth_flow_secrets(p, *flow, by->nonce) != APR_SUCCESS) {
+        *why = "no randomness for the PKCE verifier";
+        return APR_EGENERAL;
     }
     (*flow)->browser = by->browser;
     if ((text = record_text(store, p, blinkauth_flow_encode(p, *flow), &n)) == NULL) {

@@ -19,7 +19,7 @@
 typedef struct {
     const char *user_id;      /* the Blink user who clicked Connect */
     const char *auth_id;      /* the app's Auth ID */
-    const char *verifier;     /* the PKCE code verifier; never leaves the server */
+    const char *verifier;     /* the PKCE code verifier; never leaves the server (blinkauth_flow_secrets) */
     const char *redirect_uri; /* the redirect_uri sent in the authorization URL */
     const char *nonce;        /* the OpenID Connect nonce sent, or NULL */
     const char *browser;      /* the hash of the cookie of the browser that opened the start URL, or NULL */
@@ -67,7 +67,13 @@ typedef struct blinkauth_flow_store_t {
 apr_status_t blinkauth_flow_store_seal_with(blinkauth_flow_store_t *store, const unsigned char *key,
                                             const unsigned char *id);
 
-/* The flow record as text (JSON); NULL when a field is missing or not UTF-8. */
+/* Makes the secrets of flow's authorization request: its PKCE verifier and, with nonce (an OpenID Connect scope), its
+ * nonce. APR_EGENERAL when there is no randomness. Made where the flow is kept: at Connect in a store that keeps it
+ * then, else when its start URL is opened, so that they never travel in a start handle. */
+apr_status_t blinkauth_flow_secrets(apr_pool_t *p, blinkauth_flow_t *flow, int nonce);
+
+/* The flow record as text (JSON); NULL when a field (besides the verifier, which a start handle has not) is missing or
+ * not UTF-8. */
 const char *blinkauth_flow_encode(apr_pool_t *p, const blinkauth_flow_t *flow);
 
 /* The flow record read back from text; NULL when it is not one (with *why). */
@@ -84,9 +90,11 @@ const char *blinkauth_flow_state_of(apr_pool_t *p, const char *handle);
 apr_status_t blinkauth_flow_put(const blinkauth_flow_store_t *store, apr_pool_t *p, const blinkauth_flow_t *flow,
                                 apr_interval_time_t ttl, const char **handle, const char **state);
 
-/* Begins a connect in an exclusive store without writing to it: *handle is flow itself, sealed (AES-256-GCM under the
- * store's handle key); its state (blinkauth_flow_state_of) is left to whoever needs it. The first browser that opens
- * the start URL keeps the flow, bound to itself (blinkauth_flow_open); nothing is kept for a start URL never opened. */
+/* Begins a connect in an exclusive store without writing to it: *handle is flow's user, Auth ID, redirect URI and time,
+ * sealed (AES-256-GCM under the store's handle key); its state (blinkauth_flow_state_of) is left to whoever needs it.
+ * The first browser that opens the start URL keeps the flow, bound to itself, with secrets made then
+ * (blinkauth_flow_open); nothing is kept for a start URL never opened. flow's verifier, nonce and browser are not
+ * sealed. */
 apr_status_t blinkauth_flow_handle_seal(const blinkauth_flow_store_t *store, apr_pool_t *p,
                                         const blinkauth_flow_t *flow, const char **handle);
 
@@ -109,6 +117,7 @@ typedef struct {
     const char *redirect_path;    /* the path (and query) of that <Location>'s redirect URI: the flow's must be it */
     apr_interval_time_t ttl;      /* how long the bound record is kept, from the Connect (BlinkAuthStateTimeout) */
     apr_interval_time_t open_ttl; /* how long after the Connect the start URL may be opened (BlinkAuthStartTimeout) */
+    int nonce; /* 1 when the app's scope is OpenID Connect's: a flow a sealed handle carries gets a nonce too */
 } blinkauth_flow_opener_t;
 
 /* Records by->browser in the flow record of state, which must not have one yet, and sets *flow to it: the start URL
@@ -125,13 +134,13 @@ apr_status_t blinkauth_flow_start_put(const blinkauth_flow_store_t *store, apr_p
                                       const char *state, const char *url, apr_interval_time_t ttl);
 
 /* Opens the start URL of handle: binds its flow to by->browser and sets *flow and *state. In an exclusive store a
- * sealed handle (blinkauth_flow_handle_seal) carries the flow, which is kept under the handle's state unless something
- * is there already (APR_EEXIST: opened before, or completed); APR_EBADF for a handle that does not open. Else the
- * handle's state names the flow record (blinkauth_flow_bind): in another store, or for a start URL an earlier version
- * answered, the start record of handle is taken first (it works once) and names the state; then *url is the
- * authorization URL it holds (else NULL: the caller makes it from *flow). APR_NOTFOUND (with *why) when there is
- * nothing to open; else as bind, and APR_EBADF for a start record that is not one. *state stays NULL when no record
- * was found. */
+ * sealed handle (blinkauth_flow_handle_seal) carries the flow, which is given its secrets (blinkauth_flow_secrets) and
+ * kept under the handle's state unless something is there already (APR_EEXIST: opened before, or completed);
+ * APR_EBADF for a handle that does not open. Else the handle's state names the flow record (blinkauth_flow_bind): in
+ * another store, or for a start URL an earlier version answered, the start record of handle is taken first (it works
+ * once) and names the state; then *url is the authorization URL it holds (else NULL: the caller makes it from *flow).
+ * APR_NOTFOUND (with *why) when there is nothing to open; else as bind, and APR_EBADF for a start record that is not
+ * one. *state stays NULL when no record was found. */
 apr_status_t blinkauth_flow_open(const blinkauth_flow_store_t *store, apr_pool_t *p, const char *handle,
                                  const blinkauth_flow_opener_t *by, const char **state, const char **url,
                                  blinkauth_flow_t **flow, const char **why);

@@ -4,7 +4,6 @@
 #include "counters.h"
 #include "guard.h"
 #include "reply.h"
-#include "crypto.h"
 #include "envelope.h"
 #include "text.h"
 
@@ -49,15 +48,21 @@ static int store_failed(request_rec *r, apr_status_t rv, const char *what)
                                  "try again shortly.");
 }
 
-/* In a store that is not exclusive: the flow record under the state of a fresh start handle (the start URL binds it
- * to the browser), and a start record, whose delete is what sends only one browser on; the store's error with *why. */
+/* In a store that is not exclusive: the flow record, with its secrets, under the state of a fresh start handle (the
+ * start URL binds it to the browser), and a start record, whose delete is what sends only one browser on; the store's
+ * error with *why. */
 static apr_status_t stored(request_rec *r, const blinkauth_config_t *cfg, const blinkauth_flow_store_t *store,
-                           const blinkauth_flow_t *flow, const char **handle, const char **why)
+                           blinkauth_flow_t *flow, const char **handle, const char **why)
 {
     const char *state = NULL;
-    apr_status_t rv = blinkauth_flow_put(store, r->pool, flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)),
-                                         handle, &state);
+    apr_status_t rv = blinkauth_flow_secrets(r->pool, flow, blinkauth_config_scope_has_openid(cfg->scope));
 
+    if (rv != APR_SUCCESS) {
+        *why = "no randomness for the PKCE verifier";
+        return rv;
+    }
+    rv = blinkauth_flow_put(store, r->pool, flow, apr_time_from_sec(blinkauth_config_state_timeout(cfg)), handle,
+                            &state);
     if (rv != APR_SUCCESS) {
         *why = apr_psprintf(r->pool, "the %s flow store refused the flow record", store->provider->name);
         return rv;
@@ -96,17 +101,12 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     }
 
     flow.auth_id = cfg->auth_id;
-    flow.verifier = blinkauth_crypto_random_token(r->pool);
     flow.redirect_uri = redirect_uri(r, cfg);
     flow.created = apr_time_now();
-    /* An OpenID Connect request carries a nonce, which the id_token must return (its replay defence; some services
-     * refuse a request without one). */
-    if (blinkauth_config_scope_has_openid(cfg->scope))
-        flow.nonce = blinkauth_crypto_random_token(r->pool);
-    if (store == NULL || flow.verifier == NULL)
-        return store_failed(r, APR_EGENERAL, store ? "no randomness for the PKCE verifier" : "no flow store");
+    if (store == NULL)
+        return store_failed(r, APR_EGENERAL, "no flow store");
     /* An exclusive store keeps nothing yet: the start URL carries the connect, sealed, and the browser that opens it
-     * first keeps it, bound to itself (routes/start.c). */
+     * first keeps it, bound to itself, with its PKCE verifier and nonce made then (routes/start.c). */
     if (blinkauth_flow_store_exclusive(store)) {
         if ((rv = blinkauth_flow_handle_seal(store, r->pool, &flow, &handle)) != APR_SUCCESS)
             return store_failed(r, rv, "the connect could not be sealed into a start URL");

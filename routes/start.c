@@ -79,6 +79,9 @@ int blinkauth_route_start(request_rec *r, const blinkauth_config_t *cfg, const c
     by.redirect_path = blinkauth_route_redirect_path(r, cfg);
     by.ttl = apr_time_from_sec(blinkauth_config_state_timeout(cfg));
     by.open_ttl = apr_time_from_sec(blinkauth_config_start_timeout(cfg));
+    /* An OpenID Connect request carries a nonce, which the id_token must return (its replay defence; some services
+     * refuse a request without one). */
+    by.nonce = blinkauth_config_scope_has_openid(cfg->scope);
     rv = blinkauth_flow_open(store, r->pool, handle, &by, &state, &url, &flow, &why);
     if (state != NULL)
         blinkauth_logctx_flow(r, state);

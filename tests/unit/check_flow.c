@@ -78,7 +78,7 @@ static blinkauth_flow_t *bound; /* what the last bind_to() or open_as() read */
  * open_ttl of the Connect. */
 static blinkauth_flow_opener_t opener(const char *browser, apr_interval_time_t open_ttl)
 {
-    blinkauth_flow_opener_t by = {browser, "a-1234", "/blink/callback", TTL, open_ttl};
+    blinkauth_flow_opener_t by = {browser, "a-1234", "/blink/callback", TTL, open_ttl, 0};
 
     return by;
 }
@@ -123,8 +123,17 @@ START_TEST(test_encode_missing_field)
 {
     blinkauth_flow_t f = sample(CREATED);
 
-    f.verifier = NULL;
+    f.user_id = NULL;
     ck_assert_ptr_null(blinkauth_flow_encode(unit_pool, &f));
+    f = sample(CREATED);
+    f.redirect_uri = NULL;
+    ck_assert_ptr_null(blinkauth_flow_encode(unit_pool, &f));
+    /* What a start handle carries: no verifier. */
+    f = sample(CREATED);
+    f.verifier = NULL;
+    ck_assert_str_eq(blinkauth_flow_encode(unit_pool, &f),
+                     "{\"v\":1,\"user\":\"u-42\",\"auth\":\"a-1234\","
+                     "\"redirect\":\"https://apps.example.com/blink/callback\",\"created\":1700000000123456}");
 }
 END_TEST
 
@@ -188,7 +197,6 @@ START_TEST(test_decode_missing_field)
     static const char *bad[] = {
         "{\"v\":1,\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
         "{\"v\":1,\"user\":\"u\",\"verifier\":\"v\",\"redirect\":\"r\",\"created\":1}",
-        "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"redirect\":\"r\",\"created\":1}",
         "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"created\":1}",
         "{\"v\":1,\"user\":\"u\",\"auth\":\"a\",\"verifier\":\"v\",\"redirect\":\"r\"}",
         "{}",
@@ -200,7 +208,7 @@ START_TEST(test_decode_missing_field)
         assert_not_a_record(bad[i]);
     ck_assert_ptr_null(blinkauth_flow_decode(unit_pool, bad[2], strlen(bad[2]), &why));
     ck_assert_ptr_nonnull(strstr(why, "not a flow record ("));
-    ck_assert_ptr_nonnull(strstr(why, "verifier"));
+    ck_assert_ptr_nonnull(strstr(why, "redirect"));
 }
 END_TEST
 
@@ -428,6 +436,9 @@ START_TEST(test_put_unencodable)
     f.user_id = NULL;
     ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_SUCCESS);
     f = sample(apr_time_now());
+    f.verifier = NULL; /* a record is kept with its secrets */
+    ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_SUCCESS);
+    f = sample(apr_time_now());
     f.redirect_uri = unit_filled(BLINKAUTH_FLOW_MAX, 'r');
     ck_assert_int_ne(blinkauth_flow_put(&store, unit_pool, &f, TTL, &handle, &state), APR_SUCCESS);
     ck_assert_str_eq(state, "untouched");
@@ -495,6 +506,19 @@ START_TEST(test_take_raw_record)
     fake_cache_put_raw(cache, "blinkauth:raw", blinkauth_flow_encode(unit_pool, &want), apr_time_now() + TTL);
     ck_assert_int_eq(take("raw", TTL), APR_SUCCESS);
     assert_same_flow(taken, &want);
+}
+END_TEST
+
+/* A kept record without a verifier (a start handle's form) is not a flow record: no token request is made without. */
+START_TEST(test_take_record_without_verifier)
+{
+    blinkauth_flow_t f = sample(apr_time_now());
+
+    f.verifier = NULL;
+    fake_cache_put_raw(cache, "blinkauth:bare", blinkauth_flow_encode(unit_pool, &f), apr_time_now() + TTL);
+    ck_assert_int_eq(take("bare", TTL), APR_EBADF);
+    ck_assert_pstr_eq(take_why, "not a flow record (no verifier)");
+    ck_assert_int_eq(fake_cache_count(cache), 0);
 }
 END_TEST
 
@@ -944,15 +968,18 @@ START_TEST(test_sealed_handle_opens_once)
     ck_assert_uint_gt(strlen(handle), BLINKAUTH_RANDOM_B64_LEN);
     ck_assert_uint_le(strlen(handle), BLINKAUTH_FLOW_HANDLE_MAX);
     ck_assert_int_eq(blinkauth_text_is_b64url(handle, BLINKAUTH_FLOW_HANDLE_MAX), 1);
-    /* Encrypted: neither the verifier nor the user can be read off the URL. */
+    /* Encrypted: the user cannot be read off the URL. */
     ck_assert_ptr_nonnull(bytes);
-    ck_assert_ptr_null(memmem(bytes, n, want.verifier, strlen(want.verifier)));
     ck_assert_ptr_null(memmem(bytes, n, want.user_id, strlen(want.user_id)));
     ck_assert_str_ne(handle, sealed_handle(want.created, &got)); /* a fresh IV each time */
 
     ck_assert_int_eq(open_as(handle, &got, &url), APR_SUCCESS);
     ck_assert_str_eq(got, state);
     ck_assert_ptr_null(url);
+    /* The verifier is made as the start URL is opened: not the one the sealed flow had. */
+    ck_assert_str_ne(bound->verifier, want.verifier);
+    ck_assert_uint_eq(strlen(bound->verifier), BLINKAUTH_RANDOM_B64_LEN);
+    want.verifier = bound->verifier;
     want.browser = "b";
     assert_same_flow(bound, &want);
     ck_assert_int_eq(fake_cache_count(cache), 1);
@@ -967,6 +994,50 @@ START_TEST(test_sealed_handle_opens_once)
     ck_assert_int_eq(open_as(handle, &got, &url), APR_EEXIST);
     ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "b", &taken, &take_why), APR_NOTFOUND);
     ck_assert_str_eq(take_why, "the connect was completed already");
+    exclusive_end(mutex);
+}
+END_TEST
+
+/* The length of the handle sealed from f. */
+static apr_size_t handle_length(const blinkauth_flow_t *f)
+{
+    const char *handle = NULL;
+
+    ck_assert_int_eq(blinkauth_flow_handle_seal(&store, unit_pool, f, &handle), APR_SUCCESS);
+    return strlen(handle);
+}
+
+/* A start handle carries no secret: the verifier, nonce and browser a flow may have are not sealed (the handle is as
+ * long without them), and the opener makes a fresh verifier, with a nonce when its scope is OpenID Connect's. */
+START_TEST(test_sealed_handle_carries_no_secret)
+{
+    apr_global_mutex_t *mutex = exclusive("secretless-");
+    blinkauth_flow_t full = sample(apr_time_now()), bare = full;
+    blinkauth_flow_opener_t by = opener("b", TTL);
+    const char *handle = NULL, *state = NULL, *url = NULL, *why = NULL, *first;
+    blinkauth_flow_t *opened = NULL;
+
+    full.nonce = "the-nonce-of-the-connect";
+    full.browser = "browser-of-the-connect";
+    bare.verifier = NULL;
+    ck_assert_uint_eq(handle_length(&full), handle_length(&bare));
+    ck_assert_int_eq(blinkauth_flow_handle_seal(&store, unit_pool, &full, &handle), APR_SUCCESS);
+    by.nonce = 1;
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &state, &url, &opened, &why), APR_SUCCESS);
+    ck_assert_str_ne(opened->verifier, full.verifier);
+    ck_assert_str_ne(opened->nonce, full.nonce);
+    ck_assert_uint_eq(strlen(opened->nonce), BLINKAUTH_RANDOM_B64_LEN);
+    ck_assert_str_eq(opened->browser, "b");
+    /* Kept as opened: the callback's take gives the same verifier and nonce. */
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "b", &taken, &take_why), APR_SUCCESS);
+    assert_same_flow(taken, opened);
+    /* Without OpenID Connect no nonce; and each opening makes a verifier of its own. */
+    first = opened->verifier;
+    ck_assert_int_eq(blinkauth_flow_handle_seal(&store, unit_pool, &bare, &handle), APR_SUCCESS);
+    by.nonce = 0;
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &state, &url, &opened, &why), APR_SUCCESS);
+    ck_assert_ptr_null(opened->nonce);
+    ck_assert_str_ne(opened->verifier, first);
     exclusive_end(mutex);
 }
 END_TEST
@@ -1049,14 +1120,14 @@ int main(void)
                    UNIT_TESTS(test_encode, test_encode_missing_field, test_round_trip, test_decode_uses_len,
                               test_decode_not_json, test_decode_wrong_version, test_decode_missing_field,
                               test_decode_extra_field, test_decode_wrong_types, test_decode_duplicate_key));
-    unit_add_tcase(s, "socache", setup, NULL,
-                   UNIT_TESTS(test_put_then_take, test_bare_keys_vary_in_length, test_done_note,
-                              test_put_fresh_state_each_time, test_take_twice, test_take_unknown_state,
-                              test_take_older_than_ttl, test_take_within_ttl, test_take_expired_in_store,
-                              test_store_records_expiry, test_put_store_failure, test_put_unencodable,
-                              test_retrieve_failure, test_remove_failure, test_remove_lost_race,
-                              test_take_corrupt_record, test_take_raw_record, test_with_mutex_released,
-                              test_probe_tells_outage_from_not_found, test_lock_wait_bounded));
+    unit_add_tcase(
+        s, "socache", setup, NULL,
+        UNIT_TESTS(test_put_then_take, test_bare_keys_vary_in_length, test_done_note, test_put_fresh_state_each_time,
+                   test_take_twice, test_take_unknown_state, test_take_older_than_ttl, test_take_within_ttl,
+                   test_take_expired_in_store, test_store_records_expiry, test_put_store_failure, test_put_unencodable,
+                   test_retrieve_failure, test_remove_failure, test_remove_lost_race, test_take_corrupt_record,
+                   test_take_raw_record, test_take_record_without_verifier, test_with_mutex_released,
+                   test_probe_tells_outage_from_not_found, test_lock_wait_bounded));
     unit_add_tcase(s, "sealed", setup_sealed, NULL,
                    UNIT_TESTS(test_sealed_round_trip, test_sealed_tampered_refused, test_sealed_other_key_refused,
                               test_unsealed_record_refused_by_sealed_store, test_bind_then_take, test_bind_keeps_expiry,
@@ -1064,6 +1135,6 @@ int main(void)
                               test_open_without_lock_needs_start_record, test_open_exclusive,
                               test_open_other_location_refused, test_start_tampered_refused,
                               test_sealed_handle_opens_once, test_sealed_handle_refused,
-                              test_sealed_handle_unusable_record_spent));
+                              test_sealed_handle_unusable_record_spent, test_sealed_handle_carries_no_secret));
     return unit_run(s);
 }
