@@ -13,31 +13,42 @@
 #include <apr_atomic.h>
 #include <pthread.h>
 
-static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/* The base64url character of a 6-bit value v, as a constant expression. */
+#define B64URL_CHAR(v)                                                                                                 \
+    ((v) < 26 ? 'A' + (v) : (v) < 52 ? 'a' - 26 + (v) : (v) < 62 ? '0' - 52 + (v) : (v) == 62 ? '-' : '_')
+/* The two characters of every 12-bit value, in turn, so that three bytes are written with two lookups. */
+#define B64URL_PAIR(i) B64URL_CHAR((i) >> 6), B64URL_CHAR(63 & (i))
+#define B64URL_PAIRS4(i) B64URL_PAIR(i), B64URL_PAIR((i) + 1), B64URL_PAIR((i) + 2), B64URL_PAIR((i) + 3)
+#define B64URL_PAIRS16(i) B64URL_PAIRS4(i), B64URL_PAIRS4((i) + 4), B64URL_PAIRS4((i) + 8), B64URL_PAIRS4((i) + 12)
+#define B64URL_PAIRS64(i)                                                                                              \
+    B64URL_PAIRS16(i), B64URL_PAIRS16((i) + 16), B64URL_PAIRS16((i) + 32), B64URL_PAIRS16((i) + 48)
+#define B64URL_PAIRS256(i)                                                                                             \
+    B64URL_PAIRS64(i), B64URL_PAIRS64((i) + 64), B64URL_PAIRS64((i) + 128), B64URL_PAIRS64((i) + 192)
+#define B64URL_PAIRS1024(i)                                                                                            \
+    B64URL_PAIRS256(i), B64URL_PAIRS256((i) + 256), B64URL_PAIRS256((i) + 512), B64URL_PAIRS256((i) + 768)
+
+static const char b64url_pairs[4096 * 2] = {B64URL_PAIRS1024(0), B64URL_PAIRS1024(1024), B64URL_PAIRS1024(2048),
+                                            B64URL_PAIRS1024(3072)};
 
 const char *blinkauth_crypto_b64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len)
 {
     char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1);
     char *o = out;
     apr_size_t i;
+    unsigned long v;
 
-    for (i = 0; i + 2 < len; i += 3) {
-        unsigned long v = ((unsigned long)data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-        *o++ = b64url_alphabet[(v >> 18) & 63];
-        *o++ = b64url_alphabet[(v >> 12) & 63];
-        *o++ = b64url_alphabet[(v >> 6) & 63];
-        *o++ = b64url_alphabet[v & 63];
+    for (i = 0; i + 2 < len; i += 3, o += 4) {
+        v = ((unsigned long)data[i] << 16) | ((unsigned long)data[i + 1] << 8) | data[i + 2];
+        memcpy(o, b64url_pairs + 2 * (v >> 12), 2);
+        memcpy(o + 2, b64url_pairs + 2 * (v & 0xfff), 2);
     }
-    if (len - i == 1) {
-        unsigned long v = (unsigned long)data[i] << 16;
-        *o++ = b64url_alphabet[(v >> 18) & 63];
-        *o++ = b64url_alphabet[(v >> 12) & 63];
-    }
-    else if (len - i == 2) {
-        unsigned long v = ((unsigned long)data[i] << 16) | (data[i + 1] << 8);
-        *o++ = b64url_alphabet[(v >> 18) & 63];
-        *o++ = b64url_alphabet[(v >> 12) & 63];
-        *o++ = b64url_alphabet[(v >> 6) & 63];
+    /* One or two bytes left: two or three characters, no padding. */
+    if (i < len) {
+        v = ((unsigned long)data[i] << 16) | (i + 1 < len ? (unsigned long)data[i + 1] << 8 : 0);
+        memcpy(o, b64url_pairs + 2 * (v >> 12), 2);
+        o += 2;
+        if (i + 1 < len)
+            *o++ = b64url_pairs[2 * (v & 0xfff)];
     }
     *o = '\0';
     return out;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
+
 #include "unit.h"
 #include "crypto.h"
 #include "text.h"
@@ -88,6 +90,32 @@ START_TEST(test_b64url_round_trip_every_length)
         ck_assert_uint_eq(strlen(text), (len * 4 + 2) / 3);
         ck_assert(blinkauth_text_is_b64url(text, 1000) || len == 0);
         assert_decodes_to(text, data, len);
+    }
+}
+END_TEST
+
+/* Every pair of characters three bytes are written with, in either place, is OpenSSL's (its '+' and '/' being '-' and
+ * '_', without padding). */
+START_TEST(test_b64url_as_openssl_every_pair)
+{
+    unsigned char in[3], std[5];
+    unsigned int x, y;
+    int i;
+
+    for (x = 0; x < 4096; x++) {
+        y = (x * 2731 + 1234) & 0xfff; /* another value in the second place */
+        in[0] = (unsigned char)(x >> 4);
+        in[1] = (unsigned char)(((x & 15) << 4) | (y >> 8));
+        in[2] = (unsigned char)(y & 0xff);
+        ck_assert_int_eq(EVP_EncodeBlock(std, in, 3), 4);
+        for (i = 0; i < 4; i++)
+            std[i] = std[i] == '+' ? '-' : std[i] == '/' ? '_' : std[i];
+        ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, in, 3), (const char *)std);
+        ck_assert_int_eq(EVP_EncodeBlock(std, in, 2), 4);
+        std[3] = '\0'; /* "xyz=" */
+        for (i = 0; i < 3; i++)
+            std[i] = std[i] == '+' ? '-' : std[i] == '/' ? '_' : std[i];
+        ck_assert_str_eq(blinkauth_crypto_b64url_encode(unit_pool, in, 2), (const char *)std);
     }
 }
 END_TEST
@@ -446,11 +474,12 @@ int main(void)
     unit_add_tcase(s, "core", NULL, NULL,
                    UNIT_TESTS(test_b64url_rfc4648_encode, test_b64url_rfc4648_decode, test_b64url_url_alphabet,
                               test_b64url_round_trip_every_length, test_b64url_round_trip_every_byte,
-                              test_b64url_decode_rejects_bad_characters, test_b64url_decode_rejects_impossible_lengths,
-                              test_random_token_shape, test_random_token_differs, test_pkce_rfc7636_appendix_b,
-                              test_pkce_other_verifier, test_secret_equal, test_secret_equal_every_place,
-                              test_secret_which, test_flow_ref_known_value, test_flow_ref_shape_and_secrecy,
-                              test_hmac_rfc4231, test_hmac_many_keys, test_seal_round_trip_and_spelling,
-                              test_seal_keys_in_turn, test_random_token_fork));
+                              test_b64url_as_openssl_every_pair, test_b64url_decode_rejects_bad_characters,
+                              test_b64url_decode_rejects_impossible_lengths, test_random_token_shape,
+                              test_random_token_differs, test_pkce_rfc7636_appendix_b, test_pkce_other_verifier,
+                              test_secret_equal, test_secret_equal_every_place, test_secret_which,
+                              test_flow_ref_known_value, test_flow_ref_shape_and_secrecy, test_hmac_rfc4231,
+                              test_hmac_many_keys, test_seal_round_trip_and_spelling, test_seal_keys_in_turn,
+                              test_random_token_fork));
     return unit_run(s);
 }
