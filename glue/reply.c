@@ -8,13 +8,15 @@
 /* Writes a complete answer with the headers every route sets. */
 static int reply(request_rec *r, int status, const char *type, const char *body)
 {
+    apr_size_t len = strlen(body);
+
     r->status = status;
     ap_set_content_type(r, type);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, (apr_off_t)strlen(body));
+    ap_set_content_length(r, (apr_off_t)len);
     if (!r->header_only)
-        ap_rwrite(body, (int)strlen(body), r);
+        ap_rwrite(body, (int)len, r);
     return OK;
 }
 
