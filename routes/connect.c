@@ -19,23 +19,29 @@ const char *blinkauth_route_redirect_path(request_rec *r, const blinkauth_config
     return u.path;
 }
 
-/* The redirect URI: BlinkAuthRedirectURI, else <scheme>://<host>[:port]<location>/callback. */
-static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg)
-{
-    if (cfg->redirect_uri)
-        return cfg->redirect_uri;
-    return ap_construct_url(r->pool, blinkauth_route_redirect_path(r, cfg), r);
-}
-
-/* The start URL of a handle but the handle: <the redirect URI's scheme://host[:port]><location>/start/, so that the
- * browser opens it where it will come back to (the cookie it gets there must reach the callback). */
-static const char *start_url_head(request_rec *r, const blinkauth_config_t *cfg, const char *redirect_uri)
+/* <scheme>://<host>[:port] of BlinkAuthRedirectURI, else of this request as ap_construct_url writes it (the port
+ * only when it is not the scheme's default); the redirect URI and the start URL both begin with it. */
+static const char *origin(request_rec *r, const blinkauth_config_t *cfg)
 {
     blinkauth_url_parts_t u;
+    apr_port_t port;
 
-    blinkauth_text_url_split(redirect_uri, &u);
-    return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, redirect_uri, (apr_size_t)(u.path - redirect_uri)),
-                       cfg->location, "/start/", NULL);
+    if (cfg->redirect_uri) {
+        blinkauth_text_url_split(cfg->redirect_uri, &u);
+        return apr_pstrmemdup(r->pool, cfg->redirect_uri, (apr_size_t)(u.path - cfg->redirect_uri));
+    }
+    port = ap_get_server_port(r);
+    if (ap_is_default_port(port, r))
+        return apr_pstrcat(r->pool, ap_http_scheme(r), "://", ap_get_server_name_for_url(r), NULL);
+    return apr_pstrcat(r->pool, ap_http_scheme(r), "://", ap_get_server_name_for_url(r), ":", apr_itoa(r->pool, port),
+                       NULL);
+}
+
+/* The redirect URI: BlinkAuthRedirectURI, else <origin><location>/callback. */
+static const char *redirect_uri(request_rec *r, const blinkauth_config_t *cfg, const char *at)
+{
+    return cfg->redirect_uri ? cfg->redirect_uri
+                             : apr_pstrcat(r->pool, at, blinkauth_route_redirect_path(r, cfg), NULL);
 }
 
 /* Answers 503 when the flow record could not be stored. */
@@ -80,7 +86,7 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
 {
     const blinkauth_flow_store_t *store = blinkauth_cache_store();
     blinkauth_flow_t flow = {0};
-    const char *handle = NULL, *why = NULL, *body;
+    const char *handle = NULL, *why = NULL, *at, *body;
     apr_status_t rv;
 
     if (r->method_number != M_POST)
@@ -101,7 +107,8 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
     }
 
     flow.auth_id = cfg->auth_id;
-    flow.redirect_uri = redirect_uri(r, cfg);
+    at = origin(r, cfg);
+    flow.redirect_uri = redirect_uri(r, cfg, at);
     flow.created = apr_time_now();
     if (store == NULL)
         return store_failed(r, APR_EGENERAL, "no flow store");
@@ -116,8 +123,10 @@ int blinkauth_route_connect(request_rec *r, const blinkauth_config_t *cfg, const
         return store_failed(r, rv, why);
 
     BLINKAUTH_RLOG(APLOG_DEBUG, 0, r, BLALOGNO(00203) "connect: flow started for Auth ID %s", cfg->auth_id);
-    body =
-        blinkauth_envelope_ok_string(r->pool, "authorization_url", start_url_head(r, cfg, flow.redirect_uri), handle);
+    /* The start URL, <origin><location>/start/<handle>: the browser opens it where it will come back to (the cookie it
+     * gets there must reach the callback). */
+    body = blinkauth_envelope_ok_string(r->pool, "authorization_url",
+                                        apr_pstrcat(r->pool, at, cfg->location, "/start/", NULL), handle);
     if (body == NULL) {
         BLINKAUTH_RLOG(APLOG_ERR, 0, r,
                        BLALOGNO(00204) "connect: the start URL is not UTF-8; "

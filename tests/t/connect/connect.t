@@ -10,7 +10,7 @@ use lib 't/lib';
 use BlinkTest;
 use Digest::SHA qw(sha256_base64);
 
-plan tests => 122, need_lwp;
+plan tests => 130, need_lwp;
 
 my $hostport = Apache::TestRequest::hostport();
 my $provider = "http://127.0.0.1:$ENV{BLINK_FAKE_PROVIDER_PORT}";
@@ -155,6 +155,24 @@ ok t_cmp($q->{nonce}, qr/^[A-Za-z0-9_-]{43}$/, 'a nonce, the scope holding openi
 my $q2 = query_of((open_start(json_of(blink_call(POST => '/blink/auth/a-1234'))->{data}{authorization_url}))[0]);
 ok t_cmp($q2->{state} ne $q->{state} && $q2->{code_challenge} ne $q->{code_challenge} ? 'fresh' : 'reused',
          'fresh', 'fresh state and verifier each time');
+
+# --- the origin as the request names it (as ap_construct_url writes it): the port only when it is not the scheme's
+# default (a Host without one is on the server's port), an IPv6 address in brackets; the start URL and the redirect
+# URI both begin with it
+my $port = Apache::Test::vars('port');
+for my $case (['apps.example.com', "http://apps.example.com:$port"], ['apps.example.com:80', 'http://apps.example.com'],
+              ['apps.example.com:8443', 'http://apps.example.com:8443'], ["[::1]:$port", "http://[::1]:$port"]) {
+    my ($host, $origin) = @$case;
+    my $start = json_of(blink_call(POST => '/blink/auth/a-1234',
+                                   headers => { 'blink-auth-proxysecret' => SECRET, 'blink-auth-userid' => USER,
+                                                Host => $host }))->{data}{authorization_url} // 'none';
+    ok t_cmp($start, qr{^\Q$origin\E/blink/start/[A-Za-z0-9_-]{43,}$}, "Host $host: the start URL on $origin");
+    my $req = HTTP::Request->new(GET => Apache::TestRequest::resolve_url($start =~ s{^\Q$origin\E}{}r));
+    $req->header(Host => $host);
+    my $opened = LWP::UserAgent->new(max_redirect => 0, timeout => 30)->request($req);
+    ok t_cmp(query_of($opened->header('Location') // '')->{redirect_uri} // 'none', "$origin/blink/callback",
+             "Host $host: the redirect URI on $origin");
+}
 
 # --- a nested location inherits everything but what it sets
 is_error(blink_call(POST => '/blink/inner/auth/a-1234'), 401, 'UNAUTHORIZED', 'inner: outer secret refused');
