@@ -5,9 +5,9 @@
 #
 #  1. The limit: Connect (POST /blink/auth/a-1234) against the no-op handler (bench/mod_bench_noop.c: the same
 #     answer's bytes and headers from memory, the same map_to_storage short-cut) and a static file of the same
-#     bytes, all from one httpd: wrk, 50 connections, BENCH_LIMIT_SECS (2) seconds each after a BENCH_WARMUP (1) s
-#     warm-up, BENCH_LIMIT_ROUNDS rounds (16), each the static file, then the no-op handler and Connect in turn first; once with the default mutex,
-#     once with `Mutex file:` (fcntl locks).
+#     bytes, all from one httpd: wrk, 50 connections, BENCH_LIMIT_SECS (2) seconds each (the first round's each after
+#     a BENCH_WARMUP (1) s warm-up), BENCH_LIMIT_ROUNDS rounds (24), each the static file, then the no-op handler and
+#     Connect in turn first; once with the default mutex, once with `Mutex file:` (fcntl locks).
 #  2. Callback and Disconnect against fast local fakes (bench/fastfake.c): the fakes' own cost (the same upstream
 #     requests sent straight to them), the latency through httpd (and the no-op handler's: httpd's own share), and
 #     new connections per 1,000 at 50 clients, cold and warm, with httpd's CPU per callback.
@@ -28,14 +28,15 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-3}
-# The limit's rounds and seconds per run: BENCH_LIMIT_ROUNDS, else BENCH_ROUNDS made even (see part_limit), at least 16,
+# The limit's rounds and seconds per run: BENCH_LIMIT_ROUNDS, else BENCH_ROUNDS made even (see part_limit), at least 24,
 # of BENCH_LIMIT_SECS each. This shared machine's speed drifts within seconds: a ratio of two short runs side by side
 # moves more than one of two long runs, but the median of many such pairs moves less (two sections of one run, where
-# Connect takes no mutex at all, gave medians 0.94 and 0.87 with 8 rounds of 5 s, 0.91 and 0.90 with 16 of 2 s).
-LIMIT_ROUNDS=${BENCH_LIMIT_ROUNDS:-$(( ROUNDS < 16 ? 16 : ROUNDS + ROUNDS % 2 ))}
+# Connect takes no mutex at all, gave medians 0.94 and 0.87 with 8 rounds of 5 s, 0.91 and 0.90 with 16 of 2 s). Only
+# the first round warms up: after it the server is warm, and 24 rounds take the time 16 with warm-ups took.
+LIMIT_ROUNDS=${BENCH_LIMIT_ROUNDS:-$(( ROUNDS < 24 ? 24 : ROUNDS + ROUNDS % 2 ))}
 LIMIT_SECS=${BENCH_LIMIT_SECS:-2}
 SECS=${BENCH_SECS:-5}
-# wrk's warm-up before each timed run, in seconds: it also keeps the two runs a ratio compares close in time.
+# wrk's warm-up before each timed run (in the limit part, the first round's only), in seconds; 0 for none.
 WARMUP=${BENCH_WARMUP:-1}
 CONNS=50
 WRK_THREADS=1
@@ -87,7 +88,7 @@ load_now() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,; }
 record "meta cores=$(nproc) load_start=$(load_now) date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 record "meta cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1 | tr ' ' _) mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024}' /proc/meminfo)"
 record "meta httpd=$("$HTTPD" -v | sed -n 's/^Server version: //p' | tr ' ' _) wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}') threads=$WORKER_THREADS servers=$SERVERS tpc=$THREADS_PER_CHILD"
-record "meta rounds=$ROUNDS secs=$SECS limit_secs=$LIMIT_SECS warmup=$WARMUP conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS keepalive=$KEEPALIVE parts=${PARTS// /,}"
+record "meta rounds=$ROUNDS secs=$SECS limit_secs=$LIMIT_SECS warmup=$WARMUP limit_warmup=first conns=$CONNS cb_n=$CB_N cb_n50=$CB_N50 mem_calls=$MEM_CALLS keepalive=$KEEPALIVE parts=${PARTS// /,}"
 record "meta curl=$(curl --version | head -1 | awk '{print $2}') openssl=$(openssl version | awk '{print $2}')"
 
 bench_fakes_start || die "the fakes did not start"
@@ -124,8 +125,9 @@ rotated() {
 wrk_run() {
     local section=$1 name=$2 round=$3 method path out c0 c1 b0 b1 n rps p50 p99 non2xx errs others
     read -r method path < <(request_of "$name")
-    BENCH_COUNT=0 BENCH_METHOD=$method BENCH_PATH=$path wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$BENCH_TOP/bench/count.lua" \
-        "http://127.0.0.1:$BENCH_PORT" >/dev/null
+    [ "$WARMUP" = 0 ] ||
+        BENCH_COUNT=0 BENCH_METHOD=$method BENCH_PATH=$path wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" \
+            -s "$BENCH_TOP/bench/count.lua" "http://127.0.0.1:$BENCH_PORT" >/dev/null
     c0=$(bench_children_cpu)
     b0=$(busy_ticks)
     out=$( { TIMEFORMAT='%U %S'; time BENCH_COUNT=0 BENCH_METHOD=$method BENCH_PATH=$path wrk -t"$WRK_THREADS" -c"$CONNS" \
@@ -187,7 +189,8 @@ restart_with() {
 # no-op handler after Connect in every round but one. Now the two compared each follow the static file, and each
 # other, in half of the LIMIT_ROUNDS (even) rounds.
 part_limit() {
-    local mutex r c
+    local warm=$WARMUP
+    local mutex r c WARMUP
     local SECS=$LIMIT_SECS # what wrk_run times, in this part
     echo "== 1. Connect against the no-op handler and the static file ($size bytes), wrk -c$CONNS, ${SECS}s, $LIMIT_ROUNDS rounds"
     for mutex in $MUTEXES; do
@@ -195,6 +198,8 @@ part_limit() {
         BENCH_MUTEX=$mutex BENCH_LOGLEVEL="warn blinkauth:info" restart_with
         record "mutexname $mutex $(grep -o 'locks: [a-z]*' "$BENCH_WORK/logs/error_log" | tail -1 | cut -d' ' -f2)"
         for r in $(seq 1 "$LIMIT_ROUNDS"); do
+            WARMUP=$warm
+            [ "$r" = 1 ] || WARMUP=0
             for c in static $(rotated $((r - 1)) noop connect); do
                 wrk_run "mutex=$mutex" "$c" "$r"
             done

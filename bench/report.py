@@ -125,13 +125,16 @@ def part_limit(L, d):
         return True
     L.append("### 1. Connect against the limit: the no-op handler, and a static file (%s bytes), one httpd\n"
              % meta.get("body_bytes"))
-    L.append("wrk -t1 -c%s, %s s per run after a %s s warm-up; each round runs the static file, then the no-op handler "
+    # Before limit_warmup=first, every run of the limit part had its own warm-up.
+    warmup = ("the first round's runs after a %s s warm-up" if meta.get("limit_warmup") == "first"
+              else "after a %s s warm-up") % meta.get("warmup", 2)
+    L.append("wrk -t1 -c%s, %s s per run (%s); each round runs the static file, then the no-op handler "
              "and Connect, each of the two first in half of the (even number of) rounds, so that neither is the one that "
              "always follows the static file or the other. Median (min–max) of the rounds; each ratio is taken within a "
              "round, then its median. The no-op handler (bench/mod_bench_noop.c) answers the same bytes with the same "
              "headers from memory and skips the filesystem walk as the module does: it is what httpd costs any "
              "handler. \"httpd CPU\" is the children's user + system time over the run divided by the requests.\n"
-             % (meta.get("conns"), meta.get("limit_secs", meta.get("secs")), meta.get("warmup", 2)))
+             % (meta.get("conns"), meta.get("limit_secs", meta.get("secs")), warmup))
     names = (("noop", "no-op handler (POST /noop/auth/a-1234)"), ("static", "static file (GET /connect.json)"),
              ("connect", "Connect (POST /blink/auth/a-1234)"))
     for section in sorted(sections):
