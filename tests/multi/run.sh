@@ -174,6 +174,7 @@ BlinkAuthStateKey "$state_key"
     BlinkAuthAuthorizeURL      http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/authorize
     BlinkAuthTokenURL          http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/token
     BlinkAuthUserInfoURL       http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/userinfo
+    BlinkAuthScope             "openid email"
     BlinkAuthAccountIDClaim    email
     BlinkAuthTimeout           5
     BlinkAuthRedirectURI       http://127.0.0.1:$port_b/blink/callback
@@ -243,6 +244,8 @@ open_flow() {
     [ "$status" = 303 ] || { DETAIL="start URL on $on: $status $title"; return 1; }
     [[ $location == "http://127.0.0.1:$BLINK_FAKE_PROVIDER_PORT/authorize?"*state=* ]] ||
         { DETAIL="start URL on $on: Location $location"; return 1; }
+    # An OpenID Connect scope: the flow has a nonce, made at Connect (a shared store) or at the start URL (shmcb).
+    [[ $location =~ [?\&]nonce=[A-Za-z0-9_-]{43}(\&|$) ]] || { DETAIL="start URL on $on: no nonce in $location"; return 1; }
     [[ $COOKIE == blinkauth-* ]] || { DETAIL="start URL on $on: Set-Cookie $COOKIE"; return 1; }
     read -r status CB < <(client authorize "$location")
     [ "$status" = 302 ] || { DETAIL="authorize: $status"; return 1; }

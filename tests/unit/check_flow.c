@@ -1042,6 +1042,29 @@ START_TEST(test_sealed_handle_carries_no_secret)
 }
 END_TEST
 
+/* A handle an earlier version sealed carried the verifier and nonce: it still opens, and gets secrets of its own (its
+ * authorization URL is made only now), with a nonce only when the opener's scope asks for one. */
+START_TEST(test_sealed_handle_of_earlier_version)
+{
+    apr_global_mutex_t *mutex = exclusive("earlier-");
+    blinkauth_flow_t old = sample(apr_time_now());
+    blinkauth_flow_opener_t by = opener("b", TTL);
+    const char *json, *handle, *state = NULL, *url = NULL, *why = NULL;
+    blinkauth_flow_t *opened = NULL;
+
+    old.nonce = "the-nonce-it-carried";
+    json = blinkauth_flow_encode(unit_pool, &old);
+    handle = blinkauth_crypto_seal(unit_pool, store.handle_key, "blinkauth-start-handle:1", json, strlen(json));
+    ck_assert_int_eq(blinkauth_flow_open(&store, unit_pool, handle, &by, &state, &url, &opened, &why), APR_SUCCESS);
+    ck_assert_str_eq(opened->user_id, old.user_id);
+    ck_assert_str_ne(opened->verifier, old.verifier);
+    ck_assert_ptr_null(opened->nonce);
+    ck_assert_int_eq(blinkauth_flow_take(&store, unit_pool, state, TTL, "b", &taken, &take_why), APR_SUCCESS);
+    assert_same_flow(taken, opened);
+    exclusive_end(mutex);
+}
+END_TEST
+
 /* In an exclusive store a record that does not verify is of no use, but its state stays taken: a spent mark replaces
  * it, so the start URL that carries the flow cannot store it again. */
 START_TEST(test_sealed_handle_unusable_record_spent)
@@ -1135,6 +1158,7 @@ int main(void)
                               test_open_without_lock_needs_start_record, test_open_exclusive,
                               test_open_other_location_refused, test_start_tampered_refused,
                               test_sealed_handle_opens_once, test_sealed_handle_refused,
-                              test_sealed_handle_unusable_record_spent, test_sealed_handle_carries_no_secret));
+                              test_sealed_handle_unusable_record_spent, test_sealed_handle_carries_no_secret,
+                              test_sealed_handle_of_earlier_version));
     return unit_run(s);
 }
