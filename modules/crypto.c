@@ -96,8 +96,8 @@ unsigned char *blinkauth_crypto_b64url_decode(apr_pool_t *p, const char *text, a
 }
 
 /* Tokens are cut from a block of system randomness each thread draws at once: one getrandom per RANDOM_BLOCK bytes
- * (32 tokens; a Connect takes three: verifier, nonce, start handle) instead of one per token, each a system
- * call.  Bytes handed out are wiped from the block. */
+ * (32 tokens; a connect takes a seal's IV at Connect, then the cookie, verifier and nonce at its start URL) instead of
+ * one per token, each a system call.  Bytes handed out are wiped from the block. */
 #define RANDOM_BLOCK (32 * BLINKAUTH_RANDOM_BYTES)
 
 /* This thread's block and how much of it is used (all of it: draw a new one). */
