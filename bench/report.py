@@ -126,8 +126,9 @@ def part_limit(L, d):
     L.append("### 1. Connect against the limit: the no-op handler, and a static file (%s bytes), one httpd\n"
              % meta.get("body_bytes"))
     # Before limit_warmup=first, every run of the limit part had its own warm-up.
-    warmup = ("the first round's runs after a %s s warm-up" if meta.get("limit_warmup") == "first"
-              else "after a %s s warm-up") % meta.get("warmup", 2)
+    warmup = ("no warm-up" if str(meta.get("warmup")) == "0"
+              else ("the first round's runs after a %s s warm-up" if meta.get("limit_warmup") == "first"
+                    else "after a %s s warm-up") % meta.get("warmup", 2))
     L.append("wrk -t1 -c%s, %s s per run (%s); each round runs the static file, then the no-op handler "
              "and Connect, each of the two first in half of the (even number of) rounds, so that neither is the one that "
              "always follows the static file or the other. Median (min–max) of the rounds; each ratio is taken within a "
