@@ -19,7 +19,7 @@
 typedef struct {
     const char *user_id;      /* the Blink user who clicked Connect */
     const char *auth_id;      /* the app's Auth ID */
-    const char *verifier;     /* the PKCE code verifier; never leaves the server (blinkauth_flow_secrets) */
+    const char *verifier;     /* the PKCE code verifier; never sent to the browser or the service */
     const char *redirect_uri; /* the redirect_uri sent in the authorization URL */
     const char *nonce;        /* the OpenID Connect nonce sent, or NULL */
     const char *browser;      /* the hash of the cookie of the browser that opened the start URL, or NULL */
