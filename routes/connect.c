@@ -25,16 +25,15 @@ static const char *origin(request_rec *r, const blinkauth_config_t *cfg)
 {
     blinkauth_url_parts_t u;
     apr_port_t port;
+    const char *colon_port;
 
     if (cfg->redirect_uri) {
         blinkauth_text_url_split(cfg->redirect_uri, &u);
         return apr_pstrmemdup(r->pool, cfg->redirect_uri, (apr_size_t)(u.path - cfg->redirect_uri));
     }
     port = ap_get_server_port(r);
-    if (ap_is_default_port(port, r))
-        return apr_pstrcat(r->pool, ap_http_scheme(r), "://", ap_get_server_name_for_url(r), NULL);
-    return apr_pstrcat(r->pool, ap_http_scheme(r), "://", ap_get_server_name_for_url(r), ":", apr_itoa(r->pool, port),
-                       NULL);
+    colon_port = ap_is_default_port(port, r) ? "" : apr_pstrcat(r->pool, ":", apr_itoa(r->pool, port), NULL);
+    return apr_pstrcat(r->pool, ap_http_scheme(r), "://", ap_get_server_name_for_url(r), colon_port, NULL);
 }
 
 /* The redirect URI: BlinkAuthRedirectURI, else <origin><location>/callback. */
